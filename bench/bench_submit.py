@@ -1,0 +1,146 @@
+"""Benchmark: `batch-review submit --dry-run` against the floor of reading the same change.
+
+The floor, measured in the same run on the same repository: `git diff` of the same range plus parsing
+that diff with unidiff (what any tool that reviews this change must at least do). Both run as fresh
+processes; each is run --repeat times and the median wall time and the peak RSS are reported.
+
+    python bench/bench_submit.py                      # 10,000 files, about a million changed lines
+    python bench/bench_submit.py --files 500 --lines 100   # a quick look
+
+Writes bench/out/submit.json and prints a markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid",
+    "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.invalid",
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+FLOOR = """
+import subprocess, sys, io
+from unidiff import PatchSet
+out = subprocess.run(["git", "-C", sys.argv[1], "diff", "--find-renames", "-U3", "main...feature"],
+                     capture_output=True, check=True).stdout
+patch = PatchSet(io.StringIO(out.decode("utf-8", "replace"), newline="\\n"))
+print(len(patch), sum(f.added + f.removed for f in patch))
+"""
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], env=GIT_ENV, check=True, capture_output=True)
+
+
+def make_repo(root: Path, files: int, lines: int) -> Path:
+    """`files` files of 2*lines lines; the feature branch rewrites every other line (lines changed each)."""
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    for i in range(files):
+        d = repo / "src" / f"pkg{i // 100:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"mod{i:05d}.py").write_text(
+            "".join(f"def f{j}(x):  # {i}-{j}\n" if j % 2 else f"    value_{j} = compute(x, {j})\n"
+                    for j in range(2 * lines))
+        )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "feature")
+    for i in range(files):
+        path = repo / "src" / f"pkg{i // 100:03d}" / f"mod{i:05d}.py"
+        text = path.read_text().splitlines(keepends=True)
+        for j in range(0, len(text), 4):
+            text[j] = text[j].replace("compute", "compute_checked")
+        path.write_text("".join(text))
+    git(repo, "commit", "-q", "-am", "feature")
+    (repo / ".github").mkdir()
+    (repo / ".github" / "batch-review.yml").write_text(
+        "budget:\n  max_cost_usd: null\n  max_requests: null\nfiles:\n  max_file_bytes: 100000000\n"
+    )
+    return repo
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, str]:
+    """(wall seconds, stdout) of one fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=GIT_ENV)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return wall, proc.stdout
+
+
+def peak_rss_mib(cmd: list[str], cwd: Path) -> int:
+    """Peak RSS of one process (wait4's rusage of that child alone)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=GIT_ENV)
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{cmd[:3]} failed with status {status}")
+    return usage.ru_maxrss // 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--lines", type=int, default=50, help="changed line pairs per file (x2 changed lines)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=HERE / "out" / "submit.json")
+    args = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="batch-review-bench-"))
+    try:
+        t0 = time.perf_counter()
+        repo = make_repo(root, args.files, args.lines)
+        setup = time.perf_counter() - t0
+        floor_cmd = [sys.executable, "-c", FLOOR, str(repo)]
+        tool_cmd = [sys.executable, "-m", "batch_review.cli", "submit", "--dry-run", "--base", "main",
+                    "--head", "feature", "--state-dir", str(root / "state")]
+        floor_times, tool_times = [], []
+        changed = ""
+        for _ in range(args.repeat):  # interleaved, so drift in machine load hits both alike
+            wall, out = measure(floor_cmd, repo)
+            floor_times.append(wall)
+            changed = out.split()
+            shutil.rmtree(root / "state", ignore_errors=True)
+            wall, _ = measure(tool_cmd, repo)
+            tool_times.append(wall)
+        floor_rss = peak_rss_mib(floor_cmd, repo)
+        shutil.rmtree(root / "state", ignore_errors=True)
+        tool_rss = peak_rss_mib(tool_cmd, repo)
+        jsonl = sum(p.stat().st_size for p in (root / "state").rglob("input-*.jsonl"))
+        result = {
+            "files": int(changed[0]), "changed_lines": int(changed[1]), "repeat": args.repeat,
+            "setup_seconds": round(setup, 1),
+            "floor_seconds": round(statistics.median(floor_times), 2),
+            "tool_seconds": round(statistics.median(tool_times), 2),
+            "ratio": round(statistics.median(tool_times) / statistics.median(floor_times), 2),
+            "floor_peak_rss_mib": floor_rss, "tool_peak_rss_mib": tool_rss,
+            "batch_input_mib": round(jsonl / 2**20, 1), "cpu_count": os.cpu_count(),
+        }
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+    print()
+    print("| change | floor: git diff + unidiff | submit --dry-run | ratio | peak RSS floor / submit |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| {result['files']:,} files, {result['changed_lines']:,} changed lines | {result['floor_seconds']} s "
+          f"| {result['tool_seconds']} s | {result['ratio']}x | {floor_rss} MiB / {tool_rss} MiB |")
+
+
+if __name__ == "__main__":
+    main()

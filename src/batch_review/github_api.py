@@ -1,0 +1,272 @@
+"""The only module that talks to GitHub: PyGithub for the REST API, plain requests for artifact blobs.
+
+Reads are retried by PyGithub (5xx, rate limits). Writes (reviews, check runs) are NOT retried here: a
+lost response to a POST may have been carried out, so publish.py looks for its marker before trying again.
+Content-creating requests are paced (1 s apart by default, GitHub's secondary rate limit guidance).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry
+from urllib3.util.retry import Retry
+
+DEFAULT_API_URL = "https://api.github.com"
+WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
+
+
+class GitHubError(RuntimeError):
+    """A GitHub request failed; `status` is the HTTP status (0 for a connection failure)."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    state: str
+    merged: bool
+    draft: bool
+    labels: tuple[str, ...]
+    author: str
+    head_sha: str
+    head_ref: str
+    base_sha: str
+    base_ref: str
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    id: int
+    body: str
+    commit_id: str | None
+    author: str
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    head_sha: str
+    external_id: str | None
+    annotations_count: int
+    status: str
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    id: int
+    name: str
+    created_at: str
+    expired: bool
+    size: int
+    run_id: int | None
+    repository_id: int | None
+    head_repository_id: int | None
+    head_sha: str | None
+
+
+def _error(exc: Exception, what: str) -> GitHubError:
+    if isinstance(exc, GithubException):
+        data = exc.data if isinstance(exc.data, dict) else {}
+        message = str(data.get("message") or exc.message or "").strip().splitlines()
+        detail = message[0] if message else ""
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            detail += ": " + "; ".join(str(e.get("message", e) if isinstance(e, dict) else e) for e in errors)
+        retry_after = None
+        headers = exc.headers or {}
+        if headers.get("retry-after", "").isdigit():
+            retry_after = float(headers["retry-after"])
+        return GitHubError(exc.status, f"{what}: HTTP {exc.status} {detail}".strip(), retry_after=retry_after)
+    return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
+
+
+class GitHubAPI:
+    def __init__(self, token: str, repository: str, api_url: str | None = None, *, timeout: int = 30) -> None:
+        if not token:
+            raise GitHubError(0, "no GitHub token: set GITHUB_TOKEN (the action passes the workflow token)")
+        if repository.count("/") != 1:
+            raise GitHubError(0, f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
+        self.repository = repository
+        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        interval = float(os.environ.get(WRITE_INTERVAL_ENV, "1.0"))
+        # Only idempotent methods are retried by the client; POST and PATCH are retried by publish.py
+        # after it has checked that the first attempt did not land.
+        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
+        self._gh = Github(
+            auth=Auth.Token(token), base_url=self.api_url, timeout=timeout, retry=retry, per_page=100,
+            seconds_between_requests=min(interval, 0.25), seconds_between_writes=interval,
+        )
+        self._repo = None
+
+    @property
+    def repo(self):
+        if self._repo is None:
+            try:
+                self._repo = self._gh.get_repo(self.repository)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
+                raise _error(exc, f"cannot open repository {self.repository}") from exc
+        return self._repo
+
+    @property
+    def repository_id(self) -> int:
+        return self.repo.id
+
+    # --- pull requests -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _pull_info(p) -> PullInfo:
+        return PullInfo(
+            number=p.number, title=p.title or "", state=p.state, merged=bool(p.merged_at),
+            draft=bool(p.draft), labels=tuple(label.name for label in p.labels),
+            author=p.user.login if p.user else "", head_sha=p.head.sha, head_ref=p.head.ref,
+            base_sha=p.base.sha, base_ref=p.base.ref,
+        )
+
+    def open_pulls(self) -> list[PullInfo]:
+        try:
+            return [self._pull_info(p) for p in self.repo.get_pulls(state="open", sort="created")]
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "listing open pull requests") from exc
+
+    def pull(self, number: int) -> PullInfo:
+        try:
+            return self._pull_info(self.repo.get_pull(number))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"reading pull request #{number}") from exc
+
+    def reviews(self, number: int) -> list[ReviewInfo]:
+        try:
+            pull = self.repo.get_pull(number)
+            return [
+                ReviewInfo(r.id, r.body or "", r.commit_id, r.user.login if r.user else "")
+                for r in pull.get_reviews()
+            ]
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"listing reviews of #{number}") from exc
+
+    def create_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> int:
+        """POST one review (event COMMENT). Not retried: the caller checks its marker first."""
+        try:
+            _, data = self.repo._requester.requestJsonAndCheck(
+                "POST", f"{self.repo.url}/pulls/{number}/reviews",
+                input={"commit_id": commit_id, "body": body, "event": "COMMENT", "comments": comments},
+            )
+            return int(data["id"])
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"posting the review on #{number}") from exc
+
+    # --- check runs ----------------------------------------------------------------------------------
+
+    def check_runs(self, head_sha: str, name: str) -> list[CheckRunInfo]:
+        try:
+            runs = self.repo.get_commit(head_sha).get_check_runs(check_name=name)
+            return [
+                CheckRunInfo(r.id, r.name, r.head_sha, r.external_id, int(r.output.annotations_count or 0),
+                             r.status)
+                for r in runs
+            ]
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"listing check runs of {head_sha[:12]}") from exc
+
+    def create_check_run(self, *, name: str, head_sha: str, external_id: str, output: dict,
+                         conclusion: str | None) -> int:
+        payload: dict = {"name": name, "head_sha": head_sha, "external_id": external_id, "output": output}
+        if conclusion:
+            payload.update(status="completed", conclusion=conclusion)
+        else:
+            payload["status"] = "in_progress"
+        try:
+            _, data = self.repo._requester.requestJsonAndCheck("POST", f"{self.repo.url}/check-runs", input=payload)
+            return int(data["id"])
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"creating check run {name!r} on {head_sha[:12]}") from exc
+
+    def update_check_run(self, check_run_id: int, *, output: dict, conclusion: str | None = None) -> None:
+        payload: dict = {"output": output}
+        if conclusion:
+            payload.update(status="completed", conclusion=conclusion)
+        try:
+            self.repo._requester.requestJsonAndCheck(
+                "PATCH", f"{self.repo.url}/check-runs/{check_run_id}", input=payload
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"updating check run {check_run_id}") from exc
+
+    # --- artifacts -----------------------------------------------------------------------------------
+
+    def artifacts(self, prefix: str) -> list[ArtifactInfo]:
+        """Unexpired artifacts of this repository whose name starts with `prefix`, oldest first."""
+        out = []
+        try:
+            for a in self.repo.get_artifacts():
+                if not a.name.startswith(prefix) or a.expired:
+                    continue
+                run = a.raw_data.get("workflow_run") or {}
+                out.append(ArtifactInfo(
+                    id=a.id, name=a.name, created_at=a.created_at.isoformat() if a.created_at else "",
+                    expired=bool(a.expired), size=int(a.size_in_bytes or 0),
+                    run_id=run.get("id"), repository_id=run.get("repository_id"),
+                    head_repository_id=run.get("head_repository_id"), head_sha=run.get("head_sha"),
+                ))
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, "listing workflow artifacts") from exc
+        out.sort(key=lambda a: (a.created_at, a.id))
+        return out
+
+    def download_artifact(self, artifact_id: int, *, max_bytes: int = 512 * 1024 * 1024) -> bytes:
+        """The artifact's zip. GitHub answers 302 to a short-lived blob URL: the token is never sent there."""
+        url = f"{self.api_url}/repos/{self.repository}/actions/artifacts/{artifact_id}/zip"
+        headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/vnd.github+json",
+                   "X-GitHub-Api-Version": "2022-11-28"}
+        last: Exception | None = None
+        for attempt in range(4):
+            try:
+                resp = requests.get(url, headers=headers, allow_redirects=False, timeout=self._timeout)
+                if resp.status_code in (301, 302, 303, 307, 308):
+                    location = resp.headers.get("Location", "")
+                    if urlsplit(location).scheme not in ("http", "https"):
+                        raise GitHubError(resp.status_code, f"artifact {artifact_id}: bad redirect {location!r}")
+                    resp = requests.get(location, allow_redirects=True, timeout=self._timeout, stream=True)
+                if resp.status_code >= 500 or resp.status_code == 429:
+                    raise GitHubError(resp.status_code, f"downloading artifact {artifact_id}: HTTP {resp.status_code}")
+                if resp.status_code != 200:
+                    raise GitHubError(resp.status_code, f"downloading artifact {artifact_id}: HTTP {resp.status_code}")
+                data = bytearray()
+                for chunk in resp.iter_content(1 << 16):
+                    data.extend(chunk)
+                    if len(data) > max_bytes:
+                        raise GitHubError(0, f"artifact {artifact_id} is larger than {max_bytes:,} bytes")
+                return bytes(data)
+            except GitHubError as exc:
+                if exc.status < 500 and exc.status != 429:
+                    raise
+                last = exc
+            except requests.RequestException as exc:
+                last = exc
+            time.sleep(min(8.0, 0.5 * 2**attempt))
+        raise GitHubError(0, f"downloading artifact {artifact_id}: {last}")
+
+    def delete_artifact(self, artifact_id: int) -> None:
+        try:
+            self.repo._requester.requestJsonAndCheck(
+                "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}"
+            )
+        except GithubException as exc:
+            if exc.status == 404:
+                return  # already gone: another poll retired it
+            raise _error(exc, f"deleting artifact {artifact_id}") from exc
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"deleting artifact {artifact_id}") from exc

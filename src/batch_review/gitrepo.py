@@ -1,0 +1,109 @@
+"""The local git checkout: the one place that runs git (diffs, merge bases, fetching pull request heads).
+
+Pull requests larger than the GitHub API's file listing limit are reviewed whole because the diff always
+comes from local git. When a pull request's head is not in the checkout it is fetched from `origin`; the
+token travels to git through the environment of that one call (GIT_CONFIG_* variables), never through
+.git/config, the command line, the manifest or an artifact.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message is one line."""
+
+
+class GitRepo:
+    def __init__(self, path: str | os.PathLike = ".") -> None:
+        self.path = Path(path)
+
+    def _run(self, args: Sequence[str], *, env: dict | None = None, check: bool = True) -> bytes:
+        cmd = ["git", "-C", str(self.path), "-c", "core.quotepath=off", *args]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
+        except FileNotFoundError as exc:
+            raise GitError("git is not installed or not on PATH") from exc
+        if check and proc.returncode != 0:
+            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+        return proc.stdout
+
+    def check(self) -> None:
+        out = self._run(["rev-parse", "--is-inside-work-tree"], check=False).strip()
+        if out != b"true":
+            raise GitError(f"{self.path}: not a git repository (run from a checkout or pass --repo)")
+
+    def toplevel(self) -> Path:
+        return Path(self._run(["rev-parse", "--show-toplevel"]).decode().strip())
+
+    def rev_parse(self, ref: str) -> str:
+        if ref.startswith("-"):
+            raise GitError(f"bad revision {ref!r}")
+        out = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False).strip()
+        if not out:
+            raise GitError(f"unknown revision {ref!r}")
+        return out.decode()
+
+    def has_commit(self, sha: str) -> bool:
+        cmd = ["git", "-C", str(self.path), "cat-file", "-e", f"{sha}^{{commit}}"]
+        return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+    def merge_base(self, base: str, head: str) -> str:
+        out = self._run(["merge-base", base, head], check=False).strip()
+        if not out:
+            raise GitError(f"{base[:12]} and {head[:12]} have no common ancestor")
+        return out.decode()
+
+    def current_branch(self) -> str | None:
+        out = self._run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False).strip()
+        return out.decode() if out else None
+
+    def default_branch(self) -> str:
+        """origin's default branch if known, else the first of main/master/trunk that exists."""
+        out = self._run(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], check=False)
+        if out.strip():
+            return out.decode().strip()
+        for name in ("main", "master", "trunk", "origin/main", "origin/master"):
+            if self._run(["rev-parse", "--verify", "--quiet", name], check=False).strip():
+                return name
+        raise GitError("cannot tell the default branch: pass --base")
+
+    def diff(self, base_sha: str, head_sha: str, *, context: int) -> bytes:
+        """The diff of head against base (both commits), as GitHub computes a pull request's."""
+        return self._run(
+            [
+                "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.external=",
+                "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
+                f"-U{context}", base_sha, head_sha, "--",
+            ]
+        )
+
+    def fetch(self, refspecs: Iterable[str], *, token: str | None = None, remote: str = "origin") -> None:
+        """Fetch refspecs from `remote`; the token, if any, reaches git only through this call's environment."""
+        specs = list(refspecs)
+        if not specs:
+            return
+        env = dict(os.environ)
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        if token:
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+            env[f"GIT_CONFIG_KEY_{count}"] = "http.extraheader"
+            env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
+            env["GIT_CONFIG_COUNT"] = str(count + 1)
+        self._run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs], env=env)
+
+    def remote_repository(self, remote: str = "origin") -> str | None:
+        """owner/name from the remote's URL when it looks like a GitHub-style URL, else None."""
+        url = self._run(["remote", "get-url", remote], check=False).decode().strip()
+        if not url:
+            return None
+        path = url.split(":", 1)[1] if url.startswith("git@") else url.split("://", 1)[-1].split("/", 1)[-1]
+        parts = [p for p in path.removesuffix(".git").split("/") if p]
+        return "/".join(parts[-2:]) if len(parts) >= 2 else None

@@ -1,0 +1,117 @@
+"""The manifest: the versioned record of what one submit run sent, so that poll can post without guessing.
+
+It maps every custom_id to its target and file, and keeps each file's commentable lines. It never holds a
+secret: no token, no key, no authorization header. Its digest goes into each batch's metadata, and poll
+posts nothing for a batch whose metadata does not carry the digest of the manifest it was found with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diffs import CommentableLines
+
+VERSION = 1
+FILENAME = "manifest.json"
+_BATCH_DIGEST_KEYS = ("index", "input_sha256", "requests", "bytes", "model", "endpoint")
+_REQUIRED = ("version", "repository", "endpoint", "model", "targets", "requests", "files", "batches")
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message names what is wrong."""
+
+
+@dataclass
+class Manifest:
+    repository: str
+    endpoint: str
+    model: str
+    provider: dict
+    created_at: str
+    tool: str
+    targets: dict[str, dict] = field(default_factory=dict)
+    requests: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, dict[str, dict]] = field(default_factory=dict)
+    skipped: dict[str, list[dict]] = field(default_factory=dict)
+    estimate: dict = field(default_factory=dict)
+    batches: list[dict] = field(default_factory=list)
+    attempt: int = 0
+    parent: str | None = None
+    dry_run: bool = False
+    version: int = VERSION
+
+    def to_json(self) -> dict:
+        return {
+            "version": self.version, "tool": self.tool, "created_at": self.created_at,
+            "repository": self.repository, "provider": self.provider, "endpoint": self.endpoint,
+            "model": self.model, "attempt": self.attempt, "parent": self.parent, "dry_run": self.dry_run,
+            "targets": self.targets, "requests": self.requests, "files": self.files, "skipped": self.skipped,
+            "estimate": self.estimate, "batches": self.batches,
+        }
+
+    @classmethod
+    def from_json(cls, data: object, *, source: str = "manifest") -> Manifest:
+        if not isinstance(data, dict):
+            raise ManifestError(f"{source}: not a JSON object")
+        missing = [k for k in _REQUIRED if k not in data]
+        if missing:
+            raise ManifestError(f"{source}: missing {', '.join(missing)}")
+        if data["version"] != VERSION:
+            raise ManifestError(f"{source}: version {data['version']!r} is not supported (this tool reads {VERSION})")
+        for key in ("targets", "requests", "files"):
+            if not isinstance(data[key], dict):
+                raise ManifestError(f"{source}: {key} must be an object")
+        if not isinstance(data["batches"], list):
+            raise ManifestError(f"{source}: batches must be a list")
+        for cid, req in data["requests"].items():
+            if not isinstance(req, dict) or req.get("target") not in data["targets"]:
+                raise ManifestError(f"{source}: request {cid!r} names no known target")
+        return cls(
+            repository=str(data["repository"]), endpoint=str(data["endpoint"]), model=str(data["model"]),
+            provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
+            tool=str(data.get("tool", "")), targets=data["targets"], requests=data["requests"],
+            files=data["files"], skipped=dict(data.get("skipped") or {}), estimate=dict(data.get("estimate") or {}),
+            batches=list(data["batches"]), attempt=int(data.get("attempt", 0)), parent=data.get("parent"),
+            dry_run=bool(data.get("dry_run", False)),
+        )
+
+    def digest(self) -> str:
+        """sha256 of the canonical manifest, batches reduced to what is known before they are created."""
+        doc = self.to_json()
+        doc["batches"] = [{k: b.get(k) for k in _BATCH_DIGEST_KEYS} for b in self.batches]
+        canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
+
+    def batch_metadata(self, index: int) -> dict[str, str]:
+        """Metadata for batch `index`: 4 of the 16 pairs the API allows, values well under 512 characters."""
+        return {
+            "batch_review": str(VERSION),
+            "repository": self.repository[:512],
+            "manifest_digest": self.digest(),
+            "part": f"{index + 1}/{len(self.batches)}",
+        }
+
+    def commentable(self, target_key: str) -> dict[str, CommentableLines]:
+        return {path: CommentableLines.from_json(ranges) for path, ranges in self.files.get(target_key, {}).items()}
+
+    def requests_for(self, target_key: str) -> list[str]:
+        return [cid for cid, req in self.requests.items() if req["target"] == target_key]
+
+    def save(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / FILENAME
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(f"{path}: cannot read: {exc}") from exc
+        return cls.from_json(data, source=str(path))

@@ -1,0 +1,85 @@
+"""Hidden markers that name what batch-review posted, so it can find its own work again (pure).
+
+A review body (or a check run's external_id) carries `<!-- batch-review:v1 target=pr-12 head=<sha>
+manifest=<digest prefix> -->`. Submit skips a head that already carries one; poll looks for it before
+posting and after any write whose answer was lost, so nothing is posted twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_MARKER_RE = re.compile(
+    r"<!-- batch-review:v1 target=(?P<target>[A-Za-z0-9._-]+) head=(?P<head>[0-9a-f]{7,64}) "
+    r"manifest=(?P<manifest>[0-9a-f]{8,64})(?: part=(?P<part>\d+))? -->"
+)
+_EXTERNAL_RE = re.compile(
+    r"^batch-review:v1:(?P<target>[A-Za-z0-9._-]+):(?P<head>[0-9a-f]{7,64}):(?P<manifest>[0-9a-f]{8,64})$"
+)
+DIGEST_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Marker:
+    target: str
+    head: str
+    manifest: str
+    part: int = 1
+
+    def html(self) -> str:
+        return (f"<!-- batch-review:v1 target={self.target} head={self.head} "
+                f"manifest={self.manifest[:DIGEST_CHARS]} part={self.part} -->")
+
+    def external_id(self) -> str:
+        return f"batch-review:v1:{self.target}:{self.head}:{self.manifest[:DIGEST_CHARS]}"
+
+    def same_posting(self, other: Marker) -> bool:
+        return (self.target, self.head, self.manifest[:DIGEST_CHARS]) == (
+            other.target, other.head, other.manifest[:DIGEST_CHARS])
+
+
+def find_markers(text: str | None) -> list[Marker]:
+    return [
+        Marker(m["target"], m["head"], m["manifest"], int(m["part"] or 1))
+        for m in _MARKER_RE.finditer(text or "")
+    ]
+
+
+def from_external_id(external_id: str | None) -> Marker | None:
+    m = _EXTERNAL_RE.match(external_id or "")
+    return Marker(m["target"], m["head"], m["manifest"]) if m else None
+
+
+_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_OUR_MARKER_RE = re.compile(r"<!--(?=\s*batch-review)", re.IGNORECASE)
+_MENTION_RE = re.compile(r"(?<![\w`/.])@(?=[A-Za-z0-9][A-Za-z0-9-]*)")
+
+
+def _inert_prose(line: str) -> str:
+    line = line.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
+    # "@user" and "@org/team" would notify people; a word joiner keeps the text readable
+    return _MENTION_RE.sub("@\u2060", line)
+
+
+def neutralize(text: str) -> str:
+    """Untrusted markdown made inert: no HTML comments (nothing hidden, no fake marker), no @-mentions,
+    and every code fence it opens closed again, so it cannot swallow what follows it."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        m = _FENCE_RE.match(line)
+        if fence is None:
+            if m:
+                fence = m.group(1)
+                out.append(_OUR_MARKER_RE.sub("&lt;!--", line))
+            else:
+                out.append(_inert_prose(line))
+            continue
+        # inside a fence: code shows literally (no mention, no hidden comment) but may not spoof a marker
+        out.append(_OUR_MARKER_RE.sub("&lt;!--", line))
+        if m and line.strip() == m.group(1) and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+            fence = None
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)

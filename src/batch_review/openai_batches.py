@@ -1,0 +1,132 @@
+"""The only module that talks to OpenAI (or an OpenAI-compatible batch service): files and batches.
+
+The official client retries connection errors, timeouts, 408, 409, 429 and 5xx with exponential backoff
+and honours Retry-After; this module sets how many times and turns every failure into one BatchAPIError
+line. Uploads are not retried blindly by us: a retried upload at worst leaves an unused file, which
+submit deletes or reports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import openai
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+
+
+class BatchAPIError(RuntimeError):
+    """An OpenAI call failed after the client's retries."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class BatchState:
+    id: str
+    status: str
+    created_at: int
+    expires_at: int | None
+    input_file_id: str
+    output_file_id: str | None
+    error_file_id: str | None
+    metadata: dict
+    request_counts: dict
+    usage: dict | None
+    errors: list[dict]
+    model: str | None
+
+
+def _fail(exc: Exception, what: str) -> BatchAPIError:
+    if isinstance(exc, openai.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        err = body.get("error", body) if isinstance(body, dict) else {}
+        message = (err.get("message") if isinstance(err, dict) else None) or str(exc)
+        return BatchAPIError(f"{what}: HTTP {exc.status_code}: {message}".splitlines()[0], status=exc.status_code)
+    if isinstance(exc, openai.APITimeoutError):
+        return BatchAPIError(f"{what}: timed out")
+    if isinstance(exc, openai.APIConnectionError):
+        return BatchAPIError(f"{what}: cannot connect ({exc.__cause__ or exc})".splitlines()[0])
+    return BatchAPIError(f"{what}: {type(exc).__name__}: {exc}".splitlines()[0])
+
+
+class BatchClient:
+    def __init__(self, api_key: str | None, base_url: str | None = None, *, max_retries: int = 4,
+                 timeout: float = 120.0) -> None:
+        if not api_key:
+            raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)")
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=max_retries,
+                                     timeout=timeout)
+
+    def upload(self, path: Path) -> str:
+        try:
+            with open(path, "rb") as fh:
+                return self._client.files.create(file=(path.name, fh, "application/jsonl"), purpose="batch").id
+        except Exception as exc:  # noqa: BLE001 - one line per failure, whatever the cause
+            raise _fail(exc, f"uploading {path.name}") from exc
+
+    def create(self, input_file_id: str, endpoint: str, metadata: dict[str, str]) -> BatchState:
+        try:
+            batch = self._client.batches.create(
+                input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=metadata
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"creating the batch for {input_file_id}") from exc
+        return _state(batch)
+
+    def retrieve(self, batch_id: str) -> BatchState:
+        try:
+            return _state(self._client.batches.retrieve(batch_id))
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"reading batch {batch_id}") from exc
+
+    def find_by_metadata(self, digest: str, *, limit: int = 1000) -> list[BatchState]:
+        """Batches whose metadata carries this manifest digest (recovers ids a killed submit never wrote)."""
+        found = []
+        try:
+            for i, batch in enumerate(self._client.batches.list(limit=100)):
+                if i >= limit:
+                    break
+                if (batch.metadata or {}).get("manifest_digest") == digest:
+                    found.append(_state(batch))
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, "listing batches") from exc
+        return found
+
+    def cancel(self, batch_id: str) -> BatchState:
+        try:
+            return _state(self._client.batches.cancel(batch_id))
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"cancelling batch {batch_id}") from exc
+
+    def download(self, file_id: str) -> str:
+        try:
+            return self._client.files.content(file_id).text
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"downloading file {file_id}") from exc
+
+    def delete_file(self, file_id: str) -> None:
+        try:
+            self._client.files.delete(file_id)
+        except openai.NotFoundError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"deleting file {file_id}") from exc
+
+
+def _state(batch) -> BatchState:
+    counts = batch.request_counts.model_dump() if batch.request_counts else {}
+    usage = batch.usage.model_dump() if getattr(batch, "usage", None) else None
+    errors = [e.model_dump() for e in (batch.errors.data or [])] if batch.errors and batch.errors.data else []
+    return BatchState(
+        id=batch.id, status=batch.status, created_at=batch.created_at, expires_at=batch.expires_at,
+        input_file_id=batch.input_file_id, output_file_id=batch.output_file_id,
+        error_file_id=batch.error_file_id, metadata=dict(batch.metadata or {}), request_counts=counts,
+        usage=usage, errors=errors, model=getattr(batch, "model", None),
+    )

@@ -1,0 +1,314 @@
+"""The poll journey: store -> manifest -> batches -> results -> anchoring -> publish, then retire.
+
+Orchestration only. A manifest is posted when every one of its batches has reached a final state, and
+retired only when every target was posted (or deliberately not: closed pull requests). Anything that
+fails leaves the manifest in place; markers make the next run pick up exactly where this one stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .anchoring import place_findings, suggestion_block
+from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
+from .manifest import Manifest
+from .markers import Marker
+from .openai_batches import PENDING, BatchState
+from .pricing import actual_cost, format_usd
+from .resubmit import resubmit_expired
+from .results import RequestResult, parse_output_lines
+from .store import Pending
+
+MAX_INLINE = 30  # reviewdog's cap per review, well clear of GitHub's abuse limits
+
+
+@dataclass
+class BatchRow:
+    manifest: str
+    batch_id: str
+    status: str
+    targets: str
+    completed: int
+    failed: int
+    total: int
+    created_at: int | None
+    expires_at: int | None
+
+
+@dataclass
+class PollResult:
+    rows: list[BatchRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    reviews_posted: int = 0
+    check_runs_posted: int = 0
+    write_requests: int = 0
+    pending_batches: int = 0
+    retired: int = 0
+    resubmitted_batches: list[str] = field(default_factory=list)
+    inline: int = 0
+    in_body: int = 0
+    moved_after_422: int = 0
+    usage: dict[str, dict] = field(default_factory=dict)  # model -> token totals
+    reports: list[TargetReport] = field(default_factory=list)
+
+    def add_usage(self, model: str, r: RequestResult) -> None:
+        totals = self.usage.setdefault(model, {"requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
+                                               "output_tokens": 0, "reasoning_tokens": 0})
+        totals["requests"] += 1
+        for key in ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"):
+            totals[key] += int(getattr(r.usage, key, 0) or 0)
+
+
+@dataclass
+class PollContext:
+    cfg: object
+    store: object
+    client: object  # openai_batches.BatchClient
+    github: object | None  # github_api.GitHubAPI, None outside GitHub
+    publisher: object | None
+    state_root: Path
+    dry_run: bool = False
+    server_url: str = "https://github.com"
+    log: Callable[[str], None] = print
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def run_poll(ctx: PollContext) -> PollResult:
+    result = PollResult()
+    listing = ctx.store.list()
+    result.problems.extend(listing.problems)
+    for pending in listing.pending:
+        try:
+            _poll_manifest(ctx, pending, result)
+        except Exception as exc:
+            result.problems.append(f"{pending.name}: {exc}; left pending for the next run")
+            if not _transient(exc):
+                raise
+    return result
+
+
+def _transient(exc: Exception) -> bool:
+    from .github_api import GitHubError
+    from .openai_batches import BatchAPIError
+
+    return isinstance(exc, (GitHubError, BatchAPIError))
+
+
+def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[BatchState | None] | None:
+    """The state of each batch, or None when the batches do not belong to this manifest."""
+    m = pending.manifest
+    digest = m.digest()
+    if any(not b.get("id") for b in m.batches):
+        found = {s.metadata.get("part"): s for s in ctx.client.find_by_metadata(digest)}
+        for b in m.batches:
+            state = found.get(f"{b['index'] + 1}/{len(m.batches)}")
+            if not b.get("id") and state is not None:
+                b["id"] = state.id
+                result.notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
+    states: list[BatchState | None] = []
+    for b in m.batches:
+        if not b.get("id"):
+            states.append(None)
+            continue
+        state = ctx.client.retrieve(b["id"])
+        if state.metadata.get("manifest_digest") != digest:
+            result.problems.append(
+                f"{pending.name}: batch {b['id']} metadata does not carry this manifest's digest: "
+                "the manifest was altered or belongs to another run; nothing posted")
+            return None
+        states.append(state)
+        counts = state.request_counts or {}
+        result.rows.append(BatchRow(
+            pending.name, state.id, state.status, ", ".join(_labels(m)), int(counts.get("completed", 0)),
+            int(counts.get("failed", 0)), int(counts.get("total", b.get("requests", 0))), state.created_at,
+            state.expires_at))
+    return states
+
+
+def _labels(m: Manifest) -> list[str]:
+    return [f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
+            for t in m.targets.values()]
+
+
+def collect_results(ctx: PollContext, m: Manifest, states: list[BatchState | None], result: PollResult
+                    ) -> dict[str, RequestResult]:
+    results: dict[str, RequestResult] = {}
+    for b, state in zip(m.batches, states, strict=True):
+        expected = [cid for cid, r in m.requests.items() if r["batch"] == b["index"]]
+        if state is None:
+            for cid in expected:
+                results[cid] = RequestResult.failure(cid, "not_submitted", "this batch was never created")
+            continue
+        if state.status == "failed":
+            first = state.errors[0] if state.errors else {}
+            code = first.get("code") or "batch_failed"
+            message = first.get("message") or "the batch failed validation"
+            for cid in expected:
+                results[cid] = RequestResult.failure(cid, code, message)
+            result.problems.append(f"batch {state.id} failed: {code}: {message}")
+            continue
+        output = ctx.client.download(state.output_file_id) if state.output_file_id else ""
+        errors = ctx.client.download(state.error_file_id) if state.error_file_id else ""
+        parsed = parse_output_lines(output, errors, expected)
+        for cid in parsed.unknown_ids:
+            result.problems.append(f"batch {state.id}: result for unknown custom_id {cid!r} ignored")
+        for cid in parsed.duplicates:
+            result.problems.append(f"batch {state.id}: custom_id {cid!r} answered twice; the first kept")
+        for line_no, reason in parsed.malformed_lines:
+            result.problems.append(f"batch {state.id}: output line {line_no} unreadable: {reason}")
+        results.update(parsed.by_id)
+        for r in parsed.by_id.values():
+            if r.usage is not None:
+                result.add_usage(m.model, r)
+    return results
+
+
+def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> None:
+    m = pending.manifest
+    if ctx.github is not None and m.repository != ctx.github.repository:
+        result.problems.append(f"{pending.name}: manifest is for {m.repository}, not {ctx.github.repository}")
+        return
+    states = batch_states(ctx, pending, result)
+    if states is None:
+        return
+    waiting = [s for s in states if s is not None and s.status in PENDING]
+    if waiting:
+        result.pending_batches += len(waiting)
+        return
+    results = collect_results(ctx, m, states, result)
+    expired = {cid for cid, r in results.items()
+               if r.status in ("error", "missing") and r.error_code in ("batch_expired", None)
+               and _state_of(m, states, cid) == "expired"}
+    resubmitted: set[str] = set()
+    if expired and m.attempt < ctx.cfg.output.max_resubmits and not ctx.dry_run:
+        new = resubmit_expired(ctx.client, pending, sorted(expired), ctx.state_root, log=ctx.log)
+        resubmitted = expired
+        result.resubmitted_batches.extend(b["id"] for b in new.batches if b.get("id"))
+    elif expired:
+        result.notes.append(f"{pending.name}: {len(expired)} request(s) expired "
+                            f"{'(dry run: not resubmitted)' if ctx.dry_run else 'after the last resubmission'}")
+    all_done = True
+    for key in m.targets:
+        if not _post_target(ctx, pending, key, results, resubmitted, result):
+            all_done = False
+    if all_done and not ctx.dry_run:
+        ctx.store.retire(pending)
+        result.retired += 1
+
+
+def _state_of(m: Manifest, states, cid: str) -> str | None:
+    state = states[m.requests[cid]["batch"]]
+    return state.status if state is not None else None
+
+
+def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, RequestResult],
+                 resubmitted: set[str]) -> TargetReport:
+    t = m.targets[key]
+    label = f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
+    report = TargetReport(key=key, label=label, repository=m.repository, head_sha=t["head_sha"],
+                          model=m.model, server_url=ctx.server_url, attempt=m.attempt)
+    report.skipped_files = list(m.skipped.get(key, []))
+    report.files_reviewed = len(m.files.get(key, {}))
+    findings = []
+    commentable = m.commentable(key)
+    for cid in m.requests_for(key):
+        req = m.requests[cid]
+        report.requests += 1
+        r = results.get(cid) or RequestResult.failure(cid, "missing", "no result line for this request")
+        if cid in resubmitted:
+            report.resubmitted += 1
+        elif r.status == "ok":
+            for f in r.findings:
+                if _norm(f.path) != req["path"]:
+                    f = replace(f, path=req["path"]) if f.path in ("", None) else f
+                findings.append((req["path"], f))
+            if r.refusal:
+                report.unparsable.append((req["path"], "the model refused", r.refusal))
+        elif r.status == "unparsable":
+            report.unparsable.append((req["path"], r.error_message or "not the JSON asked for", r.raw_text or ""))
+        else:
+            report.failed.append((req["path"], r.error_code or "error", r.error_message or ""))
+    kept, report.below_threshold = threshold([f for _, f in findings], ctx.cfg.output.min_severity)
+    allowed = {id(f) for f in kept}
+    own_file, other_file = [], []
+    for path, f in findings:
+        if id(f) in allowed:
+            (own_file if _norm(f.path) == path else other_file).append(f)
+    placement = place_findings(own_file, commentable, max_inline=MAX_INLINE)
+    report.inline = list(placement.inline)
+    report.unplaced = list(placement.unplaced) + [
+        (f, "the answer names a file that request did not show") for f in other_file]
+    return report
+
+
+def _norm(path: str | None) -> str:
+    path = (path or "").strip()
+    for prefix in ("./", "a/", "b/"):
+        if path.startswith(prefix):
+            return path[len(prefix):]
+    return path
+
+
+def comment_payload(c) -> dict:
+    payload = {"path": c.path, "line": c.line, "side": c.side,
+               "body": inline_body(c, suggestion_block(c.finding) if c.suggestion_ok else None)}
+    if c.start_line is not None and c.start_line != c.line:
+        payload["start_line"] = c.start_line
+        payload["start_side"] = c.start_side or c.side
+    return payload
+
+
+def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmitted, result: PollResult) -> bool:
+    m = pending.manifest
+    t = m.targets[key]
+    report = build_report(ctx, m, key, results, resubmitted)
+    result.reports.append(report)
+    if ctx.github is None or ctx.dry_run:
+        result.inline += len(report.inline)
+        result.in_body += len(report.unplaced)
+        return ctx.github is None  # local: the report is printed; dry run: nothing retired
+    if t["kind"] == "pull":
+        pull = ctx.github.pull(int(t["number"]))
+        if pull.state != "open" and not ctx.cfg.output.post_on_closed:
+            result.notes.append(f"{report.label} is {'merged' if pull.merged else 'closed'}: nothing posted")
+            return True
+        report.current_head = pull.head_sha
+    digest = m.digest()
+    marker = Marker(key, t["head_sha"], digest)
+    mode = ctx.cfg.output.mode
+    if t["kind"] == "pull" and mode in ("review", "both"):
+        def build(inline_ok: bool):
+            rep = report if inline_ok else replace(
+                report, inline=[], unplaced=report.unplaced + [
+                    (c.finding, "GitHub did not accept it as an inline comment") for c in report.inline])
+            return review_bodies(rep, digest), [comment_payload(c) for c in rep.inline]
+
+        posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build)
+        result.reviews_posted += posted.reviews
+        result.write_requests += posted.requests
+        if posted.inline_moved_to_body:
+            result.moved_after_422 += len(report.inline)
+    if t["kind"] != "pull" or mode in ("check", "both"):
+        output, annotations = check_output(report)
+        posted = ctx.publisher.post_check_run(
+            name=ctx.cfg.output.check_name, head_sha=t["head_sha"], marker=marker, output=output,
+            annotations=annotations, conclusion=check_conclusion(report.findings, ctx.cfg.output.fail_on))
+        result.check_runs_posted += posted.check_runs
+        result.write_requests += posted.requests
+    result.inline += len(report.inline)
+    result.in_body += len(report.unplaced)
+    return True
+
+
+def cost_rows(cfg, usage: dict[str, dict]) -> list[list[str]]:
+    rows = []
+    for model, t in sorted(usage.items()):
+        cost = actual_cost(model, t, cfg.prices)
+        rows.append([model, t["requests"], f"{t['input_tokens']:,}", f"{t['cached_input_tokens']:,}",
+                     f"{t['output_tokens']:,}", format_usd(cost.batch_usd) if cost else "unknown price",
+                     format_usd(cost.standard_usd) if cost else "unknown price"])
+    return rows

@@ -1,0 +1,55 @@
+"""Turning flags and environment variables into the configured clients and stores every command uses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import actions_env
+from .config import DEFAULT_CONFIG_PATH, apply_overrides, load_config
+from .github_api import GitHubAPI
+from .openai_batches import DEFAULT_BASE_URL, BatchClient
+from .store import ArtifactStore, LocalStore
+
+
+class UsageError(Exception):
+    """Bad flags or environment (exit 2)."""
+
+
+def load(args):
+    """The configuration: --config, else .github/batch-review.yml in the repository if it exists."""
+    path = args.config or str(Path(getattr(args, "repo", ".")) / DEFAULT_CONFIG_PATH)
+    cfg = load_config(path, required=bool(args.config))
+    if getattr(args, "model", None):
+        cfg = apply_overrides(cfg, model=args.model)
+    return cfg
+
+
+def github_from_env(*, required: bool) -> GitHubAPI | None:
+    token = os.environ.get("GITHUB_TOKEN", "")
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    if not token or not repository:
+        if required:
+            raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
+        return None
+    actions_env.mask(token)
+    return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None)
+
+
+def provider_base_url(cfg) -> str:
+    return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def batch_client(cfg) -> BatchClient:
+    key = os.environ.get("OPENAI_API_KEY", "")
+    if key:
+        actions_env.mask(key)
+    return BatchClient(key, provider_base_url(cfg))
+
+
+def manifest_store(args, cfg, gh):
+    if args.artifacts or (actions_env.in_actions(os.environ) and gh is not None):
+        if gh is None:
+            raise UsageError("--artifacts needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix)
+    return LocalStore(args.state_dir)

@@ -1,0 +1,336 @@
+"""The submit journey: targets -> diffs -> requests -> batch files -> budget -> batches -> manifest.
+
+Orchestration only. Nothing is sent before every target has been diffed, every request built and the
+budget checked; if creating any batch fails, the batches already created are cancelled and their files
+deleted, so a run either submits everything it planned or leaves nothing running that it does not report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+from .batchfile import BatchFileWriter, encode_line
+from .diffs import DiffError, decode_diff, parse_diff
+from .gitrepo import GitError, GitRepo
+from .manifest import Manifest
+from .markers import find_markers, from_external_id
+from .pricing import estimate_cost, format_usd
+from .prompts import RequestBuilder, RequestSpec
+from .targets import Skip, Target, select_pulls
+
+
+class SubmitError(RuntimeError):
+    """Bad input for submit (exit 2): the message is one line naming the problem."""
+
+
+class OverBudget(RuntimeError):
+    """The estimate is over the configured budget and nothing was sent (exit 3)."""
+
+
+@dataclass
+class TargetPlan:
+    target: Target
+    specs: list[RequestSpec] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
+    files: dict[str, dict] = field(default_factory=dict)
+    skipped: list[dict] = field(default_factory=list)
+    reviewed_files: int = 0
+
+    @property
+    def input_tokens(self) -> int:
+        return sum(s.est_input_tokens for s in self.specs)
+
+    @property
+    def output_tokens(self) -> int:
+        return sum(s.max_output_tokens for s in self.specs)
+
+
+@dataclass
+class SubmitResult:
+    repository: str
+    model: str
+    plans: list[TargetPlan]
+    skipped_targets: list[Skip]
+    manifest: Manifest | None = None
+    manifest_path: Path | None = None
+    batch_ids: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    budget_note: str | None = None
+    deferred: list[TargetPlan] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(len(p.specs) for p in self.plans)
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+# --- targets -------------------------------------------------------------------------------------------
+
+def local_targets(git: GitRepo, repository: str, base: str | None, head: str | None) -> list[Target]:
+    """One branch pair from the local checkout: head (default HEAD) against base (default branch)."""
+    base_ref = base or git.default_branch()
+    head_ref = head or git.current_branch() or "HEAD"
+    head_sha = git.rev_parse(head or "HEAD")
+    git.rev_parse(base_ref)
+    return [Target(kind="branches", repository=repository, base_ref=base_ref, head_ref=head_ref,
+                   head_sha=head_sha)]
+
+
+def github_targets(gh, cfg, git: GitRepo, *, only_prs: tuple[int, ...]) -> tuple[list[Target], list[Skip]]:
+    targets: list[Target] = []
+    skipped: list[Skip] = []
+    if only_prs or cfg.targets.pull_requests.enabled:
+        pulls, skips = select_pulls(gh.open_pulls(), cfg.targets.pull_requests, only=only_prs)
+        skipped.extend(skips)
+        targets.extend(
+            Target(kind="pull", repository=gh.repository, base_ref=p.base_ref, head_ref=p.head_ref,
+                   head_sha=p.head_sha, base_sha=p.base_sha, number=p.number, title=p.title, author=p.author)
+            for p in pulls
+        )
+    if not only_prs:
+        for pair in cfg.targets.branches:
+            try:
+                targets.extend(local_targets(git, gh.repository, pair.base, pair.head))
+            except GitError as exc:
+                skipped.append(Skip(f"{pair.base}...{pair.head}", str(exc)))
+    return targets, skipped
+
+
+def posted_heads(gh, cfg, targets: list[Target]) -> set[tuple[str, str]]:
+    """(target key, head sha) pairs that already carry a review or check run of ours."""
+    done: set[tuple[str, str]] = set()
+    for t in targets:
+        if t.kind == "pull" and cfg.output.mode in ("review", "both"):
+            for review in gh.reviews(t.number):
+                done.update((m.target, m.head) for m in find_markers(review.body))
+        if t.kind != "pull" or cfg.output.mode in ("check", "both"):
+            for run in gh.check_runs(t.head_sha, cfg.output.check_name):
+                marker = from_external_id(run.external_id)
+                if marker:
+                    done.add((marker.target, marker.head))
+    return done
+
+
+def pending_heads(listing) -> set[tuple[str, str]]:
+    return {(key, t["head_sha"]) for p in listing.pending for key, t in p.manifest.targets.items()}
+
+
+def ensure_commits(git: GitRepo, targets: list[Target], token: str | None) -> None:
+    """Fetch the pull request heads (and bases) the checkout does not have, in one git call."""
+    specs = []
+    for t in targets:
+        if t.kind != "pull":
+            continue
+        if not git.has_commit(t.head_sha):
+            specs.append(f"+refs/pull/{t.number}/head:refs/remotes/batch-review/pull/{t.number}")
+        if t.base_sha and not git.has_commit(t.base_sha):
+            specs.append(f"+refs/heads/{t.base_ref}:refs/remotes/batch-review/base/{t.base_ref}")
+    git.fetch(sorted(set(specs)), token=token)
+
+
+# --- requests ------------------------------------------------------------------------------------------
+
+def plan_target(git: GitRepo, cfg, builder: RequestBuilder, target: Target) -> TargetPlan:
+    base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
+    target = Target(**{**target.__dict__, "base_sha": base})
+    plan = TargetPlan(target)
+    raw = git.diff(base, target.head_sha, context=cfg.context_lines)
+    text, valid = decode_diff(raw)
+    try:
+        files = parse_diff(text, context=cfg.context_lines, valid_utf8=valid)
+    except DiffError as exc:
+        plan.skipped.append({"path": "*", "reason": str(exc)})
+        return plan
+    for index, fd in enumerate(files):
+        reason = fd.skip_reason()
+        if reason is None:
+            ok, why = cfg.files.is_reviewed(fd.path)
+            reason = None if ok else why
+        specs: list[RequestSpec] = []
+        if reason is None:
+            specs, reason = builder.file_requests(
+                target.key, index, fd, cfg.path_instructions_for(fd.path), max_file_chars=cfg.files.max_file_bytes
+            )
+        if reason is not None:
+            plan.skipped.append({"path": fd.path, "reason": reason})
+            continue
+        plan.reviewed_files += 1
+        plan.files[fd.path] = fd.commentable().to_json()
+        for spec in specs:
+            plan.specs.append(spec)
+            plan.lines.append(encode_line(spec.custom_id, builder.endpoint, spec.body))
+    return plan
+
+
+def cost_of(cfg, model: str, input_tokens: int, output_tokens: int):
+    return estimate_cost(model, input_tokens, output_tokens, cfg.prices)
+
+
+def apply_budget(cfg, model: str, plans: list[TargetPlan]) -> tuple[list[TargetPlan], list[TargetPlan], str | None]:
+    """(kept, deferred, note). Costs are upper bounds: full max_output_tokens for every request."""
+    budget = cfg.budget
+
+    def over(requests: int, inp: int, out: int) -> str | None:
+        if budget.max_requests is not None and requests > budget.max_requests:
+            return f"{requests:,} requests is over budget.max_requests ({budget.max_requests:,})"
+        cost = cost_of(cfg, model, inp, out)
+        if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
+            return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
+                    f"({format_usd(budget.max_cost_usd)})")
+        return None
+
+    total = over(sum(len(p.specs) for p in plans), sum(p.input_tokens for p in plans),
+                 sum(p.output_tokens for p in plans))
+    if total is None:
+        return plans, [], None
+    if budget.on_exceed != "fit":
+        return [], plans, total + "; nothing submitted (budget.on_exceed: skip)"
+    kept, deferred = [], []
+    req = inp = out = 0
+    for plan in plans:
+        if over(req + len(plan.specs), inp + plan.input_tokens, out + plan.output_tokens) is None:
+            kept.append(plan)
+            req, inp, out = req + len(plan.specs), inp + plan.input_tokens, out + plan.output_tokens
+        else:
+            deferred.append(plan)
+    return kept, deferred, total + f"; submitted {len(kept)} of {len(plans)} targets (budget.on_exceed: fit)"
+
+
+# --- the journey ---------------------------------------------------------------------------------------
+
+@dataclass
+class SubmitContext:
+    cfg: object
+    git: GitRepo
+    repository: str
+    state_root: Path
+    dry_run: bool
+    targets: list[Target]
+    skipped_targets: list[Skip]
+    provider_base_url: str
+    batch_client_factory: Callable[[], object] | None = None
+    now: Callable[[], dt.datetime] = utc_now
+    log: Callable[[str], None] = print
+
+
+def run_submit(ctx: SubmitContext) -> SubmitResult:
+    cfg = ctx.cfg
+    builder = RequestBuilder(
+        model=cfg.model, endpoint=cfg.endpoint, instructions=cfg.instructions,
+        max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
+        reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature,
+    )
+    result = SubmitResult(ctx.repository, cfg.model, [], list(ctx.skipped_targets), dry_run=ctx.dry_run)
+    plans = []
+    for target in ctx.targets:
+        try:
+            plan = plan_target(ctx.git, cfg, builder, target)
+        except GitError as exc:
+            result.skipped_targets.append(Skip(target.label, str(exc)))
+            continue
+        if not plan.specs:
+            reason = "no reviewable changes" if plan.skipped or plan.reviewed_files else "empty diff"
+            result.skipped_targets.append(Skip(target.label, reason))
+        plans.append(plan)
+    kept, deferred, note = apply_budget(cfg, cfg.model, [p for p in plans if p.specs])
+    result.plans = kept + [p for p in plans if not p.specs]
+    result.deferred = deferred
+    result.budget_note = note
+    if not kept:
+        if note:
+            raise OverBudget(note)
+        return result
+
+    created = ctx.now()
+    run_name = f"batch-review-{created.strftime('%Y%m%dT%H%M%SZ')}"
+    run_dir = ctx.state_root / run_name
+    if run_dir.exists():
+        run_name += f"-{len(list(ctx.state_root.glob(run_name + '*')))}"
+        run_dir = ctx.state_root / run_name
+    writer = BatchFileWriter(run_dir)
+    manifest = Manifest(
+        repository=ctx.repository, endpoint=cfg.endpoint, model=cfg.model,
+        provider={"name": cfg.provider.name, "base_url": ctx.provider_base_url},
+        created_at=created.isoformat().replace("+00:00", "Z"), tool=f"batch-review {__version__}",
+        dry_run=ctx.dry_run,
+    )
+    inp = out = 0
+    for plan in kept:
+        key = plan.target.key
+        manifest.targets[key] = plan.target.to_json()
+        manifest.files[key] = plan.files
+        if plan.skipped:
+            manifest.skipped[key] = plan.skipped
+        for spec, line in zip(plan.specs, plan.lines, strict=True):
+            part = writer.add(spec.custom_id, cfg.model, cfg.endpoint, line)
+            manifest.requests[spec.custom_id] = {
+                "target": key, "path": spec.path, "old_path": spec.old_path, "chunk": spec.chunk,
+                "chunks": spec.chunks, "batch": part, "est_input_tokens": spec.est_input_tokens,
+            }
+        inp += plan.input_tokens
+        out += plan.output_tokens
+        plan.lines = []  # written: free the memory
+    parts = writer.close()
+    manifest.batches = [p.to_json() for p in parts]
+    cost = cost_of(cfg, cfg.model, inp, out)
+    manifest.estimate = {
+        "input_tokens": inp, "max_output_tokens": out,
+        "batch_usd": round(cost.batch_usd, 6) if cost else None,
+        "standard_usd": round(cost.standard_usd, 6) if cost else None,
+    }
+    result.manifest = manifest
+    result.manifest_path = manifest.save(run_dir)
+    if ctx.dry_run:
+        return result
+    _send(ctx, manifest, parts, run_dir, result)
+    return result
+
+
+def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: SubmitResult) -> None:
+    client = ctx.batch_client_factory()
+    uploaded: list[str] = []
+    created: list[str] = []
+    try:
+        for part, entry in zip(parts, manifest.batches, strict=True):
+            file_id = client.upload(part.path)
+            uploaded.append(file_id)
+            entry["input_file_id"] = file_id
+            batch = client.create(file_id, manifest.endpoint, manifest.batch_metadata(part.index))
+            created.append(batch.id)
+            entry["id"] = batch.id
+            manifest.save(run_dir)  # every created batch is on disk before the next one is made
+            ctx.log(f"created batch {batch.id} ({part.requests} requests, {part.bytes:,} bytes)")
+    except Exception as exc:
+        leftovers = _undo(client, uploaded, created)
+        if leftovers:
+            manifest.save(run_dir)
+            raise RuntimeError(f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir})") from exc
+        shutil.rmtree(run_dir, ignore_errors=True)
+        result.manifest_path = None
+        undone = f"cancelled {len(created)} batch(es) and deleted {len(uploaded)} file(s)" if uploaded else ""
+        raise RuntimeError(f"{exc}{'; ' + undone if undone else ''}; nothing submitted") from exc
+    result.batch_ids = created
+
+
+def _undo(client, uploaded: list[str], created: list[str]) -> list[str]:
+    """Cancel created batches and delete uploaded files; returns what could not be undone."""
+    leftovers = []
+    for batch_id in created:
+        try:
+            client.cancel(batch_id)
+        except Exception as exc:  # noqa: BLE001
+            leftovers.append(f"batch {batch_id} still running ({exc})")
+    for file_id in uploaded:
+        try:
+            client.delete_file(file_id)
+        except Exception as exc:  # noqa: BLE001
+            leftovers.append(f"file {file_id} not deleted ({exc})")
+    return leftovers

@@ -1,0 +1,166 @@
+"""diffs.py against real git output: every awkward kind of change, and GitHub's commentable lines."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from batch_review.diffs import CommentableLines, DiffError, commentable_lines, decode_diff, parse_diff, unquote_path
+
+from .gitfixture import Repo, git
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return Repo(tmp_path)
+
+
+def files_of(repo: Repo, base: str, head: str, context: int = 3):
+    text, valid = decode_diff(repo.diff(base, head, context))
+    return {f.path: f for f in parse_diff(text, context=context, valid_utf8=valid)}
+
+
+def test_modified_file_hunks_and_commentable_lines(repo):
+    repo.write("a.py", "".join(f"line {i}\n" for i in range(1, 41)))
+    base = repo.commit("base")
+    lines = [f"line {i}\n" for i in range(1, 41)]
+    lines[4] = "changed 5\n"
+    lines[30:31] = []  # remove line 31
+    repo.write("a.py", "".join(lines))
+    head = repo.commit("change")
+    fd = files_of(repo, base, head)["a.py"]
+    assert fd.status == "modified" and fd.skip_reason() is None
+    assert (fd.added, fd.removed) == (1, 2)
+    c = fd.commentable()
+    assert c.right == ((2, 8), (28, 33))
+    assert c.left == ((2, 8), (28, 34))
+    assert c.contains("RIGHT", 5) and not c.contains("RIGHT", 9)
+    assert c.contains("LEFT", 31) and c.same_hunk("RIGHT", 2, 8) and not c.same_hunk("RIGHT", 5, 30)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_wide_context_gives_the_same_commentable_lines_as_git_u3(repo, seed):
+    rng = random.Random(seed)
+    original = [f"row {i}\n" for i in range(200)]
+    repo.write("f.txt", "".join(original))
+    base = repo.commit("base")
+    changed = list(original)
+    for _ in range(rng.randint(1, 12)):
+        i = rng.randrange(len(changed))
+        op = rng.choice(["edit", "insert", "delete"])
+        if op == "edit":
+            changed[i] = f"edited {rng.random()}\n"
+        elif op == "insert":
+            changed.insert(i, f"new {rng.random()}\n")
+        elif len(changed) > 1:
+            del changed[i]
+    repo.write("f.txt", "".join(changed))
+    head = repo.commit("change")
+    if base == head or not repo.diff(base, head):
+        pytest.skip("random edits cancelled out")
+    u3 = files_of(repo, base, head, 3)["f.txt"].commentable()
+    for context in (4, 7, 10):
+        wide = files_of(repo, base, head, context)["f.txt"]
+        assert commentable_lines(wide.hunks, context) == u3, context
+
+
+def test_added_deleted_and_renamed_files(repo):
+    repo.write("old name.py", "x = 1\ny = 2\n")
+    repo.write("gone.py", "print('bye')\n")
+    base = repo.commit("base")
+    git(repo.path, "mv", "old name.py", "new name.py")
+    repo.write("new name.py", "x = 1\ny = 3\n")
+    (repo.path / "gone.py").unlink()
+    repo.write("fresh.py", "def f():\n    return 1\n")
+    head = repo.commit("change")
+    files = files_of(repo, base, head)
+    assert files["new name.py"].status == "renamed" and files["new name.py"].old_path == "old name.py"
+    assert files["new name.py"].skip_reason() is None
+    assert files["gone.py"].status == "deleted" and files["gone.py"].skip_reason() == "file deleted"
+    assert files["fresh.py"].status == "added" and files["fresh.py"].commentable().right == ((1, 2),)
+    assert files["fresh.py"].commentable().left == ()
+
+
+def test_pure_rename_mode_change_binary_empty_symlink(repo):
+    repo.write("keep.sh", "echo hi\n")
+    repo.write("move.txt", "same\n" * 10)
+    base = repo.commit("base")
+    git(repo.path, "mv", "move.txt", "moved.txt")
+    (repo.path / "keep.sh").chmod(0o755)
+    repo.write("logo.png", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    repo.write("empty.txt", "")
+    (repo.path / "link").symlink_to("keep.sh")
+    head = repo.commit("change")
+    files = files_of(repo, base, head)
+    assert files["moved.txt"].skip_reason() == "renamed without changes"
+    assert files["keep.sh"].skip_reason() == "mode change only (100644 -> 100755)"
+    assert files["logo.png"].skip_reason() == "binary file"
+    assert files["empty.txt"].skip_reason() == "empty file added"
+    assert files["link"].skip_reason() == "symbolic link"
+
+
+def test_submodule_pointer(repo, tmp_path):
+    sub = Repo(tmp_path / "sub")
+    base = repo.commit("base")
+    sha = sub.head()
+    git(repo.path, "update-index", "--add", "--cacheinfo", f"160000,{sha},vendor/lib")
+    git(repo.path, "commit", "-q", "-m", "submodule")
+    head = repo.head()
+    assert files_of(repo, base, head)["vendor/lib"].skip_reason() == "submodule pointer change"
+
+
+def test_no_trailing_newline_crlf_form_feed_and_non_utf8(repo):
+    repo.write("nonl.txt", "a\nb")
+    repo.write("crlf.txt", "one\r\ntwo\r\n")
+    repo.write("ff.c", "int a;\n\x0c\nint b;\n")
+    repo.write("latin1.txt", "caf\xe9\n".encode("latin-1").decode("latin-1"))
+    base = repo.commit("base")
+    repo.write("nonl.txt", "a\nc")
+    repo.write("crlf.txt", "one\r\nTWO\r\n")
+    repo.write("ff.c", "int a;\n\x0c\nint c;\n")
+    repo.write("latin1.txt", b"caf\xe9 cr\xe8me\n")
+    head = repo.commit("change")
+    files = files_of(repo, base, head)
+    assert files["nonl.txt"].commentable().right == ((1, 2),)
+    assert files["crlf.txt"].hunks[0][-1].value == "TWO\r\n"
+    ff = files["ff.c"]
+    assert ff.commentable().right == ((1, 3),) and ff.added == 1
+    latin = files["latin1.txt"]
+    assert latin.notes == ["not valid UTF-8: undecodable bytes shown as U+FFFD"]
+    assert "\ufffd" in latin.hunks[0][-1].value
+
+
+def test_paths_with_quotes_non_ascii_and_spaces(repo):
+    names = ['with space.py', 'quote"d.py', "naïve/ünï.py", "tab\there.py"]
+    base = repo.commit("base")
+    for name in names:
+        repo.write(name, "x = 1\n")
+    head = repo.commit("add")
+    assert set(files_of(repo, base, head)) == set(names) | set()
+
+
+def test_empty_diff(repo):
+    base = repo.head()
+    head = repo.commit("nothing")
+    assert parse_diff(decode_diff(repo.diff(base, head))[0]) == []
+
+
+def test_garbage_is_a_diff_error():
+    with pytest.raises(DiffError, match="cannot parse the diff"):
+        parse_diff("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n+only one line\n@@ broken\n")
+
+
+def test_unquote_path():
+    assert unquote_path('"a/caf\\303\\251 \\"x\\".txt"') == 'café "x".txt'
+    assert unquote_path("b/plain.txt") == "plain.txt"
+    assert unquote_path('"b/tab\\there"') == "tab\there"
+
+
+def test_commentable_json_round_trip_and_validation():
+    c = CommentableLines(right=((1, 4), (10, 12)), left=((2, 2),))
+    assert CommentableLines.from_json(c.to_json()) == c
+    with pytest.raises(ValueError):
+        CommentableLines.from_json({"RIGHT": [[5, 2]]})
+    with pytest.raises(ValueError):
+        c.ranges("MIDDLE")
