@@ -1,0 +1,192 @@
+"""What both loopback emulators share: a threaded HTTP server, a request log, and fault injection."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Fault:
+    method: str
+    path: re.Pattern
+    kind: str | int  # HTTP status, "reset", "timeout", "malformed", "lost_response"
+    times: int = 1
+    retry_after: str | None = None
+    body: dict | None = None
+    seconds: float = 5.0
+
+
+@dataclass
+class Logged:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: bytes
+    status: int = 0
+    json: object = None
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, body: dict, headers: dict | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: object = None  # dict/list -> JSON; bytes -> raw
+    headers: dict = field(default_factory=dict)
+
+
+class Emulator:
+    """Subclasses implement `route(method, path, query, headers, body) -> Response` (or raise HttpError)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.log: list[Logged] = []
+        self.faults: list[Fault] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._stopping = threading.Event()
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def start(self):
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self):
+                emulator._dispatch(self)
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _handle
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    # --- faults --------------------------------------------------------------------------------------
+    def inject(self, method: str, path_regex: str, kind, *, times: int = 1, retry_after: str | None = None,
+               body: dict | None = None, seconds: float = 5.0) -> None:
+        with self.lock:
+            self.faults.append(Fault(method.upper(), re.compile(path_regex), kind, times, retry_after, body, seconds))
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.times > 0 and fault.method == method and fault.path.search(path):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def error_body(self, status: int, message: str) -> dict:
+        return {"message": message}
+
+    # --- dispatch ------------------------------------------------------------------------------------
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        entry = Logged(h.command, split.path, parse_qs(split.query), {k.lower(): v for k, v in h.headers.items()},
+                       body)
+        try:
+            entry.json = json.loads(body) if body and "json" in (h.headers.get("Content-Type") or "") else None
+        except ValueError:
+            entry.json = None
+        with self.lock:
+            self.log.append(entry)
+        fault = self._take_fault(h.command, split.path)
+        if fault is not None and fault.kind == "reset":
+            entry.status = -1
+            self._reset(h)
+            return
+        if fault is not None and fault.kind == "timeout":
+            entry.status = -2
+            self._stopping.wait(fault.seconds)
+            self._reset(h)
+            return
+        if fault is not None and isinstance(fault.kind, int):
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            resp = Response(fault.kind, fault.body or self.error_body(fault.kind, "injected fault"), headers)
+        elif fault is not None and fault.kind == "malformed":
+            resp = Response(200, b"<html>this is not json", {"Content-Type": "application/json"})
+        else:
+            try:
+                resp = self.route(h.command, split.path, entry.query, entry.headers, body)
+            except HttpError as exc:
+                resp = Response(exc.status, exc.body, exc.headers)
+            if fault is not None and fault.kind == "lost_response":
+                entry.status = resp.status
+                self._reset(h)
+                return
+        entry.status = resp.status
+        self._send(h, resp)
+
+    @staticmethod
+    def _reset(h: BaseHTTPRequestHandler) -> None:
+        h.close_connection = True
+        try:
+            h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    @staticmethod
+    def _send(h: BaseHTTPRequestHandler, resp: Response) -> None:
+        headers = dict(resp.headers)
+        if isinstance(resp.body, bytes | bytearray):
+            data = bytes(resp.body)
+            headers.setdefault("Content-Type", "application/octet-stream")
+        elif resp.body is None:
+            data = b""
+        else:
+            data = json.dumps(resp.body).encode()
+            headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        h.send_response(resp.status)
+        for k, v in headers.items():
+            h.send_header(k, str(v))
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(data)
+
+    def route(self, method, path, query, headers, body) -> Response:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def requests(self, method: str | None = None, path_regex: str = "") -> list[Logged]:
+        with self.lock:
+            return [e for e in self.log if (method is None or e.method == method) and re.search(path_regex, e.path)]
+
+
+def now() -> int:
+    return int(time.time())
