@@ -62,7 +62,7 @@ def place_one(finding, commentable: Mapping) -> InlineComment | str:
                          finding.suggestion is not None and side == "RIGHT")
 
 
-def place_findings(findings: Sequence, commentable: Mapping, *, max_inline: int = 30) -> Placement:
+def place_findings(findings: Sequence, commentable: Mapping) -> Placement:
     inline: list[InlineComment] = []
     unplaced: list[tuple[object, str]] = []
     for f in findings:
@@ -71,14 +71,19 @@ def place_findings(findings: Sequence, commentable: Mapping, *, max_inline: int 
             unplaced.append((f, placed))
         else:
             inline.append(placed)
-    if len(inline) > max_inline:
-        ranked = sorted(inline, key=lambda c: (-severity_rank(c.finding.severity), c.path, c.line))
-        keep = set(map(id, ranked[:max_inline]))
-        unplaced.extend((c.finding, f"over the limit of {max_inline} inline comments per review")
-                        for c in ranked[max_inline:])
-        inline = [c for c in inline if id(c) in keep]
     inline.sort(key=lambda c: (c.path, c.line, c.side))
     return Placement(inline, unplaced)
+
+
+def cap_inline(placement: Placement, max_inline: int) -> Placement:
+    """At most `max_inline` inline comments, the most severe kept; the rest go to the body."""
+    if len(placement.inline) <= max_inline:
+        return placement
+    ranked = sorted(placement.inline, key=lambda c: (-severity_rank(c.finding.severity), c.path, c.line))
+    keep = set(map(id, ranked[:max_inline]))
+    overflow = [(c.finding, f"over the limit of {max_inline} inline comments per review")
+                for c in ranked[max_inline:]]
+    return Placement([c for c in placement.inline if id(c) in keep], placement.unplaced + overflow)
 
 
 def suggestion_block(finding) -> str:

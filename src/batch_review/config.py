@@ -65,8 +65,8 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else SEVERITIES.index("medium")
 
 
-def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
-    return pathspec.PathSpec.from_lines("gitwildmatch", patterns)
+def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class PathInstruction:
     instructions: str
 
     @cached_property
-    def spec(self) -> pathspec.PathSpec:
+    def spec(self) -> pathspec.GitIgnoreSpec:
         return _spec((self.path,))
 
 
@@ -87,15 +87,15 @@ class FilesConfig:
     max_file_bytes: int = 500_000
 
     @cached_property
-    def _include(self) -> pathspec.PathSpec:
+    def _include(self) -> pathspec.GitIgnoreSpec:
         return _spec(self.include)
 
     @cached_property
-    def _exclude(self) -> pathspec.PathSpec:
+    def _exclude(self) -> pathspec.GitIgnoreSpec:
         return _spec(self.exclude)
 
     @cached_property
-    def _defaults(self) -> list[tuple[str, pathspec.PathSpec]]:
+    def _defaults(self) -> list[tuple[str, pathspec.GitIgnoreSpec]]:
         return [(reason, _spec(patterns)) for reason, patterns in DEFAULT_EXCLUDES.items()]
 
     def is_reviewed(self, path: str) -> tuple[bool, str | None]:
@@ -248,7 +248,7 @@ class _Checker:
             return None
         allowed = ", ".join(options) + (", null" if nullable else "")
         if not isinstance(value, str) or value not in options:
-            raise self.fail(key, f"{value!r} is not one of {', '.join(options)}", allowed)
+            raise self.fail(key, f"{value!r} is not allowed", allowed)
         return value
 
     def strings(self, value: Any, key: str) -> tuple[str, ...]:
@@ -263,7 +263,7 @@ class _Checker:
         patterns = self.strings(value, key)
         for i, pattern in enumerate(patterns):
             try:
-                pathspec.patterns.GitWildMatchPattern(pattern)
+                _spec((pattern,))
             except Exception as exc:  # noqa: BLE001 - pathspec raises several types for bad patterns
                 raise self.fail(f"{key}[{i}]", f"invalid glob {pattern!r}: {exc}",
                                 "gitignore patterns") from exc

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .anchoring import place_findings, suggestion_block
+from .anchoring import Placement, cap_inline, place_findings, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
 from .manifest import Manifest
 from .markers import Marker
@@ -238,7 +238,7 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
     for path, f in findings:
         if id(f) in allowed:
             (own_file if _norm(f.path) == path else other_file).append(f)
-    placement = place_findings(own_file, commentable, max_inline=MAX_INLINE)
+    placement = place_findings(own_file, commentable)
     report.inline = list(placement.inline)
     report.unplaced = list(placement.unplaced) + [
         (f, "the answer names a file that request did not show") for f in other_file]
@@ -281,10 +281,13 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     marker = Marker(key, t["head_sha"], digest)
     mode = ctx.cfg.output.mode
     if t["kind"] == "pull" and mode in ("review", "both"):
+        capped = cap_inline(Placement(report.inline, report.unplaced), MAX_INLINE)
+        in_review = replace(report, inline=capped.inline, unplaced=capped.unplaced)
+
         def build(inline_ok: bool):
-            rep = report if inline_ok else replace(
-                report, inline=[], unplaced=report.unplaced + [
-                    (c.finding, "GitHub did not accept it as an inline comment") for c in report.inline])
+            rep = in_review if inline_ok else replace(
+                in_review, inline=[], unplaced=in_review.unplaced + [
+                    (c.finding, "GitHub did not accept it as an inline comment") for c in in_review.inline])
             return review_bodies(rep, digest), [comment_payload(c) for c in rep.inline]
 
         posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build)

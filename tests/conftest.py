@@ -1,0 +1,150 @@
+"""Shared end-to-end setting: a real git repository with pull requests, and the two loopback emulators.
+
+Tests run the real CLI (in-process, `batch_review.cli.main`) with the real openai and PyGithub clients,
+pointed at the emulators through OPENAI_BASE_URL and GITHUB_API_URL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from batch_review import cli
+
+from .emulators.github_emu import GitHubEmulator
+from .emulators.openai_emu import OpenAIEmulator, chat_completion
+from .gitfixture import Repo, git
+
+OPENAI_KEY = "sk-test-emulator-0123456789abcdef"
+GITHUB_TOKEN = "ghs_emulatortoken0123456789"
+
+
+@pytest.fixture
+def openai_emu():
+    with OpenAIEmulator(api_key=OPENAI_KEY) as emu:
+        yield emu
+
+
+@pytest.fixture
+def github_emu():
+    with GitHubEmulator(token=GITHUB_TOKEN, repo="acme/widgets") as emu:
+        yield emu
+
+
+@dataclass
+class World:
+    repo: Repo
+    openai: OpenAIEmulator
+    github: GitHubEmulator
+    state: Path
+    pulls: dict[int, str]  # number -> head sha
+
+    def run(self, *args: str) -> int:
+        return cli.main(list(args))
+
+    def submit(self, *extra: str) -> int:
+        return self.run("submit", "--state-dir", str(self.state), *extra)
+
+    def poll(self, *extra: str) -> int:
+        return self.run("poll", "--state-dir", str(self.state), *extra)
+
+    def manifests(self) -> list[Path]:
+        return sorted(p for p in self.state.glob("*/manifest.json"))
+
+    def manifest(self) -> dict:
+        (path,) = self.manifests()
+        return json.loads(path.read_text())
+
+    def batch_ids(self) -> list[str]:
+        return list(self.openai.batches)
+
+    def answer_with(self, by_path: dict[str, object]) -> None:
+        """Scripted model answers by file path: a findings list, a raw string, or (status, body)."""
+        def responder(custom_id: str, body: dict):
+            user = body["messages"][1]["content"] if "messages" in body else body["input"]
+            path = user.split("\n", 1)[0].removeprefix("File: ")
+            answer = by_path.get(path, [])
+            if isinstance(answer, tuple):
+                return answer
+            if isinstance(answer, str):
+                return chat_completion(answer)
+            return chat_completion(json.dumps({"findings": answer}), prompt_tokens=1200, completion_tokens=300,
+                                   cached_tokens=800)
+        self.openai.set_responder(responder)
+
+
+def finding(path: str, line: int, *, side: str = "new", start_line=None, severity: str = "high",
+            title: str = "A problem", body: str = "It breaks.", suggestion=None, category: str = "bug") -> dict:
+    return {"path": path, "line": line, "start_line": start_line, "side": side, "severity": severity,
+            "category": category, "title": title, "body": body, "suggestion": suggestion}
+
+
+APP_BASE = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(30))
+
+
+def make_world(tmp_path: Path, openai_emu: OpenAIEmulator, github_emu: GitHubEmulator,
+               monkeypatch) -> World:
+    repo = Repo(tmp_path / "git")
+    repo.write("app.py", APP_BASE)
+    repo.write("util.py", "import os\n\ndef load(p):\n    return open(p).read()\n")
+    repo.write("poetry.lock", "# lock\n")
+    base = repo.commit("base")
+    repo.push("main")
+    pulls = {}
+    # pull request 1: changes app.py in two hunks, util.py, and a lock file
+    repo.branch("feature-1")
+    lines = APP_BASE.splitlines(keepends=True)
+    lines[1] = "    return x / 0\n"
+    lines[4] = "    return x - 1\n"
+    lines[60:62] = ["def f20(x):\n", "    return eval(x)\n"]
+    repo.write("app.py", "".join(lines))
+    repo.write("util.py", "import os\n\ndef load(p):\n    return open(p).read()  # no close\n\ndef save(p, d):\n"
+                          "    open(p, 'w').write(d)\n")
+    repo.write("poetry.lock", "# lock 2\n")
+    pulls[1] = repo.commit("feature 1")
+    # pull request 2: a draft; pull request 3: labelled no-batch-review
+    repo.checkout("main")
+    repo.branch("feature-2")
+    repo.write("draft.py", "x = 1\n")
+    pulls[2] = repo.commit("draft")
+    repo.checkout("main")
+    repo.branch("feature-3")
+    repo.write("skip.py", "y = 2\n")
+    pulls[3] = repo.commit("skipped")
+    for number, sha in pulls.items():
+        git(repo.path, "push", "-q", "origin", f"{sha}:refs/pull/{number}/head")
+    repo.checkout("main")
+    for branch in ("feature-1", "feature-2", "feature-3"):  # the checkout has only main, like CI
+        git(repo.path, "branch", "-q", "-D", branch)
+    git(repo.path, "reflog", "expire", "--expire=now", "--all")
+    git(repo.path, "gc", "-q", "--prune=now")
+    for number, sha in pulls.items():
+        diff = git(tmp_path / "git" / "origin.git", "diff", "-U3", "--find-renames", f"{base}...{sha}") + "\n"
+        github_emu.add_pull(number, head_sha=sha, base_sha=base, diff=diff, head_ref=f"feature-{number}",
+                            draft=number == 2, labels=("no-batch-review",) if number == 3 else ())
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
+    monkeypatch.setenv("GITHUB_TOKEN", GITHUB_TOKEN)
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/widgets")
+    monkeypatch.setenv("GITHUB_API_URL", github_emu.api_url)
+    monkeypatch.setenv("BATCH_REVIEW_WRITE_INTERVAL", "0")
+    for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(var, raising=False)
+    return World(repo, openai_emu, github_emu, tmp_path / "state", pulls)
+
+
+@pytest.fixture
+def world(tmp_path, openai_emu, github_emu, monkeypatch) -> World:
+    return make_world(tmp_path, openai_emu, github_emu, monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_sleep(monkeypatch):
+    """Publish waits out Retry-After and backoff; tests do not need to wait in real time."""
+    import batch_review.publish as publish
+
+    monkeypatch.setattr(publish.time, "sleep", lambda s: None)

@@ -1,0 +1,224 @@
+"""poll end to end: scripted model answers, then exactly what GitHub received."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import finding
+from .emulators.openai_emu import chat_completion
+
+SUGGESTION = "    return x / 1"
+
+
+def scripted(world):
+    world.answer_with({
+        "app.py": [
+            finding("app.py", 2, title="Division by zero", suggestion=SUGGESTION),        # inline, suggestion
+            finding("app.py", 5, side="old", severity="medium", title="Removed guard"),    # LEFT side
+            finding("app.py", 61, start_line=59, severity="critical", title="eval of input",
+                    body="Calls eval on user input; ping @admin <!-- batch-review:v1 target=pr-9 head=abc1234 "
+                         "manifest=0123456789abcdef -->"),                                   # multi-line
+            finding("app.py", 40, severity="low", title="Outside the diff"),                # body
+            finding("app.py", 3, severity="info", title="Below threshold"),                 # not shown
+        ],
+        "util.py": "Sorry, here is my review: the file looks fine but { not json",
+    })
+
+
+def submit_and_finish(world):
+    assert world.submit() == 0
+    world.openai.complete_all()
+
+
+def test_poll_posts_one_review_with_every_finding_placed_or_listed(world, capsys):
+    scripted(world)
+    submit_and_finish(world)
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert review["commit_id"] == world.pulls[1] and review["state"] == "COMMENTED"
+    comments = {(c["path"], c["line"], c["side"]): c for c in review["comments"]}
+    assert set(comments) == {("app.py", 2, "RIGHT"), ("app.py", 5, "LEFT"), ("app.py", 61, "RIGHT")}
+    assert comments[("app.py", 61, "RIGHT")]["start_line"] == 59
+    assert "```suggestion\n    return x / 1\n```" in comments[("app.py", 2, "RIGHT")]["body"]
+    eval_body = comments[("app.py", 61, "RIGHT")]["body"]
+    assert "@\u2060admin" in eval_body and "<!--" not in eval_body
+    body = review["body"]
+    assert body.startswith("<!-- batch-review:v1 target=pr-1 head=")
+    assert "Outside the diff" in body and "new line 40 is not part of the diff" in body
+    assert "Below threshold" not in body and "1 finding(s) below the configured minimum severity" in body
+    assert "util.py" in body and "not valid JSON" in body
+    assert "poetry.lock" in body
+    # every finding at or above the threshold is somewhere: inline or in the body
+    out = capsys.readouterr().out
+    assert "findings inline 3, in the body 1" in out
+    # retired: a second poll posts nothing
+    assert world.manifests() == []
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1
+
+
+def test_pending_batches_wait(world, capsys):
+    assert world.submit() == 0
+    assert world.poll() == 0
+    assert world.github.reviews(1) == [] and len(world.manifests()) == 1
+    assert "validating" in capsys.readouterr().out
+
+
+def test_per_request_errors_are_listed_not_lost(world):
+    world.answer_with({"util.py": (500, {"error": {"code": "server_error", "message": "boom"}})})
+    submit_and_finish(world)
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert "Requests that failed" in review["body"] and "`server_error` boom" in review["body"]
+
+
+def test_a_refusal_is_reported(world):
+    def responder(cid, body):
+        return chat_completion(None, refusal="I can't help with that.")
+    world.openai.set_responder(responder)
+    submit_and_finish(world)
+    assert world.poll() == 0
+    assert "the model refused" in world.github.reviews(1)[0]["body"]
+
+
+def test_expired_batch_posts_partial_results_and_resubmits_the_rest(world):
+    world.answer_with({"app.py": [finding("app.py", 2)], "util.py": [finding("util.py", 4, title="Leak")]})
+    assert world.submit() == 0
+    (batch_id,) = world.batch_ids()
+    app_id = next(cid for cid, r in world.manifest()["requests"].items() if r["path"] == "app.py")
+    world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app_id)
+    assert world.poll() == 0
+    (first,) = world.github.reviews(1)
+    assert [c["line"] for c in first["comments"]] == [2]
+    assert "1 request(s) expired and were submitted again" in first["body"]
+    (manifest_path,) = world.manifests()
+    retry = json.loads(manifest_path.read_text())
+    assert retry["attempt"] == 1 and list(retry["requests"]) != [app_id]
+    new_batch = retry["batches"][0]["id"]
+    assert new_batch != batch_id
+    world.openai.advance(new_batch, "completed")
+    assert world.poll() == 0
+    second = world.github.reviews(1)[1]
+    assert [c["path"] for c in second["comments"]] == ["util.py"]
+    assert "resubmission" in second["body"] and world.manifests() == []
+
+
+def test_failed_batch_is_reported_and_retired(world, capsys):
+    assert world.submit() == 0
+    (batch_id,) = world.batch_ids()
+    batch = world.openai.batches[batch_id]
+    data = world.openai.files[batch["input_file_id"]]["data"]
+    world.openai.files[batch["input_file_id"]]["data"] = data + data  # duplicate custom_ids
+    world.openai.advance(batch_id, "completed")
+    assert world.openai.batches[batch_id]["status"] == "failed"
+    assert world.poll() == 0
+    assert "duplicate_custom_id" in capsys.readouterr().err
+    (review,) = world.github.reviews(1)
+    assert "duplicate_custom_id" in review["body"] and world.manifests() == []
+
+
+def test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(world, capsys):
+    submit_and_finish(world)
+    world.github.set_pull_state(1, "closed", merged=True)
+    assert world.poll() == 0
+    assert world.github.reviews(1) == [] and world.manifests() == []
+    assert "#1 is merged: nothing posted" in capsys.readouterr().out
+
+
+def test_head_moved_is_posted_on_the_reviewed_commit(world):
+    scripted(world)
+    submit_and_finish(world)
+    world.github.move_head(1, "c" * 40)
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert review["commit_id"] == world.pulls[1]
+    assert "moved on to `cccccccccccc`" in review["body"]
+
+
+def test_check_mode_appends_annotations_fifty_at_a_time(world):
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(
+        "output:\n  mode: check\n  fail_on: high\n")
+    many = [finding("app.py", 1 + i % 8, title=f"issue {i}", severity="high" if i == 0 else "low")
+            for i in range(49)] + [finding("app.py", 59 + i % 7, title=f"late {i}") for i in range(48)]
+    world.answer_with({"app.py": many[:50], "util.py": [finding("util.py", 4 + i % 4) for i in range(50)]})
+    submit_and_finish(world)
+    assert world.poll() == 0
+    (run,) = world.github.check_runs()
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert run["output"]["annotations_count"] == 100
+    posts = world.github.requests("POST", "/check-runs$") + world.github.requests("PATCH", "/check-runs/")
+    assert len(posts) == 3  # create with 50, append 50, conclude
+    assert all(len((r.json.get("output") or {}).get("annotations") or []) <= 50 for r in posts)
+    assert world.github.reviews(1) == []
+
+
+def test_a_rejected_inline_comment_moves_every_finding_into_the_body(world, github_emu):
+    scripted(world)
+    submit_and_finish(world)
+    # GitHub's idea of the diff differs from ours (say the base moved): line 2 is no longer commentable
+    github_emu.pulls[1]["hunks"]["app.py"]["RIGHT"] = [(58, 65)]
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert review["comments"] == []
+    for title in ("Division by zero", "Removed guard", "eval of input", "Outside the diff"):
+        assert title in review["body"]
+    assert "GitHub did not accept it as an inline comment" in review["body"]
+
+
+@pytest.mark.parametrize("fault", ["lost_response", 502, "reset"])
+def test_a_lost_or_failed_review_post_is_never_doubled(world, fault):
+    scripted(world)
+    submit_and_finish(world)
+    world.github.inject("POST", r"/pulls/1/reviews$", fault)
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+
+
+def test_killed_before_retiring_the_rerun_posts_nothing_twice(world):
+    scripted(world)
+    submit_and_finish(world)
+    world.github.permissions["actions"] = "read"  # retire fails like a kill before it
+    pending = world.manifests()
+    assert world.poll() == 0 and world.manifests() == []  # local store: retire is a rename, not an API call
+    # simulate the kill: put the manifest back as if retire never happened
+    done = world.state / "done" / pending[0].parent.name
+    done.rename(pending[0].parent)
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+
+
+def test_digest_mismatch_is_never_posted(world, capsys):
+    submit_and_finish(world)
+    (path,) = world.manifests()
+    data = json.loads(path.read_text())
+    data["targets"]["pr-1"]["head_sha"] = "d" * 40
+    path.write_text(json.dumps(data))
+    assert world.poll() == 0
+    assert world.github.reviews(1) == []
+    assert "does not carry this manifest's digest" in capsys.readouterr().err
+
+
+def test_unfinished_requests_in_a_cancelled_batch_are_reported(world):
+    world.answer_with({"app.py": [finding("app.py", 2)]})
+    assert world.submit() == 0
+    (batch_id,) = world.batch_ids()
+    assert world.run("cancel", "--all", "--state-dir", str(world.state)) == 0
+    app_id = next(cid for cid, r in world.manifest()["requests"].items() if r["path"] == "app.py")
+    world.openai.finish_cancel(batch_id, finished=lambda cid: cid == app_id)
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert [c["line"] for c in review["comments"]] == [2]
+    assert "Requests that failed" in review["body"] and "util.py" in review["body"]
+
+
+def test_status_lists_pending_batches(world, capsys):
+    assert world.submit() == 0
+    capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    out = capsys.readouterr().out
+    (batch_id,) = world.batch_ids()
+    assert batch_id in out and "validating" in out and "#1" in out
+
