@@ -6,7 +6,14 @@ import random
 
 import pytest
 
-from batch_review.diffs import CommentableLines, DiffError, commentable_lines, decode_diff, parse_diff, unquote_path
+from batch_review.diffs import (
+    CommentableLines,
+    DiffError,
+    commentable_lines,
+    decode_diff,
+    parse_diff,
+    unquote_path,
+)
 
 from .gitfixture import Repo, git
 

@@ -10,7 +10,13 @@ import pytest
 from batch_review.batchfile import BatchFileWriter, encode_line
 from batch_review.diffs import parse_diff
 from batch_review.prompts import (
-    FINDINGS_SCHEMA, RequestBuilder, chunk_hunks, custom_id, estimate_tokens, render_hunk, shared_prefix,
+    FINDINGS_SCHEMA,
+    RequestBuilder,
+    chunk_hunks,
+    custom_id,
+    estimate_tokens,
+    render_hunk,
+    shared_prefix,
 )
 
 DIFF = """\

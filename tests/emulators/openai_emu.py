@@ -182,7 +182,7 @@ class OpenAIEmulator(Emulator):
             if not isinstance(cid, str) or not cid:
                 err("missing_required_parameter", "Missing custom_id.", "custom_id")
             elif cid in seen:
-                err("duplicate_custom_id", f"The custom_id for this request is a duplicate of another request.",
+                err("duplicate_custom_id", "The custom_id for this request is a duplicate of another request.",
                     "custom_id")
             seen.add(cid)
             if line.get("method") != "POST":
