@@ -22,6 +22,7 @@ ENV_INPUTS = {**SECRET_INPUTS, "openai-base-url": "OPENAI_BASE_URL"}
 ARG_INPUTS = ("command", "config", "model", "dry-run", "artifact-prefix", "pull-requests", "state-dir",
               "batch-ids")
 INPUTS = tuple(ENV_INPUTS) + ARG_INPUTS
+DEFAULT_CONFIG = ".github/batch-review.yml"
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub refuses a step summary over 1 MiB
 
 
@@ -56,7 +57,7 @@ def environment_from_inputs(environ: Mapping[str, str]) -> dict[str, str]:
         value = get_input(environ, name)
         if value:
             if name in SECRET_INPUTS:
-                mask(value, environ)
+                mask(value)
             env[variable] = value
     return env
 
@@ -68,7 +69,7 @@ def argv_from_inputs(environ: Mapping[str, str]) -> list[str]:
         raise InputError(f"input command: {command!r} is not one of {', '.join(COMMANDS)}")
     argv = [command]
     config = get_input(environ, "config")
-    if config:
+    if config and config != DEFAULT_CONFIG:  # the default may be absent: then the built-in defaults apply
         argv += ["--config", config]
     state_dir = get_input(environ, "state-dir")
     if state_dir:

@@ -1,0 +1,185 @@
+"""actions_env.py, action.yml, and the entrypoint run the way the runner runs a Docker action."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from batch_review import actions_env
+from batch_review.actions_env import InputError, argv_from_inputs, environment_from_inputs
+
+from .conftest import GITHUB_TOKEN, OPENAI_KEY, finding
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+
+
+def inputs(**values: str) -> dict[str, str]:
+    """INPUT_* variables as the runner sets them: every declared input, defaults filled in."""
+    env = {}
+    for name, spec in ACTION["inputs"].items():
+        default = str(spec.get("default", ""))
+        if "${{" in default:
+            default = GITHUB_TOKEN  # ${{ github.token }}
+        env[f"INPUT_{name.upper()}"] = values.get(name, default)
+    return env
+
+
+def test_declared_inputs_are_exactly_the_consumed_ones():
+    assert set(ACTION["inputs"]) == set(actions_env.INPUTS)
+
+
+def test_declared_outputs_are_exactly_the_written_ones():
+    assert tuple(ACTION["outputs"]) == actions_env.OUTPUTS
+    written = set()
+    for path in (ROOT / "src" / "batch_review").glob("*.py"):
+        written |= set(re.findall(r'set_output\("([a-z-]+)"', path.read_text()))
+    assert written == set(actions_env.OUTPUTS)
+
+
+def test_action_runs_the_dockerfile_with_the_action_command():
+    assert ACTION["runs"] == {"using": "docker", "image": "Dockerfile", "args": ["action"]}
+    assert 'ENTRYPOINT ["batch-review", "action"]' in (ROOT / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize(("values", "argv"), [
+    ({}, ["submit", "--state-dir", ".batch-review"]),
+    ({"config": "ci/review.yml"}, ["submit", "--config", "ci/review.yml", "--state-dir", ".batch-review"]),
+    ({"dry-run": "true", "model": "gpt-5", "pull-requests": "12, #13"},
+     ["submit", "--state-dir", ".batch-review", "--dry-run",
+      "--model", "gpt-5", "--pr", "12", "--pr", "13"]),
+    ({"command": "poll", "artifact-prefix": "nightly-"},
+     ["poll", "--state-dir", ".batch-review", "--artifact-prefix",
+      "nightly-", "--artifacts"]),
+    ({"command": "cancel", "batch-ids": "all"},
+     ["cancel", "--state-dir", ".batch-review", "--artifacts", "--all"]),
+    ({"command": "cancel", "batch-ids": "batch_1 batch_2"},
+     ["cancel", "--state-dir", ".batch-review", "--artifacts",
+      "batch_1", "batch_2"]),
+])
+def test_inputs_map_onto_the_cli(values, argv):
+    assert argv_from_inputs(inputs(**values)) == argv
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"command": "sumbit"}, "input command: 'sumbit' is not one of submit, poll, status, cancel"),
+    ({"dry-run": "maybe"}, "input dry-run: 'maybe' is not true or false"),
+    ({"pull-requests": "12 abc"}, "input pull-requests: 'abc' is not a pull request number"),
+    ({"command": "cancel"}, "input batch-ids: cancel needs batch ids, or 'all'"),
+])
+def test_bad_inputs_are_one_line(values, message):
+    with pytest.raises(InputError) as exc:
+        argv_from_inputs(inputs(**values))
+    assert str(exc.value) == message
+
+
+def test_secrets_become_environment_and_are_masked(monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    env = environment_from_inputs({**inputs(**{"openai-api-key": "sk-x\nsk-y", "openai-base-url": "http://h/v1"})})
+    assert env == {"OPENAI_API_KEY": "sk-x\nsk-y", "GITHUB_TOKEN": GITHUB_TOKEN, "OPENAI_BASE_URL": "http://h/v1"}
+    out = capsys.readouterr().out
+    assert "::add-mask::sk-x\n::add-mask::sk-y\n" in out and f"::add-mask::{GITHUB_TOKEN}" in out
+
+
+def test_workflow_commands_escape_and_outputs_use_delimiters(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    actions_env.error("bad 100%\nsecond line", file="a,b:c.py", line=3)
+    assert capsys.readouterr().out == "::error file=a%2Cb%3Ac.py,line=3::bad 100%25%0Asecond line\n"
+    out = tmp_path / "out"
+    actions_env.set_output("batch-ids", "b1 b2", {"GITHUB_OUTPUT": str(out)})
+    actions_env.set_output("reviews-posted", "x\ny", {"GITHUB_OUTPUT": str(out)})
+    lines = out.read_text().splitlines()
+    assert lines[0] == "batch-ids=b1 b2"
+    assert lines[1].startswith("reviews-posted<<ghadelimiter_") and lines[2:4] == ["x", "y"]
+    assert lines[4] == lines[1].split("<<")[1]
+
+
+def test_outside_actions_messages_are_plain(monkeypatch, capsys):
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    actions_env.warning("careful", file="x.yml")
+    with actions_env.group("Stage"):
+        pass
+    captured = capsys.readouterr()
+    assert captured.err == "warning: x.yml: careful\n" and captured.out == ""
+
+
+def test_summary_is_capped_at_one_mebibyte(tmp_path):
+    path = tmp_path / "summary.md"
+    env = {"GITHUB_STEP_SUMMARY": str(path)}
+    actions_env.append_summary("x" * (2 * 1024 * 1024), env)
+    actions_env.append_summary("more", env)
+    text = path.read_text()
+    assert len(text.encode()) <= 1024 * 1024 and "summary truncated" in text
+
+
+def run_entrypoint(world, tmp_path: Path, event: str, **values: str) -> tuple[subprocess.CompletedProcess, dict, str]:
+    """`batch-review action` in a fresh process, with the environment a Docker action gets."""
+    output = tmp_path / f"output-{len(list(tmp_path.glob('output-*')))}"
+    summary = tmp_path / "summary.md"
+    event_path = tmp_path / "event.json"
+    event_path.write_text(json.dumps({"schedule": "17 2 * * *"} if event == "schedule" else
+                                     {"inputs": {}, "ref": "refs/heads/main", "repository": {"full_name": "acme/widgets"}}))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_", "OPENAI_"))}
+    env.update(inputs(**{"openai-api-key": OPENAI_KEY, "openai-base-url": world.openai.base_url, **values}))
+    env.update({
+        "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": event, "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_WORKSPACE": str(world.repo.path), "GITHUB_REPOSITORY": "acme/widgets",
+        "GITHUB_API_URL": world.github.api_url, "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary), "BATCH_REVIEW_WRITE_INTERVAL": "0",
+        "GITHUB_RUN_ID": "99",
+    })
+    proc = subprocess.run([sys.executable, "-m", "batch_review", "action"], cwd=world.repo.path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    outputs = dict(line.split("=", 1) for line in output.read_text().splitlines()) if output.exists() else {}
+    return proc, outputs, summary.read_text() if summary.exists() else ""
+
+
+def test_entrypoint_submit_then_poll_like_the_runner(world, tmp_path):
+    from .emulators.github_emu import make_zip
+
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
+    proc, outputs, summary = run_entrypoint(world, tmp_path, "schedule")
+    assert proc.returncode == 0, proc.stderr
+    (batch_id,) = world.batch_ids()
+    assert outputs["batch-ids"] == batch_id and outputs["requests-submitted"] == "2"
+    assert float(outputs["estimated-cost"]) > 0
+    assert "### batch-review submit (submitted)" in summary and "::group::Targets" in proc.stdout
+    # the key is printed only in the command that tells the runner to mask it
+    logged = [line for line in (proc.stdout + proc.stderr).splitlines() if not line.startswith("::add-mask::")]
+    assert OPENAI_KEY not in "\n".join(logged) + summary and f"::add-mask::{OPENAI_KEY}" in proc.stdout
+    # the workflow uploads the state directory as an artifact; poll finds it through the API
+    state = world.repo.path / ".batch-review"
+    files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    world.github.add_artifact("batch-review-99-1", make_zip(files))
+    world.openai.complete_all()
+    proc, outputs, summary = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
+    assert proc.returncode == 0, proc.stderr
+    assert outputs["reviews-posted"] == "1" and outputs["pending-batches"] == "0"
+    assert float(outputs["actual-cost"]) > 0 and "### batch-review poll" in summary
+    (review,) = world.github.reviews(1)
+    assert [c["line"] for c in review["comments"]] == [2]
+    assert world.github.artifacts == {} and world.github.blob_auth_leaks == []
+
+
+def test_entrypoint_rejects_bad_input_with_one_line(world, tmp_path):
+    proc, outputs, _ = run_entrypoint(world, tmp_path, "workflow_dispatch", command="sumbit")
+    assert proc.returncode == 2 and outputs == {}
+    assert proc.stdout.strip().splitlines()[-1] == (
+        "::error::input command: 'sumbit' is not one of submit, poll, status, cancel")
+
+
+def test_fork_artifacts_are_ignored(world, tmp_path):
+    from .emulators.github_emu import make_zip
+
+    world.github.add_artifact("batch-review-1-1", make_zip({"x/manifest.json": "{}"}), head_repository_id=777)
+    proc, outputs, _ = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
+    assert proc.returncode == 0
+    assert "uploaded by a workflow run from another repository" in proc.stdout
+    assert world.github.requests("GET", r"/artifacts/\d+/zip$") == []
