@@ -46,7 +46,7 @@ def git(repo: Path, *args: str) -> None:
 
 
 def make_repo(root: Path, files: int, lines: int) -> Path:
-    """`files` files of 2*lines lines; the feature branch rewrites every other line (lines changed each)."""
+    """`files` files of 2*lines lines; the feature branch rewrites every other line (2*lines changed lines each)."""
     repo = root / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
@@ -63,7 +63,7 @@ def make_repo(root: Path, files: int, lines: int) -> Path:
     for i in range(files):
         path = repo / "src" / f"pkg{i // 100:03d}" / f"mod{i:05d}.py"
         text = path.read_text().splitlines(keepends=True)
-        for j in range(0, len(text), 4):
+        for j in range(0, len(text), 2):
             text[j] = text[j].replace("compute", "compute_checked")
         path.write_text("".join(text))
     git(repo, "commit", "-q", "-am", "feature")

@@ -41,7 +41,8 @@ def builder(endpoint="/v1/chat/completions", max_input_tokens=16000, **kw):
 
 def test_render_hunk_numbers_both_sides():
     fd = parse_diff(DIFF)[0]
-    lines = render_hunk(fd.hunks[0])
+    lines, added, removed = render_hunk(fd.hunks[0])
+    assert (added, removed) == (2, 1)
     assert lines[0] == "@@ -10,4 +10,5 @@ def handler(request):"
     assert lines[1] == "    10     10       user = request.user"
     assert lines[2] == "    11        -     if user:"

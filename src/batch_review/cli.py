@@ -14,18 +14,13 @@ import time
 from pathlib import Path
 
 from . import __version__, actions_env
-from .compose import review_bodies
 from .config import DEFAULT_CONFIG_PATH, ConfigError
-from .github_api import GitHubError
 from .gitrepo import GitError, GitRepo
 from .manifest import ManifestError
-from .openai_batches import PENDING, BatchAPIError
-from .poll import BatchRow as PollRow
-from .poll import PollContext, cost_rows, run_poll
 from .pricing import actual_cost, estimate_cost, format_usd
-from .publish import Publisher
 from .report import md_table, text_table
 from .runtime import UsageError, batch_client, github_from_env, load, manifest_store, provider_base_url
+from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .submit import (
     OverBudget,
     SubmitContext,
@@ -189,7 +184,10 @@ def report_submit(result: SubmitResult, cfg) -> None:
     actions_env.set_output("estimated-cost", f"{total.batch_usd:.4f}" if total else "", os.environ)
 
 
-def poll_context(args, cfg, *, need_github: bool) -> PollContext:
+def poll_context(args, cfg, *, need_github: bool):
+    from .poll import PollContext
+    from .publish import Publisher
+
     gh = github_from_env(required=need_github and bool(args.artifacts))
     store = manifest_store(args, cfg, gh)
     return PollContext(
@@ -220,6 +218,9 @@ def batch_table(rows) -> tuple[list[str], list[list]]:
 
 
 def cmd_poll(args) -> int:
+    from .compose import review_bodies
+    from .poll import cost_rows, run_poll
+
     cfg = load(args)
     ctx = poll_context(args, cfg, need_github=True)
     with actions_env.group("Poll batches and post results"):
@@ -261,6 +262,8 @@ def _zero():
 
 
 def cmd_status(args) -> int:
+    from .poll import BatchRow
+
     cfg = load(args)
     gh = github_from_env(required=bool(args.artifacts))
     store = manifest_store(args, cfg, gh)
@@ -268,21 +271,21 @@ def cmd_status(args) -> int:
     listing = store.list()
     for problem in listing.problems:
         actions_env.warning(problem)
-    rows: list[PollRow] = []
+    rows: list[BatchRow] = []
     for pending in listing.pending:
         labels = ", ".join(f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
                            for t in pending.manifest.targets.values())
         for b in pending.manifest.batches:
             if not b.get("id"):
-                rows.append(PollRow(pending.name, "-", "not created", labels, 0, 0, b.get("requests", 0), None, None))
+                rows.append(BatchRow(pending.name, "-", "not created", labels, 0, 0, b.get("requests", 0), None, None))
                 continue
             s = client.retrieve(b["id"])
             c = s.request_counts or {}
-            rows.append(PollRow(pending.name, s.id, s.status, labels, c.get("completed", 0), c.get("failed", 0),
+            rows.append(BatchRow(pending.name, s.id, s.status, labels, c.get("completed", 0), c.get("failed", 0),
                                 c.get("total", b.get("requests", 0)), s.created_at, s.expires_at))
     headers, table = batch_table(rows)
     print(text_table(headers, table) if table else "no pending batches")
-    actions_env.set_output("pending-batches", str(sum(r.status in PENDING for r in rows)), os.environ)
+    actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)
     actions_env.append_summary("### batch-review status\n\n" + (md_table(headers, table) if table else
                                                                   "no pending batches") + "\n", os.environ)
     return EXIT_OK
@@ -301,7 +304,7 @@ def cmd_cancel(args) -> int:
     rows = []
     for batch_id in dict.fromkeys(ids):
         state = client.retrieve(batch_id)
-        if state.status in PENDING - {"cancelling"}:
+        if state.status in BATCH_PENDING - {"cancelling"}:
             state = client.cancel(batch_id)
         c = state.request_counts or {}
         rows.append([batch_id, state.status, c.get("completed", 0), c.get("failed", 0), c.get("total", 0)])

@@ -113,8 +113,6 @@ class FileDiff:
             if self.status == "added":
                 return "empty file added"
             return "no textual change"
-        if not any(h.added for h in self.hunks):
-            return "lines removed only"
         return None
 
 

@@ -16,17 +16,10 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 from urllib3.util.retry import Retry
 
-DEFAULT_API_URL = "https://api.github.com"
+from .services import DEFAULT_GITHUB_API_URL, GitHubError
+
+DEFAULT_API_URL = DEFAULT_GITHUB_API_URL
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
-
-
-class GitHubError(RuntimeError):
-    """A GitHub request failed; `status` is the HTTP status (0 for a connection failure)."""
-
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

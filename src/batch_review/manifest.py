@@ -104,7 +104,9 @@ class Manifest:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / FILENAME
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        # compact: the C encoder is several times faster than an indented dump on large manifests
+        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n",
+                       encoding="utf-8")
         tmp.replace(path)
         return path
 

@@ -13,17 +13,11 @@ from pathlib import Path
 
 import openai
 
-DEFAULT_BASE_URL = "https://api.openai.com/v1"
-TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
-PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+from .services import BATCH_PENDING, BATCH_TERMINAL, DEFAULT_OPENAI_BASE_URL, BatchAPIError
 
-
-class BatchAPIError(RuntimeError):
-    """An OpenAI call failed after the client's retries."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+DEFAULT_BASE_URL = DEFAULT_OPENAI_BASE_URL
+TERMINAL = BATCH_TERMINAL
+PENDING = BATCH_PENDING
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from .anchoring import Placement, cap_inline, place_findings, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
 from .manifest import Manifest
 from .markers import Marker
-from .openai_batches import PENDING, BatchState
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
+from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .store import Pending
 
 MAX_INLINE = 30  # reviewdog's cap per review, well clear of GitHub's abuse limits
@@ -92,13 +92,10 @@ def run_poll(ctx: PollContext) -> PollResult:
 
 
 def _transient(exc: Exception) -> bool:
-    from .github_api import GitHubError
-    from .openai_batches import BatchAPIError
-
     return isinstance(exc, (GitHubError, BatchAPIError))
 
 
-def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[BatchState | None] | None:
+def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[object | None] | None:
     """The state of each batch, or None when the batches do not belong to this manifest."""
     m = pending.manifest
     digest = m.digest()
@@ -109,7 +106,7 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             if not b.get("id") and state is not None:
                 b["id"] = state.id
                 result.notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
-    states: list[BatchState | None] = []
+    states: list[object | None] = []
     for b in m.batches:
         if not b.get("id"):
             states.append(None)
@@ -134,7 +131,7 @@ def _labels(m: Manifest) -> list[str]:
             for t in m.targets.values()]
 
 
-def collect_results(ctx: PollContext, m: Manifest, states: list[BatchState | None], result: PollResult
+def collect_results(ctx: PollContext, m: Manifest, states: list[object | None], result: PollResult
                     ) -> dict[str, RequestResult]:
     results: dict[str, RequestResult] = {}
     for b, state in zip(m.batches, states, strict=True):
@@ -175,7 +172,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
     states = batch_states(ctx, pending, result)
     if states is None:
         return
-    waiting = [s for s in states if s is not None and s.status in PENDING]
+    waiting = [s for s in states if s is not None and s.status in BATCH_PENDING]
     if waiting:
         result.pending_batches += len(waiting)
         return

@@ -103,31 +103,34 @@ def shared_prefix(instructions: str) -> Prefix:
     return Prefix(system=system, tokens=estimate_tokens(system) + schema_tokens, cache_key=f"batch-review-{digest[:16]}")
 
 
-def render_hunk(hunk) -> list[str]:
-    """A hunk as numbered lines: 'old new marker code'."""
+def render_hunk(hunk) -> tuple[list[str], int, int]:
+    """A hunk as numbered lines 'old new marker code', with its counts of added and removed lines."""
     out = [f"@@ -{hunk.source_start},{hunk.source_length} +{hunk.target_start},{hunk.target_length} @@"
            f"{' ' + hunk.section_header if hunk.section_header else ''}"]
     append = out.append
+    added = removed = 0
     for ln in hunk:
         kind = ln.line_type
         text = ln.value.rstrip("\r\n")
         if kind == " ":
             append(f"{ln.source_line_no:>6} {ln.target_line_no:>6}   {text}")
         elif kind == "+":
+            added += 1
             append(f"{'':>6} {ln.target_line_no:>6} + {text}")
         elif kind == "-":
+            removed += 1
             append(f"{ln.source_line_no:>6} {'':>6} - {text}")
         elif kind == "\\":
             append(f"{'':>13} {text}")
         # unidiff's trailing empty-line entries carry no content
-    return out
+    return out, added, removed
 
 
-def _file_header(fd: FileDiff, part: str, extra: Sequence[str]) -> str:
+def _file_header(fd: FileDiff, counts: Sequence[int], part: str, extra: Sequence[str]) -> str:
     lines = [f"File: {fd.path}"]
     if fd.old_path:
         lines.append(f"Renamed from: {fd.old_path}")
-    lines.append(f"Change: {fd.status}, +{fd.added} -{fd.removed} lines{part}")
+    lines.append(f"Change: {fd.status}, +{counts[0]} -{counts[1]} lines{part}")
     lines.extend(f"Note: {note}" for note in fd.notes)
     if extra:
         lines.append("Extra instructions for this file:")
@@ -235,19 +238,28 @@ class RequestBuilder:
         *, max_file_chars: int | None = None,
     ) -> tuple[list[RequestSpec], str | None]:
         """The requests for one file, or ([], reason) when it is too large to review."""
-        rendered = [render_hunk(h) for h in fd.hunks]
+        rendered, counts = [], [0, 0]
+        for hunk in fd.hunks:
+            lines, added, removed = render_hunk(hunk)
+            rendered.append(lines)
+            counts[0] += added
+            counts[1] += removed
+        if counts[0] == 0:
+            return [], "lines removed only"
         total_chars = sum(len(line) + 1 for hunk in rendered for line in hunk)
         if max_file_chars is not None and total_chars > max_file_chars:
             return [], f"diff is {total_chars:,} characters, over files.max_file_bytes ({max_file_chars:,})"
-        header_tokens = estimate_tokens(_file_header(fd, " (part 99 of 99)", extra_instructions))
+        header = _file_header(fd, counts, "", extra_instructions)
+        header_tokens = estimate_tokens(header) + 10  # room for " (part n of m)"
         budget = self.max_input_tokens - self.prefix.tokens - header_tokens - 50
         if budget < 200:
             return [], "files.max_input_tokens leaves no room for the diff after the instructions"
         chunks = chunk_hunks(rendered, budget)
         specs = []
         for index, lines in enumerate(chunks):
-            part = f" (part {index + 1} of {len(chunks)})" if len(chunks) > 1 else ""
-            user = _file_header(fd, part, extra_instructions) + "\n".join(lines) + "\n"
+            if len(chunks) > 1:
+                header = _file_header(fd, counts, f" (part {index + 1} of {len(chunks)})", extra_instructions)
+            user = header + "\n".join(lines) + "\n"
             specs.append(RequestSpec(
                 custom_id=custom_id(target_key, file_index, index),
                 path=fd.path,

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from . import actions_env
 from .config import DEFAULT_CONFIG_PATH, apply_overrides, load_config
-from .github_api import GitHubAPI
-from .openai_batches import DEFAULT_BASE_URL, BatchClient
+from .services import DEFAULT_OPENAI_BASE_URL
 from .store import ArtifactStore, LocalStore
 
 
@@ -25,7 +24,7 @@ def load(args):
     return cfg
 
 
-def github_from_env(*, required: bool) -> GitHubAPI | None:
+def github_from_env(*, required: bool):
     token = os.environ.get("GITHUB_TOKEN", "")
     repository = os.environ.get("GITHUB_REPOSITORY", "")
     if not token or not repository:
@@ -33,17 +32,21 @@ def github_from_env(*, required: bool) -> GitHubAPI | None:
             raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
         return None
     actions_env.mask(token)
+    from .github_api import GitHubAPI
+
     return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None)
 
 
 def provider_base_url(cfg) -> str:
-    return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+    return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/")
 
 
-def batch_client(cfg) -> BatchClient:
+def batch_client(cfg):
     key = os.environ.get("OPENAI_API_KEY", "")
     if key:
         actions_env.mask(key)
+    from .openai_batches import BatchClient
+
     return BatchClient(key, provider_base_url(cfg))
 
 

@@ -1,0 +1,30 @@
+"""What the rest of the code knows about the two services without importing their clients (pure).
+
+The client libraries take most of a second to import; a dry run never needs them, so only
+openai_batches.py and github_api.py import them, and they are imported when a command first talks to
+a service.
+"""
+
+from __future__ import annotations
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+BATCH_TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
+BATCH_PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
+
+
+class BatchAPIError(RuntimeError):
+    """An OpenAI call failed after the client's retries."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GitHubError(RuntimeError):
+    """A GitHub request failed; `status` is the HTTP status (0 for a connection failure)."""
+
+    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
