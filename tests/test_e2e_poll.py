@@ -222,3 +222,25 @@ def test_status_lists_pending_batches(world, capsys):
     (batch_id,) = world.batch_ids()
     assert batch_id in out and "validating" in out and "#1" in out
 
+
+
+def test_an_enormous_answer_is_split_into_reviews_within_githubs_limit(world):
+    huge = [finding("app.py", 100 + i, title=f"far away {i}", body="word " * 3000) for i in range(50)]
+    world.answer_with({"app.py": huge, "util.py": [finding("util.py", 4, body="```python\nunclosed fence")]})
+    submit_and_finish(world)
+    assert world.poll() == 0
+    reviews = world.github.reviews(1)
+    assert len(reviews) > 1
+    assert all(len(r["body"]) <= 65_536 for r in reviews)
+    assert [r["body"].split("part=")[1].split(" ")[0] for r in reviews] == [str(i) for i in range(1, len(reviews) + 1)]
+    text = "\n".join(r["body"] for r in reviews)
+    assert all(f"far away {i}" in text for i in range(50))
+    # the unclosed fence in util.py's finding is closed where it is, not at the end of the review
+    util_comment = next(c for r in reviews for c in r["comments"] if c["path"] == "util.py")
+    assert util_comment["body"].rstrip().endswith("```")
+    # a rerun finds every part and posts none again
+    (world.state / "done").rename(world.state / "again")
+    for path in (world.state / "again").iterdir():
+        path.rename(world.state / path.name)
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == len(reviews)

@@ -73,3 +73,9 @@ def test_the_images_install_step_works_in_a_fresh_environment(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1].startswith("batch-review ")
+
+
+def test_the_readme_shows_the_example_workflows_verbatim():
+    readme = (ROOT / "README.md").read_text()
+    for path in WORKFLOWS:
+        assert "```yaml\n" + Path(path).read_text() + "```" in readme, path
