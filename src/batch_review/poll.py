@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .anchoring import Placement, cap_inline, place_findings, suggestion_block
+from .anchoring import Placement, cap_inline, normalize_path, place_findings, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
 from .manifest import Manifest
 from .markers import Marker
@@ -210,44 +210,31 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
                           model=m.model, server_url=ctx.server_url, attempt=m.attempt)
     report.skipped_files = list(m.skipped.get(key, []))
     report.files_reviewed = len(m.files.get(key, {}))
-    findings = []
-    commentable = m.commentable(key)
+    own, other = [], []  # findings on the request's own file, and on a file that request did not show
     for cid in m.requests_for(key):
-        req = m.requests[cid]
+        path = m.requests[cid]["path"]
         report.requests += 1
         r = results.get(cid) or RequestResult.failure(cid, "missing", "no result line for this request")
         if cid in resubmitted:
             report.resubmitted += 1
-        elif r.status == "ok":
-            for f in r.findings:
-                if _norm(f.path) != req["path"]:
-                    f = replace(f, path=req["path"]) if f.path in ("", None) else f
-                findings.append((req["path"], f))
-            if r.refusal:
-                report.unparsable.append((req["path"], "the model refused", r.refusal))
-        elif r.status == "unparsable":
-            report.unparsable.append((req["path"], r.error_message or "not the JSON asked for", r.raw_text or ""))
-        else:
-            report.failed.append((req["path"], r.error_code or "error", r.error_message or ""))
-    kept, report.below_threshold = threshold([f for _, f in findings], ctx.cfg.output.min_severity)
-    allowed = {id(f) for f in kept}
-    own_file, other_file = [], []
-    for path, f in findings:
-        if id(f) in allowed:
-            (own_file if _norm(f.path) == path else other_file).append(f)
-    placement = place_findings(own_file, commentable)
+            continue
+        for f in r.findings:  # salvaged findings of an answer with problems count too
+            f = f if f.path else replace(f, path=path)
+            (own if normalize_path(f.path) == path else other).append(f)
+        if r.refusal:
+            report.unparsable.append((path, "the model refused", r.refusal))
+        if r.status == "unparsable":
+            report.unparsable.append((path, r.error_message or "not the JSON asked for", r.raw_text or ""))
+        elif r.status in ("error", "missing"):
+            report.failed.append((path, r.error_code or "error", r.error_message or ""))
+    own, below_own = threshold(own, ctx.cfg.output.min_severity)
+    other, below_other = threshold(other, ctx.cfg.output.min_severity)
+    report.below_threshold = below_own + below_other
+    placement = place_findings(own, m.commentable(key))
     report.inline = list(placement.inline)
     report.unplaced = list(placement.unplaced) + [
-        (f, "the answer names a file that request did not show") for f in other_file]
+        (f, "the answer names a file that request did not show") for f in other]
     return report
-
-
-def _norm(path: str | None) -> str:
-    path = (path or "").strip()
-    for prefix in ("./", "a/", "b/"):
-        if path.startswith(prefix):
-            return path[len(prefix):]
-    return path
 
 
 def comment_payload(c) -> dict:
@@ -277,21 +264,23 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     digest = m.digest()
     marker = Marker(key, t["head_sha"], digest)
     mode = ctx.cfg.output.mode
+    shown = report  # what the developer sees inline and in the body, for the placement figures
     if t["kind"] == "pull" and mode in ("review", "both"):
         capped = cap_inline(Placement(report.inline, report.unplaced), MAX_INLINE)
         in_review = replace(report, inline=capped.inline, unplaced=capped.unplaced)
+        all_in_body = replace(in_review, inline=[], unplaced=in_review.unplaced + [
+            (c.finding, "GitHub did not accept it as an inline comment") for c in in_review.inline])
 
         def build(inline_ok: bool):
-            rep = in_review if inline_ok else replace(
-                in_review, inline=[], unplaced=in_review.unplaced + [
-                    (c.finding, "GitHub did not accept it as an inline comment") for c in in_review.inline])
+            rep = in_review if inline_ok else all_in_body
             return review_bodies(rep, digest), [comment_payload(c) for c in rep.inline]
 
         posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build)
         result.reviews_posted += posted.reviews
         result.write_requests += posted.requests
+        shown = all_in_body if posted.inline_moved_to_body else in_review
         if posted.inline_moved_to_body:
-            result.moved_after_422 += len(report.inline)
+            result.moved_after_422 += len(in_review.inline)
     if t["kind"] != "pull" or mode in ("check", "both"):
         output, annotations = check_output(report)
         posted = ctx.publisher.post_check_run(
@@ -299,8 +288,8 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
             annotations=annotations, conclusion=check_conclusion(report.findings, ctx.cfg.output.fail_on))
         result.check_runs_posted += posted.check_runs
         result.write_requests += posted.requests
-    result.inline += len(report.inline)
-    result.in_body += len(report.unplaced)
+    result.inline += len(shown.inline)
+    result.in_body += len(shown.unplaced)
     return True
 
 

@@ -7,6 +7,7 @@ deleted, so a run either submits everything it planned or leaves nothing running
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from collections.abc import Callable
@@ -140,7 +141,7 @@ def ensure_commits(git: GitRepo, targets: list[Target], token: str | None) -> No
 
 def plan_target(git: GitRepo, cfg, builder: RequestBuilder, target: Target) -> TargetPlan:
     base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
-    target = Target(**{**target.__dict__, "base_sha": base})
+    target = dataclasses.replace(target, base_sha=base)
     plan = TargetPlan(target)
     raw = git.diff(base, target.head_sha, context=cfg.context_lines)
     text, valid = decode_diff(raw)
