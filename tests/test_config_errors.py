@@ -82,7 +82,7 @@ def test_yaml_problems_are_one_line_with_position(tmp_path, text, message):
 
 def test_billion_laughs_fails_fast(tmp_path):
     bomb = "a: &a ['x','x','x','x','x','x','x','x','x']\n" + "".join(
-        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p},*{p}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     with pytest.raises(ConfigError, match="aliases"):
         load_config(write(tmp_path, bomb))
 

@@ -58,12 +58,10 @@ class BatchPart:
 class BatchFileWriter:
     """Writes lines into input-NNN.jsonl files under `directory`, opening a new file at each limit."""
 
-    def __init__(
-        self, directory: Path, *, max_requests: int = MAX_REQUESTS_PER_FILE, max_bytes: int = MAX_BYTES_PER_FILE
-    ) -> None:
+    def __init__(self, directory: Path, *, max_requests: int | None = None, max_bytes: int | None = None) -> None:
         self.directory = Path(directory)
-        self.max_requests = max_requests
-        self.max_bytes = max_bytes
+        self.max_requests = max_requests or MAX_REQUESTS_PER_FILE
+        self.max_bytes = max_bytes or MAX_BYTES_PER_FILE
         self.parts: list[BatchPart] = []
         self._open: dict[tuple[str, str], tuple[BatchPart, object]] = {}
 

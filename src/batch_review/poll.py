@@ -220,7 +220,7 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
             continue
         for f in r.findings:  # salvaged findings of an answer with problems count too
             f = f if f.path else replace(f, path=path)
-            (own if normalize_path(f.path) == path else other).append(f)
+            (own if f.path == path or normalize_path(f.path) == path else other).append(f)
         if r.refusal:
             report.unparsable.append((path, "the model refused", r.refusal))
         if r.status == "unparsable":
@@ -239,7 +239,7 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
 
 def comment_payload(c) -> dict:
     payload = {"path": c.path, "line": c.line, "side": c.side,
-               "body": inline_body(c, suggestion_block(c.finding) if c.suggestion_ok else None)}
+               "body": inline_body(c, suggestion_block(c))}
     if c.start_line is not None and c.start_line != c.line:
         payload["start_line"] = c.start_line
         payload["start_side"] = c.start_side or c.side

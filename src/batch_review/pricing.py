@@ -2,90 +2,212 @@
 
 Prices are US dollars per million tokens at the STANDARD rate; the Batch API charges half. Cached input
 tokens are reported but not discounted in the batch cost: OpenAI does not document whether the prompt
-cache discount stacks with the batch discount, so the figure shown is the one that cannot be exceeded.
-An unknown model has no price: reports show its tokens and "unknown price", never a made-up number.
+cache discount stacks with the batch discount, so the batch figure is the one that cannot be exceeded
+(`batch_usd_if_cache_stacks` is the figure if it does). The standard-rate figure does apply the cache
+price, as the standard API documents it. An unknown model has no price: reports show its tokens and
+"unknown price", never a made-up number.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .report import md_table
+
 BATCH_DISCOUNT = 0.5
+UNKNOWN = "unknown price"
 
 
-@dataclass(frozen=True)
-class Price:
+@dataclass(frozen=True, kw_only=True)
+class ModelPrice:
+    """USD per 1M tokens, standard rate. cached_input None: cached tokens cost the input price."""
+
     input: float
+    cached_input: float | None
     output: float
-    cached_input: float | None = None
+    estimated: bool = False  # a fine-tune priced as its base model
 
 
-# Standard (non-batch) prices per 1M tokens from OpenAI's published pricing page, as last checked for
-# this table (2025). Override or extend them with `prices:` in the configuration.
-PRICES: dict[str, Price] = {
-    "gpt-5": Price(1.25, 10.00, 0.125),
-    "gpt-5-mini": Price(0.25, 2.00, 0.025),
-    "gpt-5-nano": Price(0.05, 0.40, 0.005),
-    "gpt-4.1": Price(2.00, 8.00, 0.50),
-    "gpt-4.1-mini": Price(0.40, 1.60, 0.10),
-    "gpt-4.1-nano": Price(0.10, 0.40, 0.025),
-    "gpt-4o": Price(2.50, 10.00, 1.25),
-    "gpt-4o-mini": Price(0.15, 0.60, 0.075),
-    "o3": Price(2.00, 8.00, 0.50),
-    "o3-mini": Price(1.10, 4.40, 0.55),
-    "o4-mini": Price(1.10, 4.40, 0.275),
+# Standard (non-batch) prices per 1M tokens: input, cached input, output. Checked 2026-11-24 against
+# copies of https://developers.openai.com/api/docs/pricing (openai.com/api/pricing) kept by third-party
+# price trackers (codeswap.net, llmcalc.app, llmpricing.site / LiteLLM's price map, crazyrouter.com,
+# hex.pm openai_responses 0.4.1 "last updated 2025-06-03"), not against OpenAI's page itself, which by
+# then no longer lists the gpt-4.x and o3-mini models. o3 is the price after the June 2025 cut. The
+# dated snapshot gpt-4o-2024-05-13 kept its launch price and has no cache discount. Override or extend
+# with `prices:` in the configuration.
+PRICES: dict[str, ModelPrice] = {
+    "gpt-5": ModelPrice(input=1.25, cached_input=0.125, output=10.00),
+    "gpt-5-mini": ModelPrice(input=0.25, cached_input=0.025, output=2.00),
+    "gpt-5-nano": ModelPrice(input=0.05, cached_input=0.005, output=0.40),
+    "gpt-4.1": ModelPrice(input=2.00, cached_input=0.50, output=8.00),
+    "gpt-4.1-mini": ModelPrice(input=0.40, cached_input=0.10, output=1.60),
+    "gpt-4.1-nano": ModelPrice(input=0.10, cached_input=0.025, output=0.40),
+    "gpt-4o": ModelPrice(input=2.50, cached_input=1.25, output=10.00),
+    "gpt-4o-2024-05-13": ModelPrice(input=5.00, cached_input=None, output=15.00),
+    "gpt-4o-mini": ModelPrice(input=0.15, cached_input=0.075, output=0.60),
+    "o3": ModelPrice(input=2.00, cached_input=0.50, output=8.00),
+    "o3-mini": ModelPrice(input=1.10, cached_input=0.55, output=4.40),
+    "o4-mini": ModelPrice(input=1.10, cached_input=0.275, output=4.40),
 }
 
-_SNAPSHOT = re.compile(r"^(?P<base>.+?)-\d{4}-\d{2}-\d{2}$")
+_SNAPSHOT = re.compile(r"(?P<base>.+)-\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
-class Cost:
+class CostEstimate:
     batch_usd: float
     standard_usd: float
-    estimated_price: bool = False  # the price of a base model used for its fine-tune
+    estimated: bool = False  # priced as the base model of a fine-tune
+
+    @property
+    def saved_usd(self) -> float:
+        return self.standard_usd - self.batch_usd
 
 
-def price_for(model: str, overrides: Mapping[str, object] | None = None) -> tuple[Price, bool] | None:
-    """(price, is a guess) for a model: configured, built-in, dated snapshot, fine-tune's base; or None."""
-    overrides = overrides or {}
-    if model in overrides:
-        p = overrides[model]
-        return Price(p.input, p.output, getattr(p, "cached_input", None)), False
+Cost = CostEstimate
+
+
+@dataclass(frozen=True)
+class ActualCost(CostEstimate):
+    batch_usd_if_cache_stacks: float = 0.0  # batch price with cached input at the cached price
+    cached_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class CostRow:
+    model: str
+    requests: int = 0
+    input_tokens: int = 0  # includes cached_input_tokens
+    cached_input_tokens: int = 0
+    output_tokens: int = 0  # includes reasoning tokens
+
+
+def _as_price(p) -> ModelPrice | None:
+    """A ModelPrice from anything with input/output (and optional cached_input) attributes or keys."""
+    get = p.get if isinstance(p, Mapping) else lambda k, d=None: getattr(p, k, d)
+    try:
+        cached = get("cached_input", None)
+        return ModelPrice(input=float(get("input")), output=float(get("output")),
+                          cached_input=None if cached is None else float(cached))
+    except (TypeError, ValueError):
+        return None  # config.py validates prices; anything else here is ignored, not guessed at
+
+
+def _lookup(model: str, overrides: Mapping[str, object]) -> ModelPrice | None:
+    if model in overrides and (price := _as_price(overrides[model])) is not None:
+        return price
     if model in PRICES:
-        return PRICES[model], False
-    snapshot = _SNAPSHOT.match(model)
-    if snapshot and snapshot["base"] in PRICES:
-        return PRICES[snapshot["base"]], False
-    if model.startswith("ft:"):
-        base = model.split(":")[1] if model.count(":") >= 1 else ""
-        found = price_for(base, overrides) if base else None
-        if found:
-            return found[0], True
+        return PRICES[model]
+    if (m := _SNAPSHOT.fullmatch(model)) and (price := _lookup(m["base"], overrides)) is not None:
+        return price
+    return None
+
+
+def price_for(model: str, overrides: Mapping[str, object] | None = None) -> ModelPrice | None:
+    """The price of a model: configured, built-in, dated snapshot of either ("gpt-4o-mini-2024-07-18"),
+    fine-tune "ft:BASE:org:suffix:id" at BASE's price (estimated=True, unless configured by full name);
+    model names are also tried in lower case. None when unknown."""
+    overrides = overrides or {}
+    model = (model or "").strip()
+    for name in dict.fromkeys((model, model.lower())):
+        if (price := _lookup(name, overrides)) is not None:
+            return price
+        if name.startswith("ft:") and len(parts := name.split(":")) > 1 and parts[1]:
+            if (base := price_for(parts[1], overrides)) is not None:
+                return ModelPrice(input=base.input, cached_input=base.cached_input, output=base.output,
+                                  estimated=True)
     return None
 
 
 def estimate_cost(model: str, input_tokens: int, output_tokens: int,
-                  overrides: Mapping[str, object] | None = None) -> Cost | None:
-    found = price_for(model, overrides)
-    if found is None:
+                  overrides: Mapping[str, object] | None = None) -> CostEstimate | None:
+    """(batch, standard) cost of these tokens, all input at the input price; None for an unknown model."""
+    price = price_for(model, overrides)
+    if price is None:
         return None
-    price, guess = found
-    standard = (input_tokens * price.input + output_tokens * price.output) / 1_000_000
-    return Cost(standard * BATCH_DISCOUNT, standard, guess)
+    standard = (max(0, input_tokens) * price.input + max(0, output_tokens) * price.output) / 1_000_000
+    return CostEstimate(standard * BATCH_DISCOUNT, standard, price.estimated)
 
 
-def actual_cost(model: str, usage: Mapping[str, int], overrides: Mapping[str, object] | None = None) -> Cost | None:
-    """Cost of measured usage ({input_tokens, cached_input_tokens, output_tokens}); reasoning tokens are
-    part of output tokens already."""
-    return estimate_cost(model, int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)), overrides)
+def _tokens(usage, key: str) -> int:
+    value = usage.get(key, 0) if isinstance(usage, Mapping) else getattr(usage, key, 0)
+    try:
+        return max(0, int(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def actual_cost(model: str, usage, overrides: Mapping[str, object] | None = None) -> ActualCost | None:
+    """Cost of measured usage: a mapping or object with input_tokens (cached included),
+    cached_input_tokens and output_tokens (reasoning included). batch_usd ignores the cache discount."""
+    price = price_for(model, overrides)
+    if price is None:
+        return None
+    inp, out = _tokens(usage, "input_tokens"), _tokens(usage, "output_tokens")
+    cached = min(_tokens(usage, "cached_input_tokens"), inp)
+    cached_rate = price.input if price.cached_input is None else price.cached_input
+    full = (inp * price.input + out * price.output) / 1_000_000
+    with_cache = ((inp - cached) * price.input + cached * cached_rate + out * price.output) / 1_000_000
+    return ActualCost(batch_usd=full * BATCH_DISCOUNT, standard_usd=with_cache, estimated=price.estimated,
+                      batch_usd_if_cache_stacks=with_cache * BATCH_DISCOUNT, cached_input_tokens=cached)
 
 
 def format_usd(amount: float | None) -> str:
+    """"$1,234.56"; under a cent "$0.0042"; under a hundredth of a cent "<$0.0001"; None "unknown price"."""
     if amount is None:
-        return "unknown price"
-    if amount and abs(amount) < 0.01:
-        return f"${amount:.4f}"
-    return f"${amount:,.2f}"
+        return UNKNOWN
+    sign, a = ("-" if amount < 0 else ""), abs(amount)
+    if a == 0:
+        return "$0.00"
+    if a < 0.0001:
+        return f"{sign}<$0.0001"
+    if a < 0.01:
+        return f"{sign}${a:.4f}"
+    return f"{sign}${a:,.2f}"
+
+
+def rows_from_usage(usage_by_model: Mapping[str, object]) -> list[CostRow]:
+    """Rows from {model: totals} (a mapping or object with requests and the token counts), by model."""
+    return [CostRow(model, *(_tokens(t, k) for k in ("requests", "input_tokens", "cached_input_tokens",
+                                                      "output_tokens")))
+            for model, t in sorted(usage_by_model.items())]
+
+
+def _row(r) -> CostRow:
+    if isinstance(r, CostRow):
+        return r
+    return CostRow(str(r.get("model") if isinstance(r, Mapping) else getattr(r, "model", "")),
+                   *(_tokens(r, k) for k in ("requests", "input_tokens", "cached_input_tokens", "output_tokens")))
+
+
+def cost_table_markdown(rows: Iterable[CostRow | Mapping], overrides: Mapping[str, object] | None = None) -> str:
+    """model | requests | input tokens | cached | output tokens | batch cost | standard cost | saved, with
+    a total row when there are several models. Costs priced as a fine-tune's base model end "(est.)"."""
+    headers = ["model", "requests", "input tokens", "cached", "output tokens", "batch cost", "standard cost",
+               "saved"]
+    rows = [_row(r) for r in rows]
+    out, known, unknown = [], [0.0, 0.0], 0
+    for r in rows:
+        cost = actual_cost(r.model, r, overrides)
+        if cost is None:
+            unknown += 1
+            money = [UNKNOWN] * 3
+        else:
+            known[0] += cost.batch_usd
+            known[1] += cost.standard_usd
+            est = " (est.)" if cost.estimated else ""
+            money = [format_usd(v) + est for v in (cost.batch_usd, cost.standard_usd, cost.saved_usd)]
+        out.append([r.model, f"{r.requests:,}", f"{r.input_tokens:,}", f"{r.cached_input_tokens:,}",
+                    f"{r.output_tokens:,}", *money])
+    if len(rows) > 1:
+        if unknown == len(rows):
+            money = [UNKNOWN] * 3
+        else:
+            more = " + unknown" if unknown else ""
+            money = [format_usd(v) + more for v in (known[0], known[1], known[1] - known[0])]
+        out.append(["total", f"{sum(r.requests for r in rows):,}", f"{sum(r.input_tokens for r in rows):,}",
+                    f"{sum(r.cached_input_tokens for r in rows):,}", f"{sum(r.output_tokens for r in rows):,}",
+                    *money])
+    return md_table(headers, out)

@@ -244,17 +244,17 @@ def _candidates(text: str) -> Iterable[str]:
         yield m.group(2).strip()
 
 
-def _load_json(text: str):
-    """The JSON value in an answer: the whole text, a fenced block, or the first value inside prose."""
-    decoder = json.JSONDecoder()
-    first_error = None
+def _load_json(text: str) -> tuple[object, bool]:
+    """(the JSON value in an answer, whether it is the answer proper): the whole text or a fenced block,
+    or inside prose the first value that looks like findings (True), else the first value at all (False).
+    ValueError when there is none."""
     for candidate in _candidates(text):
         try:
-            return json.loads(candidate)
+            return json.loads(candidate), True
         except (json.JSONDecodeError, RecursionError):
             pass
+    decoder, first_error, fallback = json.JSONDecoder(), None, None
     starts = [i for i, ch in enumerate(text) if ch in "{["][:MAX_JSON_STARTS]
-    fallback = None
     for start in starts:
         try:
             value, _ = decoder.raw_decode(text, start)
@@ -265,10 +265,10 @@ def _load_json(text: str):
             continue
         if (isinstance(value, dict) and any(k in value for k in _LIST_KEYS)) or (
                 isinstance(value, list) and any(isinstance(v, dict) for v in value)):
-            return value
+            return value, True
         fallback = value if fallback is None else fallback
     if fallback is not None:
-        return fallback
+        return fallback, False
     if not starts:
         raise ValueError("the answer is not JSON")
     raise ValueError(f"the answer is not valid JSON ({first_error})")
@@ -313,12 +313,17 @@ def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer
         return Answer((), "empty answer")
     notes: list[str] = []
     try:
-        items, shape = _items_of(_load_json(text))
+        data, proper = _load_json(text)
     except ValueError as exc:
-        items, shape = _salvage_cut_list(text), None
-        if not items:
-            return Answer((), str(exc))
+        data, proper, error = None, False, str(exc)
+    salvaged = None if proper else _salvage_cut_list(text)
+    if salvaged:
+        items, shape = salvaged, None
         notes.append(f"the JSON is broken or cut short; {len(items)} complete finding(s) read from it")
+    elif data is None and not proper:
+        return Answer((), error)
+    else:
+        items, shape = _items_of(data)
     if items is None:
         return Answer((), "the JSON has no findings list")
     if shape:

@@ -76,11 +76,19 @@ def utc_now() -> dt.datetime:
 # --- targets -------------------------------------------------------------------------------------------
 
 def local_targets(git: GitRepo, repository: str, base: str | None, head: str | None) -> list[Target]:
-    """One branch pair from the local checkout: head (default HEAD) against base (default branch)."""
+    """One branch pair from the local checkout: head (default HEAD) against base (default branch).
+
+    With neither given and HEAD already on the default branch (nothing to compare), the last commit is
+    reviewed instead, so the dry run shows something useful on a fresh clone.
+    """
     base_ref = base or git.default_branch()
     head_ref = head or git.current_branch() or "HEAD"
     head_sha = git.rev_parse(head or "HEAD")
-    git.rev_parse(base_ref)
+    base_sha = git.rev_parse(base_ref)
+    if base is None and head is None and git.merge_base(base_sha, head_sha) == head_sha:
+        parent = git.parent(head_sha)
+        if parent:
+            base_ref = f"{head_sha[:12]}~1"
     return [Target(kind="branches", repository=repository, base_ref=base_ref, head_ref=head_ref,
                    head_sha=head_sha)]
 
