@@ -244,3 +244,47 @@ def test_an_enormous_answer_is_split_into_reviews_within_githubs_limit(world):
         path.rename(world.state / path.name)
     assert world.poll() == 0
     assert len(world.github.reviews(1)) == len(reviews)
+
+
+def test_failed_batch_also_gets_a_check_run_on_the_target(world):
+    assert world.submit() == 0
+    (batch_id,) = world.batch_ids()
+    batch = world.openai.batches[batch_id]
+    world.openai.files[batch["input_file_id"]]["data"] += b"not json\n"
+    world.openai.advance(batch_id, "completed")
+    assert world.poll() == 0
+    (run,) = world.github.check_runs()
+    assert run["head_sha"] == world.pulls[1] and run["output"]["title"] == "The review batch failed: see the details"
+    assert "invalid_json_line" in run["output"]["text"]
+
+
+def test_branch_pairs_get_a_check_run(world, github_emu):
+    from .gitfixture import git
+
+    git(world.repo.path, "fetch", "-q", "origin", f"{world.pulls[1]}:refs/heads/release")
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(
+        "targets:\n  pull_requests: {enabled: false}\n  branches:\n    - {base: main, head: release}\n")
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
+    submit_and_finish(world)
+    assert list(world.manifest()["targets"])[0].startswith("branches-")
+    assert world.poll() == 0
+    (run,) = world.github.check_runs()
+    assert run["head_sha"] == world.pulls[1] and run["conclusion"] == "neutral"
+    assert [(a["path"], a["start_line"]) for a in run["_annotations"]] == [("app.py", 2)]
+    assert world.github.reviews(1) == []
+
+
+def test_several_batch_files_in_one_manifest(world, monkeypatch):
+    import batch_review.batchfile as batchfile
+
+    monkeypatch.setattr(batchfile, "MAX_REQUESTS_PER_FILE", 1)
+    world.answer_with({"app.py": [finding("app.py", 2)], "util.py": [finding("util.py", 4, title="Leak")]})
+    submit_and_finish(world)
+    m = world.manifest()
+    assert len(m["batches"]) == 2 and len(world.openai.batches) == 2
+    parts = sorted(b["metadata"]["part"] for b in world.openai.batches.values())
+    assert parts == ["1/2", "2/2"]
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert sorted(c["path"] for c in review["comments"]) == ["app.py", "util.py"]

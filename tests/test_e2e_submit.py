@@ -105,3 +105,11 @@ def test_dry_run_needs_no_token_and_no_network(world, monkeypatch, capsys):
     assert world.openai.log == [] and world.github.log == []
     lines = [json.loads(x) for x in (world.manifests()[0].parent / "input-000.jsonl").read_text().splitlines()]
     assert [x["url"] for x in lines] == ["/v1/chat/completions"]
+
+
+def test_an_empty_pull_request_is_reported_not_submitted(world, capsys, github_emu):
+    base = github_emu.pulls[1]["base_sha"]
+    github_emu.add_pull(4, head_sha=base, base_sha=base, diff="")
+    assert world.submit("--pr", "4") == 0
+    assert "skipped #4: empty diff" in capsys.readouterr().out
+    assert world.openai.batches == {} and world.manifests() == []

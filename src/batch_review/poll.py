@@ -190,7 +190,8 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
                             f"{'(dry run: not resubmitted)' if ctx.dry_run else 'after the last resubmission'}")
     all_done = True
     for key in m.targets:
-        if not _post_target(ctx, pending, key, results, resubmitted, result):
+        failed_batch = any(_state_of(m, states, cid) == "failed" for cid in m.requests_for(key))
+        if not _post_target(ctx, pending, key, results, resubmitted, result, failed_batch=failed_batch):
             all_done = False
     if all_done and not ctx.dry_run:
         ctx.store.retire(pending)
@@ -246,7 +247,10 @@ def comment_payload(c) -> dict:
     return payload
 
 
-def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmitted, result: PollResult) -> bool:
+def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmitted, result: PollResult, *,
+                 failed_batch: bool = False) -> bool:
+    """Post one target's review and/or check run. A failed batch also gets a check run on the target,
+    so the failure shows on the commit and not only in the job summary."""
     m = pending.manifest
     t = m.targets[key]
     report = build_report(ctx, m, key, results, resubmitted)
@@ -281,8 +285,10 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
         shown = all_in_body if posted.inline_moved_to_body else in_review
         if posted.inline_moved_to_body:
             result.moved_after_422 += len(in_review.inline)
-    if t["kind"] != "pull" or mode in ("check", "both"):
+    if t["kind"] != "pull" or mode in ("check", "both") or failed_batch:
         output, annotations = check_output(report)
+        if failed_batch:
+            output["title"] = "The review batch failed: see the details"
         posted = ctx.publisher.post_check_run(
             name=ctx.cfg.output.check_name, head_sha=t["head_sha"], marker=marker, output=output,
             annotations=annotations, conclusion=check_conclusion(report.findings, ctx.cfg.output.fail_on))
