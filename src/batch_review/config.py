@@ -251,6 +251,18 @@ class _Checker:
             raise self.fail(key, f"{value!r} is not allowed", allowed)
         return value
 
+    def records(self, value: Any, key: str, fields: tuple[str, ...]) -> list[tuple[str, dict]]:
+        """A list of mappings with the given fields: [(key of the item, item)]."""
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be a list of {{{', '.join(fields)}}}, not {_kind(value)}")
+        items = []
+        for i, item in enumerate(value):
+            item_key = f"{key}[{i}]"
+            if not isinstance(item, dict):
+                raise self.fail(item_key, f"must be a mapping with {' and '.join(fields)}")
+            items.append((item_key, self.mapping(item, item_key, fields)))
+        return items
+
     def strings(self, value: Any, key: str) -> tuple[str, ...]:
         if not isinstance(value, list):
             raise self.fail(key, f"must be a list of strings, not {_kind(value)}")
@@ -309,15 +321,8 @@ def from_mapping(data: Any, source: str) -> Config:
         skip_authors=c.strings(pr_raw.get("skip_authors", list(dp.skip_authors)),
                                "targets.pull_requests.skip_authors"),
     )
-    branches_raw = targets_raw.get("branches", [])
-    if not isinstance(branches_raw, list):
-        raise c.fail("targets.branches", f"must be a list of {{base, head}}, not {_kind(branches_raw)}")
     branches = []
-    for i, item in enumerate(branches_raw):
-        key = f"targets.branches[{i}]"
-        pair = c.mapping(item, key, ("base", "head"))
-        if not isinstance(item, dict):
-            raise c.fail(key, "must be a mapping with base and head")
+    for key, pair in c.records(targets_raw.get("branches", []), "targets.branches", ("base", "head")):
         branches.append(BranchPair(c.string(pair.get("base"), f"{key}.base"), c.string(pair.get("head"), f"{key}.head")))
     budget_raw = c.mapping(top.get("budget"), "budget", _fields(BudgetConfig))
     db = BudgetConfig()
@@ -362,15 +367,8 @@ def from_mapping(data: Any, source: str) -> Config:
         raise c.fail("provider.base_url", f"{base_url!r} is not an http(s) URL")
     provider = ProviderConfig(name=c.choice(prov_raw.get("name", "openai"), "provider.name", ("openai",)),
                               base_url=base_url)
-    pis = top.get("path_instructions", [])
-    if not isinstance(pis, list):
-        raise c.fail("path_instructions", f"must be a list of {{path, instructions}}, not {_kind(pis)}")
     path_instructions = []
-    for i, item in enumerate(pis):
-        key = f"path_instructions[{i}]"
-        if not isinstance(item, dict):
-            raise c.fail(key, "must be a mapping with path and instructions")
-        c.mapping(item, key, ("path", "instructions"))
+    for key, item in c.records(top.get("path_instructions", []), "path_instructions", ("path", "instructions")):
         glob = c.globs([c.string(item.get("path"), f"{key}.path")], f"{key}.path")[0]
         path_instructions.append(PathInstruction(glob, c.string(item.get("instructions"), f"{key}.instructions")))
     instructions = c.string(top.get("instructions"), "instructions", nullable=True)
