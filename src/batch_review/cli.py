@@ -121,6 +121,8 @@ def cmd_submit(args) -> int:
             targets, skipped = github_targets(gh, cfg, git, only_prs=tuple(args.pr))
         store = manifest_store(args, cfg, gh)
         listing = store.list()
+        if listing.failures:  # without every pending manifest, a head could be submitted twice
+            raise RuntimeError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted")
         for problem in listing.problems:
             actions_env.warning(problem)
         done = pending_heads(listing)
@@ -247,14 +249,15 @@ def cmd_poll(args) -> int:
                    f"{result.pending_batches} batch(es) still pending.")
     if usage_rows:
         summary += ["", md_table(cost_headers, usage_rows)]
-    summary += [f"- {p}" for p in result.problems]
+    summary += [f"- {p}" for p in result.failures + result.problems]
     actions_env.append_summary("\n".join(summary) + "\n", os.environ)
     total = sum((actual_cost(m, t, cfg.prices) or _zero()).batch_usd for m, t in result.usage.items())
     actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)
     actions_env.set_output("reviews-posted", str(result.reviews_posted), os.environ)
     actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
-    untrusted = [p for p in result.problems if "left pending" in p]
-    return EXIT_FAILED if untrusted else EXIT_OK
+    for failure in result.failures:
+        actions_env.error(failure)
+    return EXIT_FAILED if result.failures else EXIT_OK
 
 
 def _zero():
@@ -269,7 +272,7 @@ def cmd_status(args) -> int:
     store = manifest_store(args, cfg, gh)
     client = batch_client(cfg)
     listing = store.list()
-    for problem in listing.problems:
+    for problem in listing.failures + listing.problems:
         actions_env.warning(problem)
     rows: list[BatchRow] = []
     for pending in listing.pending:

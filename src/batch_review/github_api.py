@@ -85,7 +85,7 @@ def _error(exc: Exception, what: str) -> GitHubError:
 
 
 class GitHubAPI:
-    def __init__(self, token: str, repository: str, api_url: str | None = None, *, timeout: int = 30) -> None:
+    def __init__(self, token: str, repository: str, api_url: str | None = None, *, timeout: float = 30) -> None:
         if not token:
             raise GitHubError(0, "no GitHub token: set GITHUB_TOKEN (the action passes the workflow token)")
         if repository.count("/") != 1:
@@ -99,7 +99,7 @@ class GitHubAPI:
         # after it has checked that the first attempt did not land.
         retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
         self._gh = Github(
-            auth=Auth.Token(token), base_url=self.api_url, timeout=timeout, retry=retry, per_page=100,
+            auth=Auth.Token(token), base_url=self.api_url, timeout=max(1, round(timeout)), retry=retry, per_page=100,
             seconds_between_requests=min(interval, 0.25), seconds_between_writes=interval,
         )
         self._repo = None
@@ -253,13 +253,13 @@ class GitHubAPI:
         raise GitHubError(0, f"downloading artifact {artifact_id}: {last}")
 
     def delete_artifact(self, artifact_id: int) -> None:
+        """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it."""
         try:
-            self.repo._requester.requestJsonAndCheck(
-                "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}"
-            )
-        except GithubException as exc:
-            if exc.status == 404:
-                return  # already gone: another poll retired it
-            raise _error(exc, f"deleting artifact {artifact_id}") from exc
+            status, _, body = self.repo._requester.requestJson(
+                "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}")
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"deleting artifact {artifact_id}") from exc
+        if status in (204, 404):
+            return
+        message = (body or "").strip().splitlines()[0][:200] if (body or "").strip() else ""
+        raise GitHubError(status, f"deleting artifact {artifact_id}: HTTP {status} {message}".strip())

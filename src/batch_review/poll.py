@@ -41,7 +41,8 @@ class BatchRow:
 @dataclass
 class PollResult:
     rows: list[BatchRow] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # reported; nothing to retry
+    failures: list[str] = field(default_factory=list)  # a service failed: left pending, the run exits 1
     notes: list[str] = field(default_factory=list)
     reviews_posted: int = 0
     check_runs_posted: int = 0
@@ -81,13 +82,14 @@ def run_poll(ctx: PollContext) -> PollResult:
     result = PollResult()
     listing = ctx.store.list()
     result.problems.extend(listing.problems)
+    result.failures.extend(listing.failures)
     for pending in listing.pending:
         try:
             _poll_manifest(ctx, pending, result)
         except Exception as exc:
-            result.problems.append(f"{pending.name}: {exc}; left pending for the next run")
             if not _transient(exc):
                 raise
+            result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
     return result
 
 
@@ -151,6 +153,10 @@ def collect_results(ctx: PollContext, m: Manifest, states: list[object | None], 
         output = ctx.client.download(state.output_file_id) if state.output_file_id else ""
         errors = ctx.client.download(state.error_file_id) if state.error_file_id else ""
         parsed = parse_output_lines(output, errors, expected)
+        if parsed.malformed_lines and parsed.missing:
+            # results we cannot read while some are missing: a damaged download, not the model's doing
+            raise BatchAPIError(f"batch {state.id}: {len(parsed.malformed_lines)} unreadable result line(s) and "
+                                f"{len(parsed.missing)} request(s) without a result; downloading again next run")
         for cid in parsed.unknown_ids:
             result.problems.append(f"batch {state.id}: result for unknown custom_id {cid!r} ignored")
         for cid in parsed.duplicates:

@@ -15,6 +15,17 @@ class UsageError(Exception):
     """Bad flags or environment (exit 2)."""
 
 
+TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
+
+
+def http_timeout(default: float) -> float:
+    value = os.environ.get(TIMEOUT_ENV, "")
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise UsageError(f"{TIMEOUT_ENV}: {value!r} is not a number of seconds") from None
+
+
 def load(args):
     """The configuration: --config, else .github/batch-review.yml in the repository if it exists."""
     path = args.config or str(Path(getattr(args, "repo", ".")) / DEFAULT_CONFIG_PATH)
@@ -34,7 +45,7 @@ def github_from_env(*, required: bool):
     actions_env.mask(token)
     from .github_api import GitHubAPI
 
-    return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None)
+    return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None, timeout=http_timeout(30))
 
 
 def provider_base_url(cfg) -> str:
@@ -47,7 +58,7 @@ def batch_client(cfg):
         actions_env.mask(key)
     from .openai_batches import BatchClient
 
-    return BatchClient(key, provider_base_url(cfg))
+    return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120))
 
 
 def manifest_store(args, cfg, gh):

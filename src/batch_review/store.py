@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .manifest import FILENAME, Manifest, ManifestError
+from .services import GitHubError
 
 DONE_DIR = "done"
 MAX_UNZIPPED_BYTES = 2 * 1024 * 1024 * 1024
@@ -32,6 +33,7 @@ class Pending:
 class Listing:
     pending: list[Pending] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # unreadable or untrusted manifests, one line each
+    failures: list[str] = field(default_factory=list)  # could not be fetched this time: the next run retries
 
 
 class LocalStore:
@@ -97,7 +99,10 @@ class ArtifactStore:
             try:
                 data = self.github.download_artifact(art.id)
                 folders = extract_manifests(data, self.workdir / str(art.id))
-            except (zipfile.BadZipFile, ManifestError, OSError, ValueError) as exc:
+            except (GitHubError, zipfile.BadZipFile) as exc:  # a broken transfer: try again next run
+                listing.failures.append(f"artifact {art.name} (id {art.id}): {exc or type(exc).__name__}")
+                continue
+            except (ManifestError, OSError, ValueError) as exc:
                 listing.problems.append(f"artifact {art.name} (id {art.id}): {exc}")
                 continue
             for folder in folders:
