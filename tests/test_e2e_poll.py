@@ -288,3 +288,14 @@ def test_several_batch_files_in_one_manifest(world, monkeypatch):
     assert world.poll() == 0
     (review,) = world.github.reviews(1)
     assert sorted(c["path"] for c in review["comments"]) == ["app.py", "util.py"]
+
+
+def test_a_lost_post_then_an_unreadable_listing_fails_rather_than_posting_twice(world):
+    scripted(world)
+    submit_and_finish(world)
+    world.github.inject("POST", r"/pulls/1/reviews$", "lost_response")
+    world.github.inject("GET", r"/pulls/1/reviews$", "malformed", skip=1)  # the check after the lost post
+    assert world.poll() == 1
+    assert len(world.github.reviews(1)) == 1 and len(world.manifests()) == 1
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1 and world.manifests() == []

@@ -84,6 +84,11 @@ def _error(exc: Exception, what: str) -> GitHubError:
     return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
 
 
+def _require_ids(items: list, what: str) -> None:
+    if any(not isinstance(item.id, int) for item in items):
+        raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
+
+
 class GitHubAPI:
     def __init__(self, token: str, repository: str, api_url: str | None = None, *, timeout: float = 30) -> None:
         if not token:
@@ -143,12 +148,16 @@ class GitHubAPI:
     def reviews(self, number: int) -> list[ReviewInfo]:
         try:
             pull = self.repo.get_pull(number)
-            return [
+            reviews = [
                 ReviewInfo(r.id, r.body or "", r.commit_id, r.user.login if r.user else "")
                 for r in pull.get_reviews()
             ]
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"listing reviews of #{number}") from exc
+        # PyGithub turns a body that is not JSON into empty objects; a listing we cannot trust must not
+        # read as "our review is not there", or the retry after a lost response would post it twice
+        _require_ids(reviews, f"listing reviews of #{number}")
+        return reviews
 
     def create_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> int:
         """POST one review (event COMMENT). Not retried: the caller checks its marker first."""
@@ -166,13 +175,15 @@ class GitHubAPI:
     def check_runs(self, head_sha: str, name: str) -> list[CheckRunInfo]:
         try:
             runs = self.repo.get_commit(head_sha).get_check_runs(check_name=name)
-            return [
+            found = [
                 CheckRunInfo(r.id, r.name, r.head_sha, r.external_id, int(r.output.annotations_count or 0),
                              r.status)
                 for r in runs
             ]
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"listing check runs of {head_sha[:12]}") from exc
+        _require_ids(found, f"listing check runs of {head_sha[:12]}")
+        return found
 
     def create_check_run(self, *, name: str, head_sha: str, external_id: str, output: dict,
                          conclusion: str | None) -> int:

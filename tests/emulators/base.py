@@ -21,6 +21,7 @@ class Fault:
     retry_after: str | None = None
     body: dict | None = None
     seconds: float = 5.0
+    skip: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -97,14 +98,18 @@ class Emulator:
 
     # --- faults --------------------------------------------------------------------------------------
     def inject(self, method: str, path_regex: str, kind, *, times: int = 1, retry_after: str | None = None,
-               body: dict | None = None, seconds: float = 5.0) -> None:
+               body: dict | None = None, seconds: float = 5.0, skip: int = 0) -> None:
         with self.lock:
-            self.faults.append(Fault(method.upper(), re.compile(path_regex), kind, times, retry_after, body, seconds))
+            self.faults.append(Fault(method.upper(), re.compile(path_regex), kind, times, retry_after, body, seconds,
+                                     skip))
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
                 if fault.times > 0 and fault.method == method and fault.path.search(path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.times -= 1
                     return fault
         return None
