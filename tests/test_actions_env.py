@@ -183,3 +183,30 @@ def test_fork_artifacts_are_ignored(world, tmp_path):
     assert proc.returncode == 0
     assert "uploaded by a workflow run from another repository" in proc.stdout
     assert world.github.requests("GET", r"/artifacts/\d+/zip$") == []
+
+
+def test_no_secret_reaches_any_output(world, tmp_path):
+    """Every file, log, output and request body the tool writes is scanned for the two secrets."""
+    from .emulators.github_emu import make_zip
+
+    world.answer_with({"app.py": [finding("app.py", 2)]})
+    logs = []
+    proc, _, _ = run_entrypoint(world, tmp_path, "schedule")
+    logs.append(proc.stdout + proc.stderr)
+    state = world.repo.path / ".batch-review"
+    files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    world.github.add_artifact("batch-review-99-1", make_zip(files))
+    world.openai.complete_all()
+    proc, _, _ = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
+    logs.append(proc.stdout + proc.stderr)
+    written = [p.read_bytes() for p in list(state.rglob("*")) + list(tmp_path.glob("*")) if p.is_file()]
+    written += [(world.repo.path / ".git" / "config").read_bytes()]
+    written += [a["data"] for a in world.github.artifacts.values()]
+    uploads = [f["data"] for f in world.openai.files.values() if f["purpose"] == "batch"]
+    sent_to_github = [e.body for e in world.github.log if e.method in ("POST", "PATCH")]
+    for secret in (OPENAI_KEY, GITHUB_TOKEN):
+        for text in logs:
+            assert secret not in "\n".join(x for x in text.splitlines() if not x.startswith("::add-mask::"))
+        for blob in written + uploads + sent_to_github:
+            assert secret.encode() not in blob
+    assert len(sent_to_github) == 1 and len(uploads) == 1 and logs[0] and logs[1]

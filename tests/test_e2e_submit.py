@@ -113,3 +113,16 @@ def test_an_empty_pull_request_is_reported_not_submitted(world, capsys, github_e
     assert world.submit("--pr", "4") == 0
     assert "skipped #4: empty diff" in capsys.readouterr().out
     assert world.openai.batches == {} and world.manifests() == []
+
+
+def test_no_diff_driver_or_textconv_of_the_repository_is_run(world, tmp_path):
+    from .gitfixture import git
+
+    marker = tmp_path / "PWNED"
+    git(world.repo.path, "config", "diff.evil.textconv", f"sh -c 'touch {marker}; cat \"$0\"'")
+    git(world.repo.path, "config", "diff.evil.command", f"sh -c 'touch {marker}'")
+    git(world.repo.path, "config", "diff.external", f"sh -c 'touch {marker}'")
+    (world.repo.path / ".gitattributes").write_text("*.py diff=evil\n")
+    assert world.submit() == 0
+    assert not marker.exists()
+    assert len(world.manifest()["requests"]) == 2

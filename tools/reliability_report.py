@@ -1,4 +1,4 @@
-"""Run the fault matrix and write docs/reliability.md from its recorded outcomes.
+"""Run the fault matrix, the bad-input corpus and the secret scan; write docs/reliability.md.
 
     python tools/reliability_report.py
 
@@ -26,6 +26,13 @@ def main() -> int:
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                "tests/test_fault_matrix.py"], cwd=ROOT, env=env)
         cells = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
+    security = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_corpus.py",
+         "tests/test_actions_env.py::test_no_secret_reaches_any_output",
+         "tests/test_e2e_submit.py::test_no_diff_driver_or_textconv_of_the_repository_is_run"], cwd=ROOT)
+    corpus = {folder: len([p for p in (ROOT / "tests" / "corpus" / folder).iterdir()
+                           if p.suffix in (".yml", ".diff", ".txt", ".jsonl")])
+              for folder in ("config", "diffs", "answers", "outputs")}
     faults = sorted({c["fault"] for c in cells}, key=lambda f: (not f.isdigit(), f))
     lines = [
         "# Reliability: the fault matrix",
@@ -58,6 +65,14 @@ def main() -> int:
         f"| failed cleanly, completed by the next run | {sum(c['runs'] == 2 for c in cells)} |",
         f"| duplicate batches or reviews | {sum(c['duplicates'] for c in cells)} |",
         f"| findings lost | {sum(c['lost'] for c in cells)} |",
+        f"| bad inputs tried (tests/corpus: config {corpus['config']}, diffs {corpus['diffs']}, "
+        f"model answers {corpus['answers']}, batch output files {corpus['outputs']}) | {sum(corpus.values())} |",
+        f"| bad-input cases with the expected result | "
+        f"{sum(corpus.values()) if security.returncode == 0 else 'see pytest output: the run failed'} |",
+        f"| secrets found in files, logs, outputs, artifacts and requests | "
+        f"{0 if security.returncode == 0 else 'see pytest output: the run failed'} |",
+        f"| repository code run by the tool (diff drivers, textconv) | "
+        f"{0 if security.returncode == 0 else 'see pytest output'} |",
         "",
         "Faults: HTTP 429 and 503 with `Retry-After: 0`, HTTP 500 and 502, `reset` (the connection is closed",
         "without an answer), `timeout` (no answer within the client's timeout), `malformed` (HTTP 200 with a",
@@ -66,7 +81,7 @@ def main() -> int:
     ]
     (ROOT / "docs" / "reliability.md").write_text("\n".join(lines))
     print("\n".join(lines))
-    return proc.returncode
+    return proc.returncode or security.returncode
 
 
 if __name__ == "__main__":
