@@ -126,3 +126,10 @@ def test_no_diff_driver_or_textconv_of_the_repository_is_run(world, tmp_path):
     assert world.submit() == 0
     assert not marker.exists()
     assert len(world.manifest()["requests"]) == 2
+
+
+def test_a_lost_answer_to_create_batch_does_not_create_two(world):
+    world.openai.inject("POST", r"^/v1/batches$", "lost_response")
+    assert world.submit() == 0
+    assert len(world.openai.batches) == 1
+    assert world.manifest()["batches"][0]["id"] == next(iter(world.openai.batches))

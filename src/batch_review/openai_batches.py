@@ -8,6 +8,7 @@ submit deletes or reports.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,7 @@ class BatchClient:
         if not api_key:
             raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)")
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.max_retries = max_retries
         self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=max_retries,
                                      timeout=timeout)
 
@@ -66,13 +68,27 @@ class BatchClient:
             raise _fail(exc, f"uploading {path.name}") from exc
 
     def create(self, input_file_id: str, endpoint: str, metadata: dict[str, str]) -> BatchState:
-        try:
-            batch = self._client.batches.create(
-                input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=metadata
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise _fail(exc, f"creating the batch for {input_file_id}") from exc
-        return _state(batch)
+        """Create a batch exactly once. The client's own retries are off for this call: a create whose
+        answer was lost may have happened, so before each retry the batches are searched for this one's
+        metadata (manifest digest and part), and a batch found there is the answer."""
+        client = self._client.with_options(max_retries=0)
+        for attempt in range(self.max_retries + 1):
+            try:
+                batch = client.batches.create(
+                    input_file_id=input_file_id, endpoint=endpoint, completion_window="24h", metadata=metadata
+                )
+                return _state(batch)
+            except (openai.APIConnectionError, openai.InternalServerError, openai.RateLimitError) as exc:
+                if attempt == self.max_retries:
+                    raise _fail(exc, f"creating the batch for {input_file_id}") from exc
+                time.sleep(_retry_after(exc) or min(8.0, 0.5 * 2**attempt))
+                landed = [s for s in self.find_by_metadata(metadata.get("manifest_digest", ""))
+                          if s.metadata.get("part") == metadata.get("part")]
+                if landed:
+                    return landed[0]
+            except Exception as exc:  # noqa: BLE001
+                raise _fail(exc, f"creating the batch for {input_file_id}") from exc
+        raise AssertionError("unreachable")
 
     def retrieve(self, batch_id: str) -> BatchState:
         try:
@@ -112,6 +128,15 @@ class BatchClient:
             return
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, f"deleting file {file_id}") from exc
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return min(60.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 def _state(batch) -> BatchState:

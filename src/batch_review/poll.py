@@ -80,6 +80,12 @@ class PollContext:
 
 def run_poll(ctx: PollContext) -> PollResult:
     result = PollResult()
+    with ctx.store.lock():
+        _run_poll(ctx, result)
+    return result
+
+
+def _run_poll(ctx: PollContext, result: PollResult) -> None:
     listing = ctx.store.list()
     result.problems.extend(listing.problems)
     result.failures.extend(listing.failures)
@@ -90,7 +96,6 @@ def run_poll(ctx: PollContext) -> PollResult:
             if not _transient(exc):
                 raise
             result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
-    return result
 
 
 def _transient(exc: Exception) -> bool:
@@ -108,6 +113,10 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             if not b.get("id") and state is not None:
                 b["id"] = state.id
                 result.notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
+            elif not b.get("id") and not ctx.dry_run:
+                b["id"] = resume_batch(ctx, pending, b).id
+                result.notes.append(f"{pending.name}: the submit run stopped before creating batch part "
+                                    f"{b['index'] + 1}; created it now as {b['id']}")
     states: list[object | None] = []
     for b in m.batches:
         if not b.get("id"):
@@ -126,6 +135,21 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             int(counts.get("failed", 0)), int(counts.get("total", b.get("requests", 0))), state.created_at,
             state.expires_at))
     return states
+
+
+def resume_batch(ctx: PollContext, pending: Pending, b: dict):
+    """Create a batch a killed submit run planned but never created, from the same input file (uploaded
+    again only if the recorded upload is gone). Its metadata carries the manifest digest like the others."""
+    m = pending.manifest
+    metadata = m.batch_metadata(b["index"])
+    if b.get("input_file_id"):
+        try:
+            return ctx.client.create(b["input_file_id"], m.endpoint, metadata)
+        except BatchAPIError as exc:
+            if exc.status != 404:
+                raise
+    path = pending.directory / b.get("file", f"input-{b['index']:03d}.jsonl")
+    return ctx.client.create(ctx.client.upload(path), m.endpoint, metadata)
 
 
 def _labels(m: Manifest) -> list[str]:

@@ -7,6 +7,8 @@ this repository: a fork's pull request workflow can upload artifacts too, and th
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import shutil
 import tempfile
@@ -46,6 +48,17 @@ class LocalStore:
 
     def run_dir(self, name: str) -> Path:
         return self.root / name
+
+    @contextlib.contextmanager
+    def lock(self):
+        """One poll at a time on this folder: a second one waits, then finds the work done."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def list(self) -> Listing:
         listing = Listing()
@@ -117,6 +130,12 @@ class ArtifactStore:
 
     def retire(self, pending: Pending) -> None:
         self.github.delete_artifact(int(pending.handle))
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Artifacts have no lock: in Actions the poll workflow's concurrency group runs one poll at a time,
+        and the markers make a second poster find the first one's review."""
+        yield
 
 
 def extract_manifests(data: bytes, destination: Path) -> list[Path]:

@@ -312,6 +312,7 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
             file_id = client.upload(part.path)
             uploaded.append(file_id)
             entry["input_file_id"] = file_id
+            manifest.save(run_dir)  # a run killed now leaves the file recorded: poll resumes with it
             batch = client.create(file_id, manifest.endpoint, manifest.batch_metadata(part.index))
             created.append(batch.id)
             entry["id"] = batch.id
