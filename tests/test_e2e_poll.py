@@ -299,3 +299,35 @@ def test_a_lost_post_then_an_unreadable_listing_fails_rather_than_posting_twice(
     assert len(world.github.reviews(1)) == 1 and len(world.manifests()) == 1
     assert world.poll() == 0
     assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+
+
+def test_github_enterprise_server_api_prefix(tmp_path, openai_emu, monkeypatch):
+    """GHES serves the API under /api/v3: every call, the artifact redirect included, goes there."""
+    from .conftest import GITHUB_TOKEN, make_world
+    from .emulators.github_emu import GitHubEmulator, make_zip
+
+    with GitHubEmulator(token=GITHUB_TOKEN, repo="acme/widgets", prefix="/api/v3") as ghes:
+        world = make_world(tmp_path, openai_emu, ghes, monkeypatch)
+        assert ghes.api_url.endswith("/api/v3")
+        scripted(world)
+        submit_and_finish(world)
+        files = {str(p.relative_to(world.state)): p.read_bytes() for p in world.state.rglob("*") if p.is_file()}
+        ghes.add_artifact("batch-review-5-1", make_zip(files))
+        assert world.run("poll", "--artifacts", "--state-dir", str(tmp_path / "poll")) == 0
+        (review,) = ghes.reviews(1)
+        assert len(review["comments"]) == 3 and ghes.artifacts == {} and ghes.blob_auth_leaks == []
+        assert all(e.path.startswith("/api/v3/") for e in ghes.log)
+
+
+def test_github_calls_per_pull_request_do_not_grow_with_findings(world):
+    import collections
+
+    world.answer_with({"app.py": [finding("app.py", 1 + i % 8, title=f"f{i}") for i in range(40)],
+                       "util.py": [finding("util.py", 90 + i, title=f"g{i}") for i in range(40)]})
+    submit_and_finish(world)
+    world.github.log.clear()
+    assert world.poll() == 0
+    calls = collections.Counter(f"{e.method} {e.path.removeprefix('/repos/acme/widgets')}" for e in world.github.log)
+    assert calls == {"GET ": 1, "GET /pulls/1": 1, "GET /pulls/1/reviews": 1, "POST /pulls/1/reviews": 1}
+    (review,) = world.github.reviews(1)
+    assert len(review["comments"]) == 30  # the inline cap; the other 50 findings are in the body

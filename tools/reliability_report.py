@@ -19,6 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _count_tests(path: Path) -> int:
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-o", "addopts=", "-p", "no:cacheprovider",
+                          str(path)], cwd=ROOT, capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if "::" in line)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "cells.jsonl"
@@ -27,7 +33,7 @@ def main() -> int:
                                "tests/test_fault_matrix.py"], cwd=ROOT, env=env)
         cells = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
     security = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_corpus.py",
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_corpus.py", "tests/test_crash.py",
          "tests/test_actions_env.py::test_no_secret_reaches_any_output",
          "tests/test_e2e_submit.py::test_no_diff_driver_or_textconv_of_the_repository_is_run"], cwd=ROOT)
     corpus = {folder: len([p for p in (ROOT / "tests" / "corpus" / folder).iterdir()
@@ -71,6 +77,8 @@ def main() -> int:
         f"{sum(corpus.values()) if security.returncode == 0 else 'see pytest output: the run failed'} |",
         f"| secrets found in files, logs, outputs, artifacts and requests | "
         f"{0 if security.returncode == 0 else 'see pytest output: the run failed'} |",
+        f"| kill points (SIGKILL or a crash mid-run, tests/test_crash.py) resumed by the next runs with "
+        f"nothing twice or lost | {_count_tests(ROOT / 'tests' / 'test_crash.py')} |",
         f"| repository code run by the tool (diff drivers, textconv) | "
         f"{0 if security.returncode == 0 else 'see pytest output'} |",
         "",

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.PaginatedList import PaginatedList
+from github.PullRequestReview import PullRequestReview
 from urllib3.util.retry import Retry
 
 from .services import DEFAULT_GITHUB_API_URL, GitHubError
@@ -147,11 +149,9 @@ class GitHubAPI:
 
     def reviews(self, number: int) -> list[ReviewInfo]:
         try:
-            pull = self.repo.get_pull(number)
-            reviews = [
-                ReviewInfo(r.id, r.body or "", r.commit_id, r.user.login if r.user else "")
-                for r in pull.get_reviews()
-            ]
+            listing = PaginatedList(PullRequestReview, self.repo._requester,
+                                    f"{self.repo.url}/pulls/{number}/reviews", {"per_page": 100})
+            reviews = [ReviewInfo(r.id, r.body or "", r.commit_id, r.user.login if r.user else "") for r in listing]
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"listing reviews of #{number}") from exc
         # PyGithub turns a body that is not JSON into empty objects; a listing we cannot trust must not
