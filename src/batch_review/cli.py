@@ -24,7 +24,6 @@ from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .submit import (
     OverBudget,
     SubmitContext,
-    SubmitError,
     SubmitResult,
     ensure_commits,
     github_targets,
@@ -88,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ConfigError, UsageError, SubmitError, GitError, ManifestError) as exc:
+    except (ConfigError, UsageError, GitError, ManifestError) as exc:
         actions_env.error(str(exc))
         return EXIT_BAD_INPUT
     except OverBudget as exc:
@@ -107,8 +106,6 @@ def cmd_submit(args) -> int:
     git.check()
     local = bool(args.base or args.head)
     gh = None if local else github_from_env(required=bool(args.pr))
-    if not local and not args.dry_run and gh is None:
-        local = True  # no GitHub: review the current branch, as a dry run would
     if not args.dry_run and not os.environ.get("OPENAI_API_KEY"):
         raise UsageError("OPENAI_API_KEY is not set (use --dry-run to build the batch without sending it)")
     with actions_env.group("Targets"):
@@ -251,7 +248,8 @@ def cmd_poll(args) -> int:
         summary += ["", md_table(cost_headers, usage_rows)]
     summary += [f"- {p}" for p in result.failures + result.problems]
     actions_env.append_summary("\n".join(summary) + "\n", os.environ)
-    total = sum((actual_cost(m, t, cfg.prices) or _zero()).batch_usd for m, t in result.usage.items())
+    costs = [actual_cost(m, t, cfg.prices) for m, t in result.usage.items()]
+    total = sum(c.batch_usd for c in costs if c is not None)
     actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)
     actions_env.set_output("reviews-posted", str(result.reviews_posted), os.environ)
     actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
@@ -259,9 +257,6 @@ def cmd_poll(args) -> int:
         actions_env.error(failure)
     return EXIT_FAILED if result.failures else EXIT_OK
 
-
-def _zero():
-    return type("Zero", (), {"batch_usd": 0.0})()
 
 
 def cmd_status(args) -> int:

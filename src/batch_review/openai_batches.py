@@ -14,11 +14,7 @@ from pathlib import Path
 
 import openai
 
-from .services import BATCH_PENDING, BATCH_TERMINAL, DEFAULT_OPENAI_BASE_URL, BatchAPIError
-
-DEFAULT_BASE_URL = DEFAULT_OPENAI_BASE_URL
-TERMINAL = BATCH_TERMINAL
-PENDING = BATCH_PENDING
+from .services import DEFAULT_OPENAI_BASE_URL, BatchAPIError
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class BatchClient:
                  timeout: float = 120.0) -> None:
         if not api_key:
             raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)")
-        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
         self.max_retries = max_retries
         self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=max_retries,
                                      timeout=timeout)

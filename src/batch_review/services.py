@@ -9,7 +9,6 @@ from __future__ import annotations
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
-BATCH_TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 BATCH_PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
 
 

@@ -25,10 +25,6 @@ from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, Target, select_pulls
 
 
-class SubmitError(RuntimeError):
-    """Bad input for submit (exit 2): the message is one line naming the problem."""
-
-
 class OverBudget(RuntimeError):
     """The estimate is over the configured budget and nothing was sent (exit 3)."""
 
