@@ -32,7 +32,7 @@ def test_missing_file_gives_defaults_unless_required(tmp_path):
 @pytest.mark.parametrize(("text", "message"), [
     ("budgett: {}\n", "budgett: unknown key (did you mean 'budget'?); allowed: model, endpoint, "
                       "max_output_tokens, reasoning_effort, temperature, instructions, path_instructions, files, "
-                      "context_lines, max_input_tokens, targets, budget, output, artifacts, prices, provider"),
+                      "context_lines, max_input_tokens, targets, budget, output, artifacts, prices, provider, routing"),
     ("output:\n  mode: reviews\n", "output.mode: 'reviews' is not allowed; allowed: review, check, both"),
     ("endpoint: /v1/completions\n",
      "endpoint: '/v1/completions' is not allowed; allowed: /v1/chat/completions, /v1/responses"),
@@ -135,3 +135,16 @@ def test_overrides():
     assert apply_overrides(Config(), model="gpt-5").model == "gpt-5"
     with pytest.raises(ConfigError, match="--model: must not be empty"):
         apply_overrides(Config(), model=" ")
+
+
+def test_routing_rules(tmp_path):
+    cfg = load_config(write(tmp_path, "routing:\n  - {model: small, max_changed_lines: 10}\n"
+                                      "  - {model: big, paths: ['src/pay/**']}\n"))
+    assert cfg.model_for("docs/a.md", 3) == "small"
+    assert cfg.model_for("src/pay/x.py", 50) == "big"
+    assert cfg.model_for("src/other.py", 50) == cfg.model == "gpt-5-mini"
+    assert cfg.routing_needs_line_counts
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, "routing:\n  - {model: small}\n"))
+    assert str(exc.value).endswith("routing[0]: needs max_changed_lines or paths (a rule without either would "
+                                   "take every file)")

@@ -331,3 +331,26 @@ def test_github_calls_per_pull_request_do_not_grow_with_findings(world):
     assert calls == {"GET ": 1, "GET /pulls/1": 1, "GET /pulls/1/reviews": 1, "POST /pulls/1/reviews": 1}
     (review,) = world.github.reviews(1)
     assert len(review["comments"]) == 30  # the inline cap; the other 50 findings are in the body
+
+
+def test_model_routing_makes_one_batch_per_model_with_costs_per_model(world, capsys):
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(
+        "model: gpt-5-mini\nrouting:\n  - {model: gpt-5-nano, max_changed_lines: 5}\n")
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    assert world.submit() == 0
+    out = capsys.readouterr().out
+    m = world.manifest()
+    models = {r["path"]: r["model"] for r in m["requests"].values()}
+    assert models == {"app.py": "gpt-5-mini", "util.py": "gpt-5-nano"}  # util.py changes 5 lines
+    assert sorted(b["model"] for b in m["batches"]) == ["gpt-5-mini", "gpt-5-nano"]
+    assert set(m["estimate"]["by_model"]) == {"gpt-5-mini", "gpt-5-nano"}
+    assert "gpt-5-nano" in out and "max output tokens" in out
+    for batch in world.openai.batches.values():  # the emulator checks one model per input file
+        assert world.openai.advance(batch["id"], "completed")["status"] == "completed"
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert len(review["comments"]) == 2 and "gpt-5-mini`, `gpt-5-nano" in review["body"]
+    cost_table = capsys.readouterr().out
+    assert "gpt-5-mini" in cost_table and "gpt-5-nano" in cost_table

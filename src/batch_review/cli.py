@@ -25,12 +25,14 @@ from .submit import (
     OverBudget,
     SubmitContext,
     SubmitResult,
+    cost_of,
     ensure_commits,
     github_targets,
     local_targets,
     pending_heads,
     posted_heads,
     run_submit,
+    tokens_by_model,
 )
 from .targets import drop_already_done
 
@@ -145,7 +147,7 @@ def report_submit(result: SubmitResult, cfg) -> None:
                "batch cost (max)", "standard cost (max)"]
     rows = []
     for plan in result.plans:
-        cost = estimate_cost(cfg.model, plan.input_tokens, plan.output_tokens, cfg.prices)
+        cost = cost_of(cfg, plan.specs)
         rows.append([
             f"{plan.target.label} {plan.target.title}"[:60].strip(), plan.reviewed_files, len(plan.skipped),
             len(plan.specs), f"{plan.input_tokens:,}", f"{plan.output_tokens:,}",
@@ -153,13 +155,19 @@ def report_submit(result: SubmitResult, cfg) -> None:
         ])
     total_in = sum(p.input_tokens for p in result.plans)
     total_out = sum(p.output_tokens for p in result.plans)
-    total = estimate_cost(cfg.model, total_in, total_out, cfg.prices)
+    total = cost_of(cfg, [s for p in result.plans for s in p.specs])
     rows.append(["total", sum(p.reviewed_files for p in result.plans), sum(len(p.skipped) for p in result.plans),
                  result.requests, f"{total_in:,}", f"{total_out:,}",
                  format_usd(total.batch_usd if total else None), format_usd(total.standard_usd if total else None)])
     mode = "dry run" if result.dry_run else "submitted"
     print(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
     print(text_table(headers, rows))
+    by_model = tokens_by_model([s for p in result.plans for s in p.specs])
+    model_headers = ["model", "requests", "input tokens", "max output tokens", "batch cost (max)"]
+    model_rows = [[m, n, f"{i:,}", f"{o:,}", format_usd(c.batch_usd if (c := estimate_cost(m, i, o, cfg.prices))
+                                                           else None)] for m, (n, i, o) in sorted(by_model.items())]
+    if len(model_rows) > 1:
+        print(text_table(model_headers, model_rows))
     for skip in result.skipped_targets:
         print(f"skipped {skip.what}: {skip.reason}")
     for plan in result.plans:
@@ -173,6 +181,8 @@ def report_submit(result: SubmitResult, cfg) -> None:
         print(f"batch: {batch_id}")
     summary = [f"### batch-review submit ({mode})", "", f"{result.repository}, model `{result.model}`", "",
                md_table(headers, rows), ""]
+    if len(model_rows) > 1:
+        summary += [md_table(model_headers, model_rows), ""]
     if result.skipped_targets:
         summary += ["Skipped:", ""] + [f"- {s.what}: {s.reason}" for s in result.skipped_targets] + [""]
     if result.batch_ids:

@@ -80,6 +80,24 @@ class PathInstruction:
 
 
 @dataclass(frozen=True)
+class RoutingRule:
+    """Requests of files matching this rule go to `model` (one batch per model)."""
+
+    model: str
+    max_changed_lines: int | None = None
+    paths: tuple[str, ...] = ()
+
+    @cached_property
+    def spec(self) -> pathspec.GitIgnoreSpec:
+        return _spec(self.paths)
+
+    def matches(self, path: str, changed_lines: int) -> bool:
+        if self.max_changed_lines is not None and changed_lines > self.max_changed_lines:
+            return False
+        return not self.paths or self.spec.match_file(path)
+
+
+@dataclass(frozen=True)
 class FilesConfig:
     include: tuple[str, ...] = ("**",)
     exclude: tuple[str, ...] = ()
@@ -184,6 +202,18 @@ class Config:
     artifacts: ArtifactsConfig = field(default_factory=ArtifactsConfig)
     prices: dict[str, ModelPrice] = field(default_factory=dict)
     provider: ProviderConfig = field(default_factory=ProviderConfig)
+    routing: tuple[RoutingRule, ...] = ()
+
+    @property
+    def routing_needs_line_counts(self) -> bool:
+        return any(rule.max_changed_lines is not None for rule in self.routing)
+
+    def model_for(self, path: str, changed_lines: int = 0) -> str:
+        """The model of the first routing rule that matches, else `model`."""
+        for rule in self.routing:
+            if rule.matches(path, changed_lines):
+                return rule.model
+        return self.model
 
     def path_instructions_for(self, path: str) -> tuple[str, ...]:
         return tuple(p.instructions for p in self.path_instructions if p.spec.match_file(path))
@@ -371,6 +401,16 @@ def from_mapping(data: Any, source: str) -> Config:
     for key, item in c.records(top.get("path_instructions", []), "path_instructions", ("path", "instructions")):
         glob = c.globs([c.string(item.get("path"), f"{key}.path")], f"{key}.path")[0]
         path_instructions.append(PathInstruction(glob, c.string(item.get("instructions"), f"{key}.instructions")))
+    routing = []
+    for key, item in c.records(top.get("routing", []), "routing", ("model", "max_changed_lines", "paths")):
+        rule = RoutingRule(
+            model=c.string(item.get("model"), f"{key}.model"),
+            max_changed_lines=c.integer(item.get("max_changed_lines"), f"{key}.max_changed_lines", 0, nullable=True),
+            paths=c.globs(item.get("paths", []), f"{key}.paths"),
+        )
+        if rule.max_changed_lines is None and not rule.paths:
+            raise c.fail(key, "needs max_changed_lines or paths (a rule without either would take every file)")
+        routing.append(rule)
     instructions = c.string(top.get("instructions"), "instructions", nullable=True)
     return Config(
         model=c.string(top.get("model", d.model), "model"),
@@ -387,6 +427,7 @@ def from_mapping(data: Any, source: str) -> Config:
                                    2_000_000),
         targets=TargetsConfig(pull_requests=pulls, branches=tuple(branches)),
         budget=budget, output=output, artifacts=ArtifactsConfig(prefix), prices=prices, provider=provider,
+        routing=tuple(routing),
     )
 
 

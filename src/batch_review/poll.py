@@ -188,9 +188,9 @@ def collect_results(ctx: PollContext, m: Manifest, states: list[object | None], 
         for line_no, reason in parsed.malformed_lines:
             result.problems.append(f"batch {state.id}: output line {line_no} unreadable: {reason}")
         results.update(parsed.by_id)
-        for r in parsed.by_id.values():
+        for cid, r in parsed.by_id.items():
             if r.usage is not None:
-                result.add_usage(m.model, r)
+                result.add_usage(m.requests[cid].get("model", m.model), r)
     return results
 
 
@@ -237,8 +237,9 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
                  resubmitted: set[str]) -> TargetReport:
     t = m.targets[key]
     label = f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
+    models = sorted({m.requests[cid].get("model", m.model) for cid in m.requests_for(key)}) or [m.model]
     report = TargetReport(key=key, label=label, repository=m.repository, head_sha=t["head_sha"],
-                          model=m.model, server_url=ctx.server_url, attempt=m.attempt)
+                          model="`, `".join(models), server_url=ctx.server_url, attempt=m.attempt)
     report.skipped_files = list(m.skipped.get(key, []))
     report.files_reviewed = len(m.files.get(key, {}))
     own, other = [], []  # findings on the request's own file, and on a file that request did not show

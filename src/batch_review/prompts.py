@@ -78,6 +78,7 @@ def estimate_tokens(text: str) -> int:
 @dataclass(frozen=True, slots=True)
 class RequestSpec:
     custom_id: str
+    model: str
     path: str
     old_path: str | None
     chunk: int
@@ -262,6 +263,7 @@ class RequestBuilder:
             user = header + "\n".join(lines) + "\n"
             specs.append(RequestSpec(
                 custom_id=custom_id(target_key, file_index, index),
+                model=self.model,
                 path=fd.path,
                 old_path=fd.old_path,
                 chunk=index,

@@ -49,7 +49,7 @@ def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_
     writer = BatchFileWriter(run_dir)
     found = set()
     for cid, line in input_lines(pending.directory, set(custom_ids)):
-        new.requests[cid]["batch"] = writer.add(cid, old.model, old.endpoint, line)
+        new.requests[cid]["batch"] = writer.add(cid, old.requests[cid].get("model", old.model), old.endpoint, line)
         found.add(cid)
     missing = set(custom_ids) - found
     if missing:

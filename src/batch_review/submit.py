@@ -20,7 +20,7 @@ from .diffs import DiffError, decode_diff, parse_diff
 from .gitrepo import GitError, GitRepo
 from .manifest import Manifest
 from .markers import find_markers, from_external_id
-from .pricing import estimate_cost, format_usd
+from .pricing import Cost, estimate_cost, format_usd
 from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, Target, select_pulls
 
@@ -45,6 +45,29 @@ class TargetPlan:
     @property
     def output_tokens(self) -> int:
         return sum(s.max_output_tokens for s in self.specs)
+
+
+def tokens_by_model(specs) -> dict[str, list[int]]:
+    """model -> [requests, estimated input tokens, maximum output tokens]."""
+    out: dict[str, list[int]] = {}
+    for s in specs:
+        t = out.setdefault(s.model, [0, 0, 0])
+        t[0] += 1
+        t[1] += s.est_input_tokens
+        t[2] += s.max_output_tokens
+    return out
+
+
+def cost_of(cfg, specs) -> Cost | None:
+    """Upper-bound cost of requests over all their models; None when a model has no known price."""
+    batch = standard = 0.0
+    for model, (_, inp, out) in tokens_by_model(specs).items():
+        cost = estimate_cost(model, inp, out, cfg.prices)
+        if cost is None:
+            return None
+        batch += cost.batch_usd
+        standard += cost.standard_usd
+    return Cost(batch, standard)
 
 
 @dataclass
@@ -143,7 +166,7 @@ def ensure_commits(git: GitRepo, targets: list[Target], token: str | None) -> No
 
 # --- requests ------------------------------------------------------------------------------------------
 
-def plan_target(git: GitRepo, cfg, builder: RequestBuilder, target: Target) -> TargetPlan:
+def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target) -> TargetPlan:
     base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
     target = dataclasses.replace(target, base_sha=base)
     plan = TargetPlan(target)
@@ -161,6 +184,9 @@ def plan_target(git: GitRepo, cfg, builder: RequestBuilder, target: Target) -> T
             reason = None if ok else why
         specs: list[RequestSpec] = []
         if reason is None:
+            changed = sum(1 for h in fd.hunks for ln in h if ln.line_type in "+-") \
+                if cfg.routing_needs_line_counts else 0
+            builder = builder_for(cfg.model_for(fd.path, changed))
             specs, reason = builder.file_requests(
                 target.key, index, fd, cfg.path_instructions_for(fd.path), max_file_chars=cfg.files.max_file_bytes
             )
@@ -175,35 +201,29 @@ def plan_target(git: GitRepo, cfg, builder: RequestBuilder, target: Target) -> T
     return plan
 
 
-def cost_of(cfg, model: str, input_tokens: int, output_tokens: int):
-    return estimate_cost(model, input_tokens, output_tokens, cfg.prices)
-
-
-def apply_budget(cfg, model: str, plans: list[TargetPlan]) -> tuple[list[TargetPlan], list[TargetPlan], str | None]:
+def apply_budget(cfg, plans: list[TargetPlan]) -> tuple[list[TargetPlan], list[TargetPlan], str | None]:
     """(kept, deferred, note). Costs are upper bounds: full max_output_tokens for every request."""
     budget = cfg.budget
 
-    def over(requests: int, inp: int, out: int) -> str | None:
-        if budget.max_requests is not None and requests > budget.max_requests:
-            return f"{requests:,} requests is over budget.max_requests ({budget.max_requests:,})"
-        cost = cost_of(cfg, model, inp, out)
+    def over(specs: list[RequestSpec]) -> str | None:
+        if budget.max_requests is not None and len(specs) > budget.max_requests:
+            return f"{len(specs):,} requests is over budget.max_requests ({budget.max_requests:,})"
+        cost = cost_of(cfg, specs)
         if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
             return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
                     f"({format_usd(budget.max_cost_usd)})")
         return None
 
-    total = over(sum(len(p.specs) for p in plans), sum(p.input_tokens for p in plans),
-                 sum(p.output_tokens for p in plans))
+    total = over([s for p in plans for s in p.specs])
     if total is None:
         return plans, [], None
     if budget.on_exceed != "fit":
         return [], plans, total + "; nothing submitted (budget.on_exceed: skip)"
-    kept, deferred = [], []
-    req = inp = out = 0
+    kept, deferred, taken = [], [], []
     for plan in plans:
-        if over(req + len(plan.specs), inp + plan.input_tokens, out + plan.output_tokens) is None:
+        if over(taken + plan.specs) is None:
             kept.append(plan)
-            req, inp, out = req + len(plan.specs), inp + plan.input_tokens, out + plan.output_tokens
+            taken += plan.specs
         else:
             deferred.append(plan)
     return kept, deferred, total + f"; submitted {len(kept)} of {len(plans)} targets (budget.on_exceed: fit)"
@@ -228,16 +248,22 @@ class SubmitContext:
 
 def run_submit(ctx: SubmitContext) -> SubmitResult:
     cfg = ctx.cfg
-    builder = RequestBuilder(
-        model=cfg.model, endpoint=cfg.endpoint, instructions=cfg.instructions,
-        max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
-        reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature,
-    )
+    builders: dict[str, RequestBuilder] = {}
+
+    def builder_for(model: str) -> RequestBuilder:
+        if model not in builders:
+            builders[model] = RequestBuilder(
+                model=model, endpoint=cfg.endpoint, instructions=cfg.instructions,
+                max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
+                reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature,
+            )
+        return builders[model]
+
     result = SubmitResult(ctx.repository, cfg.model, [], list(ctx.skipped_targets), dry_run=ctx.dry_run)
     plans = []
     for target in ctx.targets:
         try:
-            plan = plan_target(ctx.git, cfg, builder, target)
+            plan = plan_target(ctx.git, cfg, builder_for, target)
         except GitError as exc:
             result.skipped_targets.append(Skip(target.label, str(exc)))
             continue
@@ -245,7 +271,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
             reason = "no reviewable changes" if plan.skipped or plan.reviewed_files else "empty diff"
             result.skipped_targets.append(Skip(target.label, reason))
         plans.append(plan)
-    kept, deferred, note = apply_budget(cfg, cfg.model, [p for p in plans if p.specs])
+    kept, deferred, note = apply_budget(cfg, [p for p in plans if p.specs])
     result.plans = kept + [p for p in plans if not p.specs]
     result.deferred = deferred
     result.budget_note = note
@@ -267,7 +293,6 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         created_at=created.isoformat().replace("+00:00", "Z"), tool=f"batch-review {__version__}",
         dry_run=ctx.dry_run,
     )
-    inp = out = 0
     for plan in kept:
         key = plan.target.key
         manifest.targets[key] = plan.target.to_json()
@@ -275,21 +300,23 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         if plan.skipped:
             manifest.skipped[key] = plan.skipped
         for spec, line in zip(plan.specs, plan.lines, strict=True):
-            part = writer.add(spec.custom_id, cfg.model, cfg.endpoint, line)
+            part = writer.add(spec.custom_id, spec.model, cfg.endpoint, line)
             manifest.requests[spec.custom_id] = {
                 "target": key, "path": spec.path, "old_path": spec.old_path, "chunk": spec.chunk,
-                "chunks": spec.chunks, "batch": part, "est_input_tokens": spec.est_input_tokens,
+                "chunks": spec.chunks, "batch": part, "model": spec.model, "est_input_tokens": spec.est_input_tokens,
             }
-        inp += plan.input_tokens
-        out += plan.output_tokens
         plan.lines = []  # written: free the memory
     parts = writer.close()
     manifest.batches = [p.to_json() for p in parts]
-    cost = cost_of(cfg, cfg.model, inp, out)
+    specs = [s for p in kept for s in p.specs]
+    cost = cost_of(cfg, specs)
     manifest.estimate = {
-        "input_tokens": inp, "max_output_tokens": out,
+        "input_tokens": sum(s.est_input_tokens for s in specs),
+        "max_output_tokens": sum(s.max_output_tokens for s in specs),
         "batch_usd": round(cost.batch_usd, 6) if cost else None,
         "standard_usd": round(cost.standard_usd, 6) if cost else None,
+        "by_model": {m: {"requests": n, "input_tokens": i, "max_output_tokens": o}
+                     for m, (n, i, o) in sorted(tokens_by_model(specs).items())},
     }
     result.manifest = manifest
     result.manifest_path = manifest.save(run_dir)
