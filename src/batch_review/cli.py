@@ -124,9 +124,10 @@ def cmd_submit(args) -> int:
             raise RuntimeError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted")
         for problem in listing.problems:
             actions_env.warning(problem)
-        done = pending_heads(listing)
+        done, last_reviews = pending_heads(listing), {}
         if gh is not None:
-            done |= posted_heads(gh, cfg, targets)
+            posted, last_reviews = posted_heads(gh, cfg, targets)
+            done |= posted
         targets, already = drop_already_done(targets, done)
         skipped += already
         if gh is not None:
@@ -135,6 +136,7 @@ def cmd_submit(args) -> int:
         cfg=cfg, git=git, repository=repository, state_root=Path(args.state_dir), dry_run=args.dry_run,
         targets=targets, skipped_targets=skipped, provider_base_url=provider_base_url(cfg),
         batch_client_factory=lambda: batch_client(cfg), log=lambda m: print(m, flush=True),
+        last_reviews=last_reviews,
     )
     with actions_env.group("Build and submit"):
         result = run_submit(ctx)
@@ -171,6 +173,10 @@ def report_submit(result: SubmitResult, cfg) -> None:
     for skip in result.skipped_targets:
         print(f"skipped {skip.what}: {skip.reason}")
     for plan in result.plans:
+        if plan.target.since:
+            print(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
+        if plan.full_review_reason:
+            print(f"{plan.target.label}: full review: {plan.full_review_reason}")
         for item in plan.skipped:
             print(f"  {plan.target.label} {item['path']}: {item['reason']}")
     if result.budget_note:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from .config import SEVERITIES, severity_rank
-from .markers import Marker, neutralize
+from .markers import Marker, fingerprints_html, neutralize
 from .report import md_table
 
 MAX_BODY = 65_536  # review body, comment body (characters)
@@ -46,6 +46,9 @@ class TargetReport:
     usage_line: str = ""
     resubmitted: int = 0
     attempt: int = 0
+    since: str = ""  # incremental: only the changes since this commit were reviewed
+    repeated: int = 0  # findings an earlier review already posted, left out
+    fingerprints: list[str] = field(default_factory=list)
 
     @property
     def findings(self) -> list:
@@ -92,6 +95,11 @@ def body_sections(report: TargetReport) -> tuple[str, list[str]]:
         reviewed += f" (the pull request has moved on to `{report.current_head[:12]}` since)"
     head.append(f"{reviewed} · model `{report.model}` · {report.files_reviewed} files · "
                 f"{report.requests} requests{' · ' + report.usage_line if report.usage_line else ''}")
+    if report.since:
+        head.append(f"Incremental review: only the changes since `{report.since[:12]}`, reviewed before, "
+                    "were sent to the model.")
+    if report.repeated:
+        head.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
     if report.attempt:
         head.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
     table = severity_table(findings)
@@ -161,13 +169,15 @@ def split_parts(head: str, entries: Sequence[str], budget: int = PART_BUDGET) ->
     return ["\n\n".join(p) for p in parts]
 
 
-def review_bodies(report: TargetReport, digest: str) -> list[str]:
+def review_bodies(report: TargetReport, digest: str, base: str = "") -> list[str]:
     head, entries = body_sections(report)
     parts = split_parts(head, entries)
     out = []
     for i, text in enumerate(parts, start=1):
-        marker = Marker(report.key, report.head_sha, digest, i).html()
+        marker = Marker(report.key, report.head_sha, digest, i, base).html()
         suffix = f"\n\n<sub>part {i} of {len(parts)}</sub>" if len(parts) > 1 else ""
+        if i == 1 and report.fingerprints:
+            suffix += "\n" + fingerprints_html(report.fingerprints)
         out.append(f"{marker}\n{text}{suffix}")
     return out
 

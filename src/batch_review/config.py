@@ -203,6 +203,7 @@ class Config:
     prices: dict[str, ModelPrice] = field(default_factory=dict)
     provider: ProviderConfig = field(default_factory=ProviderConfig)
     routing: tuple[RoutingRule, ...] = ()
+    incremental: bool = True
 
     @property
     def routing_needs_line_counts(self) -> bool:
@@ -427,7 +428,7 @@ def from_mapping(data: Any, source: str) -> Config:
                                    2_000_000),
         targets=TargetsConfig(pull_requests=pulls, branches=tuple(branches)),
         budget=budget, output=output, artifacts=ArtifactsConfig(prefix), prices=prices, provider=provider,
-        routing=tuple(routing),
+        routing=tuple(routing), incremental=c.boolean(top.get("incremental", True), "incremental"),
     )
 
 

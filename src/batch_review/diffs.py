@@ -8,6 +8,7 @@ range per hunk, so the poll side can place findings without fetching the diff ag
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -136,6 +137,28 @@ def commentable_lines(hunks: Iterable[Hunk], context: int = GITHUB_CONTEXT) -> C
             if olds:
                 left.append((min(olds), max(olds)))
     return CommentableLines(tuple(right), tuple(left))
+
+
+def right_line_hashes(hunks: Iterable[Hunk]) -> list[list]:
+    """[[first new line, [crc32 of each new-side line's stripped text, in order]], ...] per hunk.
+
+    Findings are recognised across reviews by the content of the line they are on, not its number."""
+    out = []
+    for hunk in hunks:
+        crcs = [zlib.crc32(ln.value.strip().encode("utf-8", "replace")) for ln in hunk if ln.line_type in " +"]
+        if crcs:
+            out.append([hunk.target_start, crcs])
+    return out
+
+
+def line_hash(hashes: list[list], line: int | None) -> int | None:
+    """The crc of new-side `line` from right_line_hashes' output, if it is there."""
+    if line is None:
+        return None
+    for start, crcs in hashes:
+        if start <= line < start + len(crcs):
+            return crcs[line - start]
+    return None
 
 
 def _add_range(out: list[Range], start: int, length: int) -> None:

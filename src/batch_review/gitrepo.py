@@ -54,6 +54,10 @@ class GitRepo:
         cmd = ["git", "-C", str(self.path), "cat-file", "-e", f"{sha}^{{commit}}"]
         return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        cmd = ["git", "-C", str(self.path), "merge-base", "--is-ancestor", ancestor, descendant]
+        return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
     def parent(self, sha: str) -> str | None:
         out = self._run(["rev-parse", "--verify", "--quiet", f"{sha}~1^{{commit}}"], check=False).strip()
         return out.decode() if out else None

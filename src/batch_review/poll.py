@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .anchoring import Placement, cap_inline, normalize_path, place_findings, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
+from .diffs import line_hash
 from .manifest import Manifest
-from .markers import Marker
+from .markers import Marker, find_fingerprints, find_markers, fingerprint
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
@@ -239,7 +240,8 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
     label = f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
     models = sorted({m.requests[cid].get("model", m.model) for cid in m.requests_for(key)}) or [m.model]
     report = TargetReport(key=key, label=label, repository=m.repository, head_sha=t["head_sha"],
-                          model="`, `".join(models), server_url=ctx.server_url, attempt=m.attempt)
+                          model="`, `".join(models), server_url=ctx.server_url, attempt=m.attempt,
+                          since=t.get("since", ""))
     report.skipped_files = list(m.skipped.get(key, []))
     report.files_reviewed = len(m.files.get(key, {}))
     own, other = [], []  # findings on the request's own file, and on a file that request did not show
@@ -297,10 +299,12 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
             return True
         report.current_head = pull.head_sha
     digest = m.digest()
-    marker = Marker(key, t["head_sha"], digest)
+    marker = Marker(key, t["head_sha"], digest, base=t.get("base_sha", ""))
     mode = ctx.cfg.output.mode
     shown = report  # what the developer sees inline and in the body, for the placement figures
     if t["kind"] == "pull" and mode in ("review", "both"):
+        existing = ctx.github.reviews(int(t["number"]))
+        report = drop_repeated(report, m.files.get(key, {}), earlier_fingerprints(existing, marker))
         capped = cap_inline(Placement(report.inline, report.unplaced), MAX_INLINE)
         in_review = replace(report, inline=capped.inline, unplaced=capped.unplaced)
         all_in_body = replace(in_review, inline=[], unplaced=in_review.unplaced + [
@@ -308,9 +312,9 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
 
         def build(inline_ok: bool):
             rep = in_review if inline_ok else all_in_body
-            return review_bodies(rep, digest), [comment_payload(c) for c in rep.inline]
+            return review_bodies(rep, digest, marker.base), [comment_payload(c) for c in rep.inline]
 
-        posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build)
+        posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build, existing=existing)
         result.reviews_posted += posted.reviews
         result.write_requests += posted.requests
         shown = all_in_body if posted.inline_moved_to_body else in_review
@@ -328,6 +332,32 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     result.inline += len(shown.inline)
     result.in_body += len(shown.unplaced)
     return True
+
+
+def earlier_fingerprints(reviews, marker: Marker) -> set[str]:
+    """Fingerprints of the findings our earlier reviews of this target posted (not this posting's own)."""
+    fps: set[str] = set()
+    for review in reviews:
+        ours = [m for m in find_markers(review.body) if m.target == marker.target]
+        if ours and not any(m.same_posting(marker) for m in ours):
+            fps |= find_fingerprints(review.body)
+    return fps
+
+
+def finding_fingerprint(files: dict, f) -> str:
+    path = normalize_path(f.path) if f.path not in files else f.path
+    hashes = (files.get(path) or {}).get("crc") or []
+    return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == "RIGHT" else None, f.title)
+
+
+def drop_repeated(report: TargetReport, files: dict, earlier: set[str]) -> TargetReport:
+    """The report without findings an earlier review already posted; the rest carry their fingerprints."""
+    inline = [c for c in report.inline if finding_fingerprint(files, c.finding) not in earlier]
+    unplaced = [(f, why) for f, why in report.unplaced if finding_fingerprint(files, f) not in earlier]
+    repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced)
+    fingerprints = [finding_fingerprint(files, c.finding) for c in inline] + [
+        finding_fingerprint(files, f) for f, _ in unplaced]
+    return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=fingerprints)
 
 
 def cost_rows(cfg, usage: dict[str, dict]) -> list[list[str]]:

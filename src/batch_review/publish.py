@@ -61,14 +61,18 @@ class Publisher:
     # --- reviews -------------------------------------------------------------------------------------
 
     def _posted_parts(self, number: int, marker: Marker) -> set[int]:
-        return {m.part for r in self.github.reviews(number) for m in find_markers(r.body) if m.same_posting(marker)}
+        return self._parts_in(self.github.reviews(number), marker)
+
+    @staticmethod
+    def _parts_in(reviews, marker: Marker) -> set[int]:
+        return {m.part for r in reviews for m in find_markers(r.body) if m.same_posting(marker)}
 
     def post_review(self, number: int, head_sha: str, marker: Marker,
-                    build: Callable[[bool], tuple[list[str], list[dict]]]) -> Posted:
+                    build: Callable[[bool], tuple[list[str], list[dict]]], *, existing=None) -> Posted:
         """Post the review parts not yet on the pull request. `build(inline)` gives (bodies, comments);
-        with inline False every finding is in the body."""
+        with inline False every finding is in the body. `existing`: the reviews just listed, if any."""
         posted = Posted()
-        done = self._posted_parts(number, marker)
+        done = self._parts_in(existing, marker) if existing is not None else self._posted_parts(number, marker)
         bodies, comments = build(True)
         if 1 not in done and comments:
             try:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from . import __version__
 from .batchfile import BatchFileWriter, encode_line
-from .diffs import DiffError, decode_diff, parse_diff
+from .diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from .gitrepo import GitError, GitRepo
 from .manifest import Manifest
-from .markers import find_markers, from_external_id
+from .markers import Marker, find_markers, from_external_id
 from .pricing import Cost, estimate_cost, format_usd
 from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, Target, select_pulls
@@ -37,6 +37,7 @@ class TargetPlan:
     files: dict[str, dict] = field(default_factory=dict)
     skipped: list[dict] = field(default_factory=list)
     reviewed_files: int = 0
+    full_review_reason: str | None = None  # why an incremental review was not possible
 
     @property
     def input_tokens(self) -> int:
@@ -132,19 +133,24 @@ def github_targets(gh, cfg, git: GitRepo, *, only_prs: tuple[int, ...]) -> tuple
     return targets, skipped
 
 
-def posted_heads(gh, cfg, targets: list[Target]) -> set[tuple[str, str]]:
-    """(target key, head sha) pairs that already carry a review or check run of ours."""
+def posted_heads(gh, cfg, targets: list[Target]) -> tuple[set[tuple[str, str]], dict[str, Marker]]:
+    """(target key, head sha) pairs that already carry a review or check run of ours, and per pull
+    request the marker of our latest review (where an incremental review starts)."""
     done: set[tuple[str, str]] = set()
+    latest: dict[str, Marker] = {}
     for t in targets:
         if t.kind == "pull" and cfg.output.mode in ("review", "both"):
-            for review in gh.reviews(t.number):
-                done.update((m.target, m.head) for m in find_markers(review.body))
+            for review in sorted(gh.reviews(t.number), key=lambda r: r.id):
+                for m in find_markers(review.body):
+                    done.add((m.target, m.head))
+                    if m.target == t.key:
+                        latest[t.key] = m
         if t.kind != "pull" or cfg.output.mode in ("check", "both"):
             for run in gh.check_runs(t.head_sha, cfg.output.check_name):
                 marker = from_external_id(run.external_id)
                 if marker:
                     done.add((marker.target, marker.head))
-    return done
+    return done, latest
 
 
 def pending_heads(listing) -> set[tuple[str, str]]:
@@ -166,18 +172,42 @@ def ensure_commits(git: GitRepo, targets: list[Target], token: str | None) -> No
 
 # --- requests ------------------------------------------------------------------------------------------
 
-def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target) -> TargetPlan:
+def _parse(git: GitRepo, cfg, base: str, head: str):
+    text, valid = decode_diff(git.diff(base, head, context=cfg.context_lines))
+    return parse_diff(text, context=cfg.context_lines, valid_utf8=valid)
+
+
+def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target,
+                since: Marker | None = None) -> TargetPlan:
+    """The requests for one target. With `since` (our last review of this pull request) and
+    `incremental` on, only what changed since that review is sent, within the pull request's files;
+    a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review."""
     base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
     target = dataclasses.replace(target, base_sha=base)
     plan = TargetPlan(target)
-    raw = git.diff(base, target.head_sha, context=cfg.context_lines)
-    text, valid = decode_diff(raw)
     try:
-        files = parse_diff(text, context=cfg.context_lines, valid_utf8=valid)
+        files = _parse(git, cfg, base, target.head_sha)
     except DiffError as exc:
         plan.skipped.append({"path": "*", "reason": str(exc)})
         return plan
-    for index, fd in enumerate(files):
+    index_of = {fd.path: i for i, fd in enumerate(files)}
+    full = {fd.path: fd for fd in files}
+    reviewed = files
+    if cfg.incremental and since is not None and since.head != target.head_sha:
+        if since.base and since.base != base:
+            plan.full_review_reason = "the base moved since the last review"
+        elif not git.has_commit(since.head) or not git.is_ancestor(since.head, target.head_sha):
+            plan.full_review_reason = f"{since.head[:12]} is no longer an ancestor of the head (force-push)"
+        else:
+            try:
+                reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha) if fd.path in full]
+            except DiffError as exc:
+                plan.skipped.append({"path": "*", "reason": str(exc)})
+                return plan
+            plan.target = target = dataclasses.replace(target, since=since.head)
+            for fd in reviewed:
+                fd.notes.append(f"only the changes since the last review (commit {since.head[:12]}) are shown")
+    for fd in reviewed:
         reason = fd.skip_reason()
         if reason is None:
             ok, why = cfg.files.is_reviewed(fd.path)
@@ -188,13 +218,17 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
                 if cfg.routing_needs_line_counts else 0
             builder = builder_for(cfg.model_for(fd.path, changed))
             specs, reason = builder.file_requests(
-                target.key, index, fd, cfg.path_instructions_for(fd.path), max_file_chars=cfg.files.max_file_bytes
+                target.key, index_of[fd.path], fd, cfg.path_instructions_for(fd.path),
+                max_file_chars=cfg.files.max_file_bytes,
             )
         if reason is not None:
             plan.skipped.append({"path": fd.path, "reason": reason})
             continue
         plan.reviewed_files += 1
-        plan.files[fd.path] = fd.commentable().to_json()
+        whole = full[fd.path]  # placement and fingerprints use the pull request's diff, as GitHub shows it
+        plan.files[fd.path] = whole.commentable().to_json()
+        if cfg.incremental:
+            plan.files[fd.path]["crc"] = right_line_hashes(whole.hunks)
         for spec in specs:
             plan.specs.append(spec)
             plan.lines.append(encode_line(spec.custom_id, builder.endpoint, spec.body))
@@ -242,6 +276,7 @@ class SubmitContext:
     skipped_targets: list[Skip]
     provider_base_url: str
     batch_client_factory: Callable[[], object] | None = None
+    last_reviews: dict[str, Marker] = field(default_factory=dict)  # target key -> our latest review's marker
     now: Callable[[], dt.datetime] = utc_now
     log: Callable[[str], None] = print
 
@@ -263,7 +298,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
     plans = []
     for target in ctx.targets:
         try:
-            plan = plan_target(ctx.git, cfg, builder_for, target)
+            plan = plan_target(ctx.git, cfg, builder_for, target, ctx.last_reviews.get(target.key))
         except GitError as exc:
             result.skipped_targets.append(Skip(target.label, str(exc)))
             continue

@@ -22,6 +22,7 @@ class Target:
     number: int | None = None
     title: str = ""
     author: str = ""
+    since: str = ""  # incremental: the head of our last review; only what changed since is reviewed
 
     @property
     def key(self) -> str:
@@ -46,6 +47,7 @@ class Target:
             kind=data["kind"], repository=repository, base_ref=data.get("base_ref", ""),
             head_ref=data.get("head_ref", ""), head_sha=data["head_sha"], base_sha=data.get("base_sha", ""),
             number=data.get("number"), title=data.get("title", ""), author=data.get("author", ""),
+            since=data.get("since", ""),
         )
 
 
