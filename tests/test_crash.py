@@ -51,7 +51,7 @@ def answers(world):
 
 @pytest.mark.parametrize(("method", "path"), [("POST", r"^/v1/files$"), ("POST", r"^/v1/batches$")],
                          ids=["killed while uploading", "killed while creating the batch"])
-def test_submit_killed_then_next_runs(world, answers, method, path):
+def test_submit_killed_then_next_runs(world, answers, method, path, monkeypatch):
     world.openai.inject(method, path, "timeout", seconds=HANG)
     proc = start(world, "submit")
     kill_when_requested(proc, world.openai, method, path)
@@ -59,7 +59,13 @@ def test_submit_killed_then_next_runs(world, answers, method, path):
     # the next night: the head is pending in the manifest, so it is not submitted again
     assert world.submit() == 0
     assert world.batch_ids() == [] and len(world.manifests()) == 1
-    # the next poll creates the batch the killed run planned, reusing its upload if it had one
+    # a poll soon after leaves it alone: the submit might still be running
+    assert world.poll() == 0
+    assert world.batch_ids() == []
+    # a later poll creates the batch the killed run planned, reusing its upload if it had one
+    import batch_review.poll as poll
+
+    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
     assert world.poll() == 0
     (batch_id,) = world.batch_ids()
     batch_files = [f for f in world.openai.files.values() if f["purpose"] == "batch"]

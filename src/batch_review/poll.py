@@ -24,6 +24,15 @@ from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .store import Pending
 
 MAX_INLINE = 30  # reviewdog's cap per review, well clear of GitHub's abuse limits
+RESUME_AFTER = dt.timedelta(minutes=15)  # a younger manifest without batch ids may belong to a running submit
+
+
+def _older_than(created_at: str, age: dt.timedelta, now: dt.datetime) -> bool:
+    try:
+        created = dt.datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    return now - created >= age
 
 
 @dataclass
@@ -114,7 +123,7 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             if not b.get("id") and state is not None:
                 b["id"] = state.id
                 result.notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
-            elif not b.get("id") and not ctx.dry_run:
+            elif not b.get("id") and not ctx.dry_run and _older_than(m.created_at, RESUME_AFTER, ctx.now()):
                 b["id"] = resume_batch(ctx, pending, b).id
                 result.notes.append(f"{pending.name}: the submit run stopped before creating batch part "
                                     f"{b['index'] + 1}; created it now as {b['id']}")
@@ -158,15 +167,11 @@ def _labels(m: Manifest) -> list[str]:
             for t in m.targets.values()]
 
 
-def collect_results(ctx: PollContext, m: Manifest, states: list[object | None], result: PollResult
+def collect_results(ctx: PollContext, m: Manifest, states: list, result: PollResult
                     ) -> dict[str, RequestResult]:
     results: dict[str, RequestResult] = {}
     for b, state in zip(m.batches, states, strict=True):
         expected = [cid for cid, r in m.requests.items() if r["batch"] == b["index"]]
-        if state is None:
-            for cid in expected:
-                results[cid] = RequestResult.failure(cid, "not_submitted", "this batch was never created")
-            continue
         if state.status == "failed":
             first = state.errors[0] if state.errors else {}
             code = first.get("code") or "batch_failed"
@@ -203,8 +208,8 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
     states = batch_states(ctx, pending, result)
     if states is None:
         return
-    waiting = [s for s in states if s is not None and s.status in BATCH_PENDING]
-    if waiting:
+    waiting = [s for s in states if s is None or s.status in BATCH_PENDING]
+    if waiting:  # None: a batch its submit run has not created yet (it may still be running)
         result.pending_batches += len(waiting)
         return
     results = collect_results(ctx, m, states, result)
@@ -230,8 +235,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
 
 
 def _state_of(m: Manifest, states, cid: str) -> str | None:
-    state = states[m.requests[cid]["batch"]]
-    return state.status if state is not None else None
+    return states[m.requests[cid]["batch"]].status
 
 
 def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, RequestResult],
