@@ -34,6 +34,18 @@ def inputs(**values: str) -> dict[str, str]:
 
 def test_declared_inputs_are_exactly_the_consumed_ones():
     assert set(ACTION["inputs"]) == set(actions_env.INPUTS)
+    samples = {"command": "poll", "dry-run": "true", "pull-requests": "7", "batch-ids": "batch_9",
+               "config": "other.yml", "state-dir": "elsewhere", "model": "gpt-5", "artifact-prefix": "x-",
+               "openai-api-key": "sk-other", "openai-base-url": "http://other/v1", "github-token": "ghs_other"}
+    for name in ACTION["inputs"]:  # each declared input changes what the CLI gets, in some command
+        changed = False
+        for command in ("submit", "poll", "cancel"):
+            base = inputs(command=command, **{"batch-ids": "all"} if command == "cancel" else {})
+            varied = {**base, f"INPUT_{name.upper()}": samples[name]}
+            before = (argv_from_inputs(base), environment_from_inputs(base))
+            after = (argv_from_inputs(varied), environment_from_inputs(varied))
+            changed = changed or before != after
+        assert changed, f"input {name} is declared but nothing reads it"
 
 
 def test_declared_outputs_are_exactly_the_written_ones():
