@@ -354,3 +354,31 @@ def test_model_routing_makes_one_batch_per_model_with_costs_per_model(world, cap
     assert len(review["comments"]) == 2 and "gpt-5-mini`, `gpt-5-nano" in review["body"]
     cost_table = capsys.readouterr().out
     assert "gpt-5-mini" in cost_table and "gpt-5-nano" in cost_table
+
+
+def test_azure_openai_dialect_end_to_end(tmp_path, github_emu, monkeypatch, capsys):
+    """provider azure: the AzureOpenAI client, /openai/... paths with api-version, the api-key header,
+    Azure's line url form, and the deployment name as the model."""
+    from .conftest import OPENAI_KEY, make_world
+    from .emulators.openai_emu import OpenAIEmulator
+
+    with OpenAIEmulator(api_key=OPENAI_KEY, dialect="azure") as azure:
+        world = make_world(tmp_path, azure, github_emu, monkeypatch)
+        monkeypatch.delenv("OPENAI_BASE_URL")
+        (world.repo.path / ".github").mkdir()
+        (world.repo.path / ".github" / "batch-review.yml").write_text(
+            f"model: my-batch-deployment\nprovider:\n  name: azure\n  azure_endpoint: {azure.base_url}\n")
+        scripted(world)
+        assert world.submit() == 0
+        (batch,) = azure.batches.values()
+        assert batch["endpoint"] == "/chat/completions"
+        lines = azure.lines(batch["input_file_id"])
+        assert {x["url"] for x in lines} == {"/chat/completions"}
+        assert {x["body"]["model"] for x in lines} == {"my-batch-deployment"}
+        assert all(e.path.startswith("/openai/") and e.query.get("api-version") == ["2024-10-21"]
+                   and "api-key" in e.headers for e in azure.log)
+        assert "unknown price" in capsys.readouterr().out  # a deployment name has no list price
+        azure.complete_all()
+        assert world.poll() == 0
+        (review,) = github_emu.reviews(1)
+        assert len(review["comments"]) == 3

@@ -182,6 +182,12 @@ class ModelPrice:
 class ProviderConfig:
     name: str = "openai"
     base_url: str | None = None
+    azure_endpoint: str | None = None
+    api_version: str = "2024-10-21"
+
+    def batch_url(self, endpoint: str) -> str:
+        """The url of each JSONL line and the batch's endpoint: Azure's batch API takes them without /v1."""
+        return endpoint.removeprefix("/v1") if self.name == "azure" else endpoint
 
 
 @dataclass(frozen=True)
@@ -393,11 +399,17 @@ def from_mapping(data: Any, source: str) -> Config:
             cached_input=c.number(e.get("cached_input"), f"{key}.cached_input", 0, nullable=True),
         )
     prov_raw = c.mapping(top.get("provider"), "provider", _fields(ProviderConfig))
-    base_url = c.string(prov_raw.get("base_url"), "provider.base_url", nullable=True)
-    if base_url is not None and not base_url.startswith(("http://", "https://")):
-        raise c.fail("provider.base_url", f"{base_url!r} is not an http(s) URL")
-    provider = ProviderConfig(name=c.choice(prov_raw.get("name", "openai"), "provider.name", ("openai",)),
-                              base_url=base_url)
+    urls = {}
+    for name in ("base_url", "azure_endpoint"):
+        url = c.string(prov_raw.get(name), f"provider.{name}", nullable=True)
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise c.fail(f"provider.{name}", f"{url!r} is not an http(s) URL")
+        urls[name] = url
+    provider = ProviderConfig(
+        name=c.choice(prov_raw.get("name", "openai"), "provider.name", ("openai", "azure")),
+        api_version=c.string(prov_raw.get("api_version", ProviderConfig.api_version), "provider.api_version"),
+        **urls,
+    )
     path_instructions = []
     for key, item in c.records(top.get("path_instructions", []), "path_instructions", ("path", "instructions")):
         glob = c.globs([c.string(item.get("path"), f"{key}.path")], f"{key}.path")[0]

@@ -48,13 +48,20 @@ def _fail(exc: Exception, what: str) -> BatchAPIError:
 
 class BatchClient:
     def __init__(self, api_key: str | None, base_url: str | None = None, *, max_retries: int = 4,
-                 timeout: float = 120.0) -> None:
+                 timeout: float = 120.0, azure_api_version: str | None = None) -> None:
+        """OpenAI or any compatible service at `base_url`; with `azure_api_version`, Azure OpenAI, where
+        `base_url` is the resource endpoint (https://NAME.openai.azure.com)."""
         if not api_key:
             raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)")
         self.base_url = (base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
         self.max_retries = max_retries
-        self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=max_retries,
-                                     timeout=timeout)
+        if azure_api_version:
+            self._client = openai.AzureOpenAI(api_key=api_key, azure_endpoint=self.base_url,
+                                              api_version=azure_api_version, max_retries=max_retries,
+                                              timeout=timeout)
+        else:
+            self._client = openai.OpenAI(api_key=api_key, base_url=self.base_url, max_retries=max_retries,
+                                         timeout=timeout)
 
     def upload(self, path: Path) -> str:
         try:

@@ -49,16 +49,23 @@ def github_from_env(*, required: bool):
 
 
 def provider_base_url(cfg) -> str:
+    if cfg.provider.name == "azure":
+        endpoint = cfg.provider.azure_endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        if not endpoint:
+            raise UsageError("provider.name azure needs provider.azure_endpoint or AZURE_OPENAI_ENDPOINT")
+        return endpoint.rstrip("/")
     return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/")
 
 
 def batch_client(cfg):
-    key = os.environ.get("OPENAI_API_KEY", "")
+    key = os.environ.get("OPENAI_API_KEY") or (
+        os.environ.get("AZURE_OPENAI_API_KEY", "") if cfg.provider.name == "azure" else "")
     if key:
         actions_env.mask(key)
     from .openai_batches import BatchClient
 
-    return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120))
+    azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
+    return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120), azure_api_version=azure)
 
 
 def manifest_store(args, cfg, gh):

@@ -231,7 +231,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
             plan.files[fd.path]["crc"] = right_line_hashes(whole.hunks)
         for spec in specs:
             plan.specs.append(spec)
-            plan.lines.append(encode_line(spec.custom_id, builder.endpoint, spec.body))
+            plan.lines.append(encode_line(spec.custom_id, cfg.provider.batch_url(builder.endpoint), spec.body))
     return plan
 
 
@@ -323,7 +323,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         run_dir = ctx.state_root / run_name
     writer = BatchFileWriter(run_dir)
     manifest = Manifest(
-        repository=ctx.repository, endpoint=cfg.endpoint, model=cfg.model,
+        repository=ctx.repository, endpoint=cfg.provider.batch_url(cfg.endpoint), model=cfg.model,
         provider={"name": cfg.provider.name, "base_url": ctx.provider_base_url},
         created_at=created.isoformat().replace("+00:00", "Z"), tool=f"batch-review {__version__}",
         dry_run=ctx.dry_run,
@@ -335,7 +335,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         if plan.skipped:
             manifest.skipped[key] = plan.skipped
         for spec, line in zip(plan.specs, plan.lines, strict=True):
-            part = writer.add(spec.custom_id, spec.model, cfg.endpoint, line)
+            part = writer.add(spec.custom_id, spec.model, manifest.endpoint, line)
             manifest.requests[spec.custom_id] = {
                 "target": key, "path": spec.path, "old_path": spec.old_path, "chunk": spec.chunk,
                 "chunks": spec.chunks, "batch": part, "model": spec.model, "est_input_tokens": spec.est_input_tokens,

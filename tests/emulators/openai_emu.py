@@ -32,6 +32,8 @@ BODY_TYPES = {
     "/v1/responses": ResponseCreateParamsNonStreaming,
 }
 _ADAPTERS = {url: TypeAdapter(t) for url, t in BODY_TYPES.items()}
+AZURE_ENDPOINTS = {"/chat/completions": "/v1/chat/completions", "/responses": "/v1/responses",
+                   "/embeddings": "/v1/embeddings"}  # Azure batch endpoint -> the request type it takes
 MAX_LINES = 50_000
 MAX_BYTES = 200 * 1024 * 1024
 NO_RESULT = object()  # a responder's answer for "this request did not finish"
@@ -67,9 +69,12 @@ def default_responder(custom_id: str, body: dict):
 
 
 class OpenAIEmulator(Emulator):
-    def __init__(self, api_key: str = "sk-test-emulator") -> None:
+    def __init__(self, api_key: str = "sk-test-emulator", dialect: str = "openai") -> None:
+        """dialect "azure": Azure OpenAI's paths (/openai/...?api-version=), its api-key header, and its
+        batch endpoints and line urls without /v1."""
         super().__init__()
         self.api_key = api_key
+        self.dialect = dialect
         self.files: dict[str, dict] = {}
         self.batches: dict[str, dict] = {}
         self.responder: Callable = default_responder
@@ -78,6 +83,9 @@ class OpenAIEmulator(Emulator):
 
     @property
     def base_url(self) -> str:
+        """The client's base_url (OpenAI) or azure_endpoint (Azure)."""
+        if self.dialect == "azure":
+            return f"http://127.0.0.1:{self.port}"
         return f"http://127.0.0.1:{self.port}/v1"
 
     def error_body(self, status: int, message: str) -> dict:
@@ -191,7 +199,7 @@ class OpenAIEmulator(Emulator):
                 err("invalid_url", f"The url must match the batch endpoint {b['endpoint']}.", "url")
                 continue
             body = line.get("body")
-            problem = body_problem(b["endpoint"], body)
+            problem = body_problem(AZURE_ENDPOINTS.get(b["endpoint"], b["endpoint"]), body)
             if problem:
                 err("invalid_request", problem, "body")
                 continue
@@ -247,7 +255,15 @@ class OpenAIEmulator(Emulator):
 
     # --- HTTP --------------------------------------------------------------------------------------
     def route(self, method, path, query, headers, body) -> Response:
-        if headers.get("authorization") != f"Bearer {self.api_key}":
+        if self.dialect == "azure":
+            if headers.get("api-key") != self.api_key:
+                raise self._fail(401, "Access denied due to invalid subscription key or wrong API endpoint.", "401")
+            if not query.get("api-version"):
+                raise self._fail(404, "Resource not found")
+            if not path.startswith("/openai/"):
+                raise self._fail(404, "Resource not found")
+            path = "/v1/" + path.removeprefix("/openai/")
+        elif headers.get("authorization") != f"Bearer {self.api_key}":
             raise self._fail(401, "Incorrect API key provided.", "invalid_api_key")
         with self.lock:
             m = re.fullmatch(r"/v1/files(?:/(?P<id>[^/]+)(?P<content>/content)?)?", path)
@@ -290,7 +306,7 @@ class OpenAIEmulator(Emulator):
             except ValueError:
                 raise self._fail(400, "We could not parse the JSON body of your request.") from None
             try:
-                jsonschema.validate(payload, SCHEMAS["createBatch"]["body"])
+                jsonschema.validate(payload, self._create_batch_schema())
             except jsonschema.ValidationError as exc:
                 raise self._fail(400, f"Invalid request: {exc.message}",
                                  param=".".join(map(str, exc.absolute_path)) or None) from None
@@ -337,6 +353,13 @@ class OpenAIEmulator(Emulator):
         if method == "GET" and not cancel:
             return Response(200, b)
         raise self._fail(405, "Method not allowed")
+
+    def _create_batch_schema(self) -> dict:
+        schema = SCHEMAS["createBatch"]["body"]
+        if self.dialect != "azure":
+            return schema
+        endpoint = {**schema["properties"]["endpoint"], "enum": list(AZURE_ENDPOINTS)}
+        return {**schema, "properties": {**schema["properties"], "endpoint": endpoint}}
 
     def finish_cancel(self, batch_id: str, finished: Callable[[str], bool] | None = None) -> None:
         with self.lock:
