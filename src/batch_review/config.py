@@ -164,6 +164,7 @@ class OutputConfig:
     fail_on: str | None = None
     post_on_closed: bool = False
     max_resubmits: int = 2
+    sarif_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,7 @@ def from_mapping(data: Any, source: str) -> Config:
         fail_on=c.choice(out_raw.get("fail_on", do.fail_on), "output.fail_on", SEVERITIES, nullable=True),
         post_on_closed=c.boolean(out_raw.get("post_on_closed", do.post_on_closed), "output.post_on_closed"),
         max_resubmits=c.integer(out_raw.get("max_resubmits", do.max_resubmits), "output.max_resubmits", 0, 10),
+        sarif_dir=c.string(out_raw.get("sarif_dir"), "output.sarif_dir", nullable=True),
     )
     art_raw = c.mapping(top.get("artifacts"), "artifacts", _fields(ArtifactsConfig))
     prefix = c.string(art_raw.get("prefix", ArtifactsConfig().prefix), "artifacts.prefix")

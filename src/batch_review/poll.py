@@ -8,6 +8,7 @@ fails leaves the manifest in place; markers make the next run pick up exactly wh
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from .markers import Marker, find_fingerprints, find_markers, fingerprint
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
+from .sarif import sarif_log
 from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .store import Pending
 
@@ -65,6 +67,7 @@ class PollResult:
     moved_after_422: int = 0
     usage: dict[str, dict] = field(default_factory=dict)  # model -> token totals
     reports: list[TargetReport] = field(default_factory=list)
+    sarif_files: list[Path] = field(default_factory=list)
 
     def add_usage(self, model: str, r: RequestResult) -> None:
         totals = self.usage.setdefault(model, {"requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
@@ -292,6 +295,8 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     t = m.targets[key]
     report = build_report(ctx, m, key, results, resubmitted)
     result.reports.append(report)
+    if ctx.cfg.output.sarif_dir:
+        result.sarif_files.append(write_sarif(ctx, m, report))
     if ctx.github is None or ctx.dry_run:
         result.inline += len(report.inline)
         result.in_body += len(report.unplaced)
@@ -336,6 +341,17 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     result.inline += len(shown.inline)
     result.in_body += len(shown.unplaced)
     return True
+
+
+def write_sarif(ctx: PollContext, m: Manifest, report: TargetReport) -> Path:
+    files = m.files.get(report.key, {})
+    fingerprints = {id(c.finding): finding_fingerprint(files, c.finding) for c in report.inline}
+    fingerprints.update({id(f): finding_fingerprint(files, f) for f, _ in report.unplaced})
+    log = sarif_log(report, tool_version=m.tool.removeprefix("batch-review ") or "0", fingerprints=fingerprints)
+    path = Path(ctx.cfg.output.sarif_dir) / f"{report.key}.sarif"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(log, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def earlier_fingerprints(reviews, marker: Marker) -> set[str]:
