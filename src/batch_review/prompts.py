@@ -11,9 +11,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .config import SEVERITIES
 from .diffs import FileDiff
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 CATEGORIES = (
     "bug", "security", "correctness", "concurrency", "error-handling", "resource-leak",
     "performance", "data-loss", "api-misuse", "other",
@@ -44,7 +44,7 @@ FINDINGS_SCHEMA: dict = {
                         "enum": ["new", "old"],
                         "description": "new: line numbers of the new file; old: of removed lines.",
                     },
-                    "severity": {"type": "string", "enum": list(SEVERITIES)},
+                    "severity": {"type": "string", "enum": list(reversed(SEVERITIES))},
                     "category": {"type": "string", "enum": list(CATEGORIES)},
                     "title": {"type": "string", "description": "One short sentence."},
                     "body": {"type": "string", "description": "The consequence, and the fix when clear."},
