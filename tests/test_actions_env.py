@@ -222,3 +222,104 @@ def test_no_secret_reaches_any_output(world, tmp_path):
         for blob in written + uploads + sent_to_github:
             assert secret.encode() not in blob
     assert len(sent_to_github) == 1 and len(uploads) == 1 and logs[0] and logs[1]
+
+
+def _printed(text: str) -> str:
+    """What a reader of the log sees: everything but the commands that tell the runner what to mask."""
+    return "\n".join(x for x in text.splitlines() if not x.startswith("::add-mask::"))
+
+
+def _assert_nowhere(secret: str, texts: list[str], folders: list[Path]) -> None:
+    for text in texts:
+        assert secret not in _printed(text)
+    for folder in folders:
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert secret.encode() not in path.read_bytes(), path
+
+
+def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path):
+    """An OpenAI-compatible endpoint (or a gateway before it) answers errors with the request's headers,
+    Authorization included, in its body and its response headers; GitHub does the same. The key and the
+    token appear nowhere: not in stdout, stderr, the step summary, GITHUB_OUTPUT or the state folder."""
+    from .emulators.github_emu import make_zip
+
+    state = world.repo.path / ".batch-review"
+    seen: list[str] = []
+    # 1. submit: the upload is refused with an echo
+    world.openai.inject("POST", r"^/v1/files$", "echo", status=401)
+    proc, _, summary = run_entrypoint(world, tmp_path, "schedule")
+    assert proc.returncode == 1
+    assert "HTTP 401: Authorization: ***" in proc.stdout  # the echo arrived, and was redacted
+    seen += [proc.stdout, proc.stderr, summary]
+    # 2. GitHub echoes the token on the pull request listing
+    world.github.inject("GET", r"/pulls$", "echo", status=403)
+    proc, _, summary = run_entrypoint(world, tmp_path, "schedule")
+    assert proc.returncode == 1 and "HTTP 403" in proc.stdout
+    seen += [proc.stdout, proc.stderr, summary]
+    # 3. poll: reading the batch is refused with an echo; the failure goes to the log and the summary
+    world.answer_with({"app.py": [finding("app.py", 2)]})
+    proc, _, _ = run_entrypoint(world, tmp_path, "schedule")
+    assert proc.returncode == 0, proc.stdout
+    files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
+    world.github.add_artifact("batch-review-99-1", make_zip(files))
+    world.openai.inject("GET", r"^/v1/batches/", "echo", status=400, times=10)
+    proc, _, summary = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
+    assert proc.returncode == 1 and "HTTP 400: Authorization: ***" in summary
+    seen += [proc.stdout, proc.stderr, summary]
+    echoed = [e for emu in (world.openai, world.github) for e in emu.log if e.status in (400, 401, 403)]
+    assert len(echoed) >= 3
+    for secret in (OPENAI_KEY, GITHUB_TOKEN):
+        _assert_nowhere(secret, seen, [state, tmp_path])
+
+
+def test_a_key_of_no_known_shape_is_redacted_too(tmp_path, github_emu, monkeypatch, capsys):
+    """Azure keys are 32 hex digits, nothing like sk-…: the key itself is known and removed wherever an
+    echo puts it, in-process (the CLI's own streams) and in the files Actions reads."""
+    from .conftest import make_world
+    from .emulators.openai_emu import OpenAIEmulator
+
+    key = "0123456789abcdef0123456789abcdef"
+    with OpenAIEmulator(api_key=key, dialect="azure") as azure:
+        world = make_world(tmp_path, azure, github_emu, monkeypatch)
+        monkeypatch.delenv("OPENAI_BASE_URL")
+        monkeypatch.delenv("OPENAI_API_KEY")
+        monkeypatch.setenv("AZURE_OPENAI_API_KEY", key)
+        (world.repo.path / ".github").mkdir()
+        (world.repo.path / ".github" / "batch-review.yml").write_text(
+            f"provider:\n  name: azure\n  azure_endpoint: {azure.base_url}\n")
+        summary, output = tmp_path / "summary.md", tmp_path / "output"
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+        monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+        assert world.submit() == 0
+        azure.inject("GET", r"/batches/", "echo", status=400, times=10)
+        assert world.poll() == 1
+        out, err = capsys.readouterr()
+        assert "credential *** is not valid" in err  # the bare key was in the echo
+        _assert_nowhere(key, [out, err], [world.state, tmp_path])
+        assert any(e.status == 400 for e in azure.log)
+
+
+def test_printed_lines_are_redacted_even_when_written_in_pieces(monkeypatch, capsys):
+    from batch_review.redact import register
+
+    register("my-very-secret-value")
+    with actions_env.redacting_streams():
+        sys.stdout.write("half my-very-")
+        sys.stdout.write("secret-value and Authorization: token ghp_abcdefghijklmnop\n")
+        print("Bearer abc.def-ghi_jkl", file=sys.stderr)
+        actions_env.mask("another-secret-value")
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == "half *** and Authorization: ***"
+    assert "abc.def" not in err and "Bearer ***" in err
+
+
+def test_redaction_leaves_ordinary_text_alone():
+    from batch_review.redact import redact
+
+    text = ("batch_abc123 file-xyz: 12 input tokens, task-force sk-1 authorization failed; "
+            "https://api.github.com/repos/a/b ghs_short")
+    assert redact(text) == text
+    assert redact("https://x-access-token:ghs_0123456789abcdef@github.com/a/b") == "https://***@github.com/a/b"
+    assert redact('{"Authorization": "Bearer sk-proj-abcdefghij"}') == '{"Authorization": "***"}'
+    assert redact("github_pat_11ABCDEFG0123456789_abc") == "github_pat_***"

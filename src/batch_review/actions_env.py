@@ -3,31 +3,37 @@
 Outside Actions the same calls print plain lines ("error: …") to stderr and write nothing else, so the
 CLI behaves the same in a terminal. Inputs reach a Docker action as INPUT_<NAME> variables, the name
 upper-cased with its dashes kept (INPUT_OPENAI-API-KEY); underscores are accepted too.
+
+Everything printed or written here passes through `redact.redact` first: `error`, `warning`, `echo`,
+`append_summary`, `set_output`, and (through `redacting_streams`, which `cli.main` wraps every command
+in) any other line on stdout or stderr. The one exception is `mask`, whose `::add-mask::` command has to
+name the secret for the runner to hide it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import secrets
 import sys
 from collections.abc import Iterator, Mapping
 
+from .errors import InputError, from_os_error
+from .redact import redact, register
+
 OUTPUTS = ("batch-ids", "requests-submitted", "pending-batches", "reviews-posted", "estimated-cost", "actual-cost")
 COMMANDS = ("submit", "poll", "status", "cancel")
 # input name -> environment variable the CLI reads
 SECRET_INPUTS = {"openai-api-key": "OPENAI_API_KEY", "github-token": "GITHUB_TOKEN"}
+SECRET_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "GITHUB_TOKEN")
 ENV_INPUTS = {**SECRET_INPUTS, "openai-base-url": "OPENAI_BASE_URL"}
 ARG_INPUTS = ("command", "config", "model", "dry-run", "artifact-prefix", "pull-requests", "state-dir",
               "batch-ids")
 INPUTS = tuple(ENV_INPUTS) + ARG_INPUTS
 DEFAULT_CONFIG = ".github/batch-review.yml"
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub refuses a step summary over 1 MiB
-
-
-class InputError(ValueError):
-    """An action input with a value the action cannot use (one line naming the input)."""
 
 
 def in_actions(environ: Mapping[str, str] = os.environ) -> bool:
@@ -113,6 +119,7 @@ def _escape_property(text: str) -> str:
 
 
 def _command(kind: str, message: str, properties: Mapping[str, object]) -> None:
+    message = redact(message)
     if in_actions():
         props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
         print(f"::{kind}{' ' + props if props else ''}::{_escape_data(message)}", flush=True)
@@ -135,11 +142,82 @@ def notice(message: str) -> None:
     _command("notice", message, {})
 
 
+def echo(text: str = "") -> None:
+    """A plain line (or lines) on stdout."""
+    print(redact(str(text)), flush=True)
+
+
 def mask(value: str, environ: Mapping[str, str] = os.environ) -> None:
+    """Hide a secret: from our own output (always) and, inside Actions, from the runner's log."""
+    register(value)
     if value and in_actions(environ):
+        out = _unredacted(sys.stdout)
         for line in value.splitlines():
             if line.strip():
-                print(f"::add-mask::{line}", flush=True)
+                out.write(f"::add-mask::{line}\n")
+        out.flush()
+
+
+def register_secrets(environ: Mapping[str, str]) -> None:
+    """Every secret the environment holds (the variables and the action inputs they come from)."""
+    for variable in SECRET_ENV:
+        register(environ.get(variable))
+    for name in SECRET_INPUTS:
+        register(get_input(environ, name))
+
+
+class _Redacting(io.TextIOBase):
+    """A text stream that redacts each whole line before passing it on (a secret split over two writes
+    is still caught: nothing goes out before its line ends, or on flush)."""
+
+    def __init__(self, inner) -> None:
+        super().__init__()
+        self.inner = inner
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        if "\n" in self._pending:
+            done, self._pending = self._pending.rsplit("\n", 1)
+            self.inner.write(redact(done) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self.inner.write(redact(self._pending))
+            self._pending = ""
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    @property
+    def encoding(self):  # noqa: D401 - mirrors the wrapped stream
+        return getattr(self.inner, "encoding", "utf-8")
+
+
+def _unredacted(stream):
+    if isinstance(stream, _Redacting):
+        stream.flush()
+        return stream.inner
+    return stream
+
+
+@contextlib.contextmanager
+def redacting_streams() -> Iterator[None]:
+    """stdout and stderr redacted line by line for the duration (tracebacks and stray prints included)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Redacting(saved[0]), _Redacting(saved[1])
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        sys.stdout, sys.stderr = saved
 
 
 @contextlib.contextmanager
@@ -158,18 +236,30 @@ def set_output(name: str, value: str, environ: Mapping[str, str] = os.environ) -
     path = environ.get("GITHUB_OUTPUT")
     if not path:
         return
-    with open(path, "a", encoding="utf-8") as fh:
-        if "\n" in value or "\r" in value:
-            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
-            fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-        else:
-            fh.write(f"{name}={value}\n")
+    value = redact(value)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            if "\n" in value or "\r" in value:
+                delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
+                fh.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+            else:
+                fh.write(f"{name}={value}\n")
+    except OSError as exc:  # the runner's file: later steps would read a missing output
+        raise from_os_error(f"GITHUB_OUTPUT {path}: cannot write the {name} output", exc) from exc
 
 
 def append_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> None:
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:
         return
+    markdown = redact(markdown)
+    try:
+        _append_summary(path, markdown)
+    except OSError as exc:  # the summary is a convenience: the log has the same facts
+        warning(f"GITHUB_STEP_SUMMARY {path}: cannot write the job summary: {exc.strerror or exc}")
+
+
+def _append_summary(path: str, markdown: str) -> None:
     used = os.path.getsize(path) if os.path.exists(path) else 0
     room = SUMMARY_LIMIT - used
     if room <= 0:

@@ -1,7 +1,8 @@
 """Command line: `batch-review submit | poll | status | cancel | action`; arguments, exit codes, reports.
 
-Exit codes: 0 done; 1 a service failed (state left so the next run resumes); 2 bad input, nothing sent;
-3 over budget, nothing sent.
+Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run resumes); 2 bad input,
+nothing sent; 3 over budget, nothing sent. Only the product's errors are caught: anything else is a bug
+and shows its traceback. Everything printed is redacted (actions_env.redacting_streams).
 """
 
 from __future__ import annotations
@@ -14,15 +15,23 @@ import time
 from pathlib import Path
 
 from . import __version__, actions_env
-from .config import DEFAULT_CONFIG_PATH, ConfigError
-from .gitrepo import GitError, GitRepo
-from .manifest import ManifestError
+from .config import DEFAULT_CONFIG_PATH
+from .errors import EXIT_FAILED, EXIT_OK, BatchReviewError, ServiceError, UsageError
+from .gitrepo import GitRepo
 from .pricing import actual_cost, estimate_cost, format_usd
+from .redact import redact
 from .report import md_table, text_table
-from .runtime import UsageError, batch_client, github_from_env, load, manifest_store, provider_base_url
-from .services import BATCH_PENDING, BatchAPIError, GitHubError
+from .runtime import (
+    api_key,
+    batch_client,
+    github_from_env,
+    load,
+    manifest_store,
+    provider_base_url,
+    writable_state_dir,
+)
+from .services import BATCH_PENDING
 from .submit import (
-    OverBudget,
     SubmitContext,
     SubmitResult,
     cost_of,
@@ -36,7 +45,7 @@ from .submit import (
 )
 from .targets import drop_already_done
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_OVER_BUDGET = 0, 1, 2, 3
+echo = actions_env.echo
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,25 +88,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["action"]:
+    actions_env.register_secrets(os.environ)
+    sys.excepthook = _redacted_traceback
+    with actions_env.redacting_streams():
         try:
-            os.environ.update(actions_env.environment_from_inputs(os.environ))
-            argv = actions_env.argv_from_inputs(os.environ)
-        except actions_env.InputError as exc:
-            actions_env.error(str(exc))
-            return EXIT_BAD_INPUT
-    args = _parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except (ConfigError, UsageError, GitError, ManifestError) as exc:
-        actions_env.error(str(exc))
-        return EXIT_BAD_INPUT
-    except OverBudget as exc:
-        actions_env.error(f"over budget: {exc}")
-        return EXIT_OVER_BUDGET
-    except (BatchAPIError, GitHubError, RuntimeError, OSError) as exc:
-        actions_env.error(str(exc))
-        return EXIT_FAILED
+            if argv[:1] == ["action"]:
+                os.environ.update(actions_env.environment_from_inputs(os.environ))
+                argv = actions_env.argv_from_inputs(os.environ)
+            args = _parser().parse_args(argv)
+            return COMMANDS[args.command](args)
+        except BatchReviewError as exc:
+            actions_env.error(exc.line())
+            return exc.exit_code
+
+
+def _redacted_traceback(kind, value, tb) -> None:
+    """A bug's traceback, as Python prints it, with secrets redacted."""
+    import traceback
+
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
 
 
 # --- submit --------------------------------------------------------------------------------------------
@@ -108,8 +117,9 @@ def cmd_submit(args) -> int:
     git.check()
     local = bool(args.base or args.head)
     gh = None if local else github_from_env(required=bool(args.pr))
-    if not args.dry_run and not os.environ.get("OPENAI_API_KEY"):
-        raise UsageError("OPENAI_API_KEY is not set (use --dry-run to build the batch without sending it)")
+    if not args.dry_run:
+        api_key(cfg, why="use --dry-run to build the batch without sending it")
+    writable_state_dir(args)
     with actions_env.group("Targets"):
         if gh is None:
             repository = os.environ.get("GITHUB_REPOSITORY") or git.remote_repository() or \
@@ -121,7 +131,8 @@ def cmd_submit(args) -> int:
         store = manifest_store(args, cfg, gh)
         listing = store.list()
         if listing.failures:  # without every pending manifest, a head could be submitted twice
-            raise RuntimeError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted")
+            raise ServiceError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted",
+                               transient=True)
         for problem in listing.problems:
             actions_env.warning(problem)
         done, last_reviews = pending_heads(listing), {}
@@ -135,7 +146,7 @@ def cmd_submit(args) -> int:
     ctx = SubmitContext(
         cfg=cfg, git=git, repository=repository, state_root=Path(args.state_dir), dry_run=args.dry_run,
         targets=targets, skipped_targets=skipped, provider_base_url=provider_base_url(cfg),
-        batch_client_factory=lambda: batch_client(cfg), log=lambda m: print(m, flush=True),
+        batch_client_factory=lambda: batch_client(cfg), log=echo,
         last_reviews=last_reviews,
     )
     with actions_env.group("Build and submit"):
@@ -162,29 +173,29 @@ def report_submit(result: SubmitResult, cfg) -> None:
                  result.requests, f"{total_in:,}", f"{total_out:,}",
                  format_usd(total.batch_usd if total else None), format_usd(total.standard_usd if total else None)])
     mode = "dry run" if result.dry_run else "submitted"
-    print(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
-    print(text_table(headers, rows))
+    echo(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
+    echo(text_table(headers, rows))
     by_model = tokens_by_model([s for p in result.plans for s in p.specs])
     model_headers = ["model", "requests", "input tokens", "max output tokens", "batch cost (max)"]
     model_rows = [[m, n, f"{i:,}", f"{o:,}", format_usd(c.batch_usd if (c := estimate_cost(m, i, o, cfg.prices))
                                                            else None)] for m, (n, i, o) in sorted(by_model.items())]
     if len(model_rows) > 1:
-        print(text_table(model_headers, model_rows))
+        echo(text_table(model_headers, model_rows))
     for skip in result.skipped_targets:
-        print(f"skipped {skip.what}: {skip.reason}")
+        echo(f"skipped {skip.what}: {skip.reason}")
     for plan in result.plans:
         if plan.target.since:
-            print(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
+            echo(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
         if plan.full_review_reason:
-            print(f"{plan.target.label}: full review: {plan.full_review_reason}")
+            echo(f"{plan.target.label}: full review: {plan.full_review_reason}")
         for item in plan.skipped:
-            print(f"  {plan.target.label} {item['path']}: {item['reason']}")
+            echo(f"  {plan.target.label} {item['path']}: {item['reason']}")
     if result.budget_note:
         actions_env.warning(result.budget_note)
     if result.manifest_path:
-        print(f"manifest: {result.manifest_path}")
+        echo(f"manifest: {result.manifest_path}")
     for batch_id in result.batch_ids:
-        print(f"batch: {batch_id}")
+        echo(f"batch: {batch_id}")
     summary = [f"### batch-review submit ({mode})", "", f"{result.repository}, model `{result.model}`", "",
                md_table(headers, rows), ""]
     if len(model_rows) > 1:
@@ -205,12 +216,13 @@ def poll_context(args, cfg, *, need_github: bool):
 
     gh = github_from_env(required=need_github and bool(args.artifacts))
     store = manifest_store(args, cfg, gh)
+    writable_state_dir(args)  # resubmissions and SARIF files are written there
     return PollContext(
         cfg=cfg, store=store, client=batch_client(cfg), github=gh,
-        publisher=Publisher(gh, log=lambda m: print(m, flush=True)) if gh else None,
+        publisher=Publisher(gh, log=echo) if gh else None,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
         server_url=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
-        log=lambda m: print(m, flush=True),
+        log=echo,
     )
 
 
@@ -241,20 +253,20 @@ def cmd_poll(args) -> int:
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
     headers, rows = batch_table(result.rows)
-    print(text_table(headers, rows) if rows else "no pending batches")
+    echo(text_table(headers, rows) if rows else "no pending batches")
     for report in result.reports if ctx.github is None or ctx.dry_run else []:
-        print()
-        print("\n".join(review_bodies(report, "0" * 16)))
+        echo()
+        echo("\n".join(review_bodies(report, "0" * 16)))
     for note in result.notes:
-        print(note)
+        echo(note)
     for problem in result.problems:
         actions_env.warning(problem)
-    print(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
+    echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
           f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}")
     usage_rows = cost_rows(cfg, result.usage)
     cost_headers = ["model", "requests", "input tokens", "cached", "output tokens", "batch cost", "standard cost"]
     if usage_rows:
-        print(text_table(cost_headers, usage_rows))
+        echo(text_table(cost_headers, usage_rows))
     summary = ["### batch-review poll", ""]
     if rows:
         summary += [md_table(headers, rows), ""]
@@ -298,7 +310,7 @@ def cmd_status(args) -> int:
             rows.append(BatchRow(pending.name, s.id, s.status, labels, c.get("completed", 0), c.get("failed", 0),
                                 c.get("total", b.get("requests", 0)), s.created_at, s.expires_at))
     headers, table = batch_table(rows)
-    print(text_table(headers, table) if table else "no pending batches")
+    echo(text_table(headers, table) if table else "no pending batches")
     actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)
     actions_env.append_summary("### batch-review status\n\n" + (md_table(headers, table) if table else
                                                                   "no pending batches") + "\n", os.environ)
@@ -323,8 +335,8 @@ def cmd_cancel(args) -> int:
         c = state.request_counts or {}
         rows.append([batch_id, state.status, c.get("completed", 0), c.get("failed", 0), c.get("total", 0)])
     headers = ["batch", "status", "completed", "failed", "total"]
-    print(text_table(headers, rows) if rows else "nothing to cancel")
-    print("completed requests are billed; poll posts them once the cancellation finishes")
+    echo(text_table(headers, rows) if rows else "nothing to cancel")
+    echo("completed requests are billed; poll posts them once the cancellation finishes")
     return EXIT_OK
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import pathspec
 import yaml
 
+from .errors import ConfigError
+
 DEFAULT_CONFIG_PATH = ".github/batch-review.yml"
 MAX_CONFIG_BYTES = 1024 * 1024
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -55,10 +57,6 @@ DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
         "*.mp4", "*.mov", "*.avi", "*.wav", "*.ogg", "*.psd", "*.sqlite", "*.db", "*.bin",
     ),
 }
-
-
-class ConfigError(ValueError):
-    """A configuration problem, as one line naming the file and the key."""
 
 
 def severity_rank(severity: str) -> int:

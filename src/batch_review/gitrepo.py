@@ -4,6 +4,10 @@ Pull requests larger than the GitHub API's file listing limit are reviewed whole
 comes from local git. When a pull request's head is not in the checkout it is fetched from `origin`; the
 token travels to git through the environment of that one call (GIT_CONFIG_* variables), never through
 .git/config, the command line, the manifest or an artifact.
+
+Failures carry git's own words: a checkout git refuses (another user's, "dubious ownership") says so and
+what to do, instead of "not a git repository". A failed fetch is a service failure (exit 1, the next run
+retries), not bad input; every other git failure is a RepositoryError (exit 2).
 """
 
 from __future__ import annotations
@@ -14,9 +18,31 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .errors import FetchError, RepositoryError
 
-class GitError(RuntimeError):
-    """A git command failed; the message is one line."""
+GitError = RepositoryError  # the old name, still imported by submit.py
+
+
+def _git_words(stderr: bytes) -> str:
+    """git's own message: its first fatal:/error: line (the next lines are usually hints)."""
+    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
+    for line in lines:
+        for prefix in ("fatal:", "error:"):
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
+    return lines[-1] if lines else ""
+
+
+def _refused(path, stderr: bytes) -> RepositoryError | None:
+    """git's safe.directory check: the checkout belongs to another user (a container action's usual case)."""
+    text = stderr.decode("utf-8", "replace")
+    if "dubious ownership" not in text:
+        return None
+    hint = next((x.strip() for x in text.splitlines() if "safe.directory" in x and x.strip().startswith("git ")),
+                f"git config --global --add safe.directory {Path(path).resolve()}")
+    return RepositoryError(f"git refuses the checkout: {_git_words(stderr)}. It belongs to another user "
+                           f"than the one running batch-review; allow it with `{hint}` (in a container, as the "
+                           "container's user) or run as the checkout's owner")
 
 
 class GitRepo:
@@ -30,14 +56,23 @@ class GitRepo:
         except FileNotFoundError as exc:
             raise GitError("git is not installed or not on PATH") from exc
         if check and proc.returncode != 0:
-            detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git {args[0]} failed: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+            raise _refused(self.path, proc.stderr) or RepositoryError(
+                f"git {args[0]} failed: {_git_words(proc.stderr) or 'exit ' + str(proc.returncode)}")
         return proc.stdout
 
     def check(self) -> None:
-        out = self._run(["rev-parse", "--is-inside-work-tree"], check=False).strip()
-        if out != b"true":
-            raise GitError(f"{self.path}: not a git repository (run from a checkout or pass --repo)")
+        cmd = ["git", "-C", str(self.path), "rev-parse", "--is-inside-work-tree"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+        except FileNotFoundError as exc:
+            raise RepositoryError("git is not installed or not on PATH") from exc
+        if proc.stdout.strip() == b"true":
+            return
+        refused = _refused(self.path, proc.stderr)
+        if refused:
+            raise refused
+        words = _git_words(proc.stderr) or "not a git repository"
+        raise RepositoryError(f"{self.path}: {words} (run from a checkout or pass --repo)")
 
     def toplevel(self) -> Path:
         return Path(self._run(["rev-parse", "--show-toplevel"]).decode().strip())
@@ -99,13 +134,22 @@ class GitRepo:
             return
         env = dict(os.environ)
         env["GIT_TERMINAL_PROMPT"] = "0"
+        if self._run(["remote", "get-url", remote], check=False).strip() == b"":
+            raise RepositoryError(f"{self.path}: the checkout has no remote {remote!r} to fetch pull request "
+                                  "heads from (check out with actions/checkout, or add the remote)")
         if token:
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
             count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
             env[f"GIT_CONFIG_KEY_{count}"] = "http.extraheader"
             env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
             env["GIT_CONFIG_COUNT"] = str(count + 1)
-        self._run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs], env=env)
+        try:
+            self._run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs], env=env)
+        except RepositoryError as exc:
+            if "dubious ownership" in str(exc):
+                raise
+            raise FetchError(f"{exc} (fetching {len(specs)} pull request ref(s) from {remote}); "
+                             "the next run tries again") from exc
 
     def remote_repository(self, remote: str = "origin") -> str | None:
         """owner/name from the remote's URL when it looks like a GitHub-style URL, else None."""

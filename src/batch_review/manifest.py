@@ -13,15 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .diffs import CommentableLines
+from .errors import ManifestError
 
 VERSION = 1
 FILENAME = "manifest.json"
 _BATCH_DIGEST_KEYS = ("index", "input_sha256", "requests", "bytes", "model", "endpoint")
 _REQUIRED = ("version", "repository", "endpoint", "model", "targets", "requests", "files", "batches")
-
-
-class ManifestError(ValueError):
-    """A manifest that cannot be used; the message names what is wrong."""
 
 
 @dataclass

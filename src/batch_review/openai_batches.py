@@ -2,7 +2,9 @@
 
 The official client retries connection errors, timeouts, 408, 409, 429 and 5xx with exponential backoff
 and honours Retry-After; this module sets how many times and turns every failure into one BatchAPIError
-line. Uploads are not retried blindly by us: a retried upload at worst leaves an unused file, which
+line. That line keeps the status and at most the service's own short `error.message` (one line, clipped,
+redacted), never the response body or headers: a service that echoes the request cannot leak the key
+through us. Uploads are not retried blindly by us: a retried upload at worst leaves an unused file, which
 submit deletes or reports.
 """
 
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import openai
 
-from .services import DEFAULT_OPENAI_BASE_URL, BatchAPIError
+from .errors import BatchAPIError, service_text
+from .services import DEFAULT_OPENAI_BASE_URL
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,15 @@ class BatchState:
 def _fail(exc: Exception, what: str) -> BatchAPIError:
     if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body) if isinstance(body, dict) else {}
-        message = (err.get("message") if isinstance(err, dict) else None) or str(exc)
-        return BatchAPIError(f"{what}: HTTP {exc.status_code}: {message}".splitlines()[0], status=exc.status_code)
+        err = body.get("error", body)
+        message = err.get("message") if isinstance(err, dict) else None
+        said = f": {service_text(message)}" if isinstance(message, str) and message.strip() else ""
+        return BatchAPIError(f"{what}: HTTP {exc.status_code}{said}", status=exc.status_code)
     if isinstance(exc, openai.APITimeoutError):
         return BatchAPIError(f"{what}: timed out")
     if isinstance(exc, openai.APIConnectionError):
-        return BatchAPIError(f"{what}: cannot connect ({exc.__cause__ or exc})".splitlines()[0])
-    return BatchAPIError(f"{what}: {type(exc).__name__}: {exc}".splitlines()[0])
+        return BatchAPIError(f"{what}: cannot connect ({service_text(exc.__cause__ or exc)})")
+    return BatchAPIError(f"{what}: {type(exc).__name__}: {service_text(exc)}")
 
 
 class BatchClient:
@@ -52,7 +56,8 @@ class BatchClient:
         """OpenAI or any compatible service at `base_url`; with `azure_api_version`, Azure OpenAI, where
         `base_url` is the resource endpoint (https://NAME.openai.azure.com)."""
         if not api_key:
-            raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)")
+            raise BatchAPIError("no OpenAI API key: set OPENAI_API_KEY (the action's openai-api-key input)",
+                                transient=False)
         self.base_url = (base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
         self.max_retries = max_retries
         if azure_api_version:

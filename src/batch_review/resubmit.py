@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .batchfile import BatchFileWriter
+from .errors import ManifestError
 from .manifest import Manifest
 from .store import Pending
 
@@ -54,7 +55,7 @@ def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_
     missing = set(custom_ids) - found
     if missing:
         writer.discard()
-        raise RuntimeError(f"{pending.name}: input lines of {len(missing)} expired request(s) are not in the "
+        raise ManifestError(f"{pending.name}: input lines of {len(missing)} expired request(s) are not in the "
                            "artifact; cannot resubmit them")
     parts = writer.close()
     new.batches = [p.to_json() for p in parts]

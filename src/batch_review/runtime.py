@@ -1,19 +1,20 @@
-"""Turning flags and environment variables into the configured clients and stores every command uses."""
+"""Turning flags and environment variables into the configured clients and stores every command uses.
+
+One rule per setting, used by every command: which variable holds the API key (`api_key`), where the
+state directory is and that it can be written (`writable_state_dir`).
+"""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from . import actions_env
 from .config import DEFAULT_CONFIG_PATH, apply_overrides, load_config
+from .errors import UsageError, from_os_error
 from .services import DEFAULT_OPENAI_BASE_URL
 from .store import ArtifactStore, LocalStore
-
-
-class UsageError(Exception):
-    """Bad flags or environment (exit 2)."""
-
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
 
@@ -57,15 +58,40 @@ def provider_base_url(cfg) -> str:
     return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/")
 
 
+def key_variables(cfg) -> tuple[str, ...]:
+    """The environment variables that may hold the API key, in order of precedence."""
+    return ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY") if cfg.provider.name == "azure" else ("OPENAI_API_KEY",)
+
+
+def api_key(cfg, *, why: str = "") -> str:
+    """The API key for the configured provider (masked), or a UsageError naming where to put it."""
+    for variable in key_variables(cfg):
+        key = os.environ.get(variable, "").strip()
+        if key:
+            actions_env.mask(key)
+            return key
+    names = " or ".join(key_variables(cfg))
+    raise UsageError(f"{names} is not set (the action's openai-api-key input){'; ' + why if why else ''}")
+
+
 def batch_client(cfg):
-    key = os.environ.get("OPENAI_API_KEY") or (
-        os.environ.get("AZURE_OPENAI_API_KEY", "") if cfg.provider.name == "azure" else "")
-    if key:
-        actions_env.mask(key)
+    key = api_key(cfg)
     from .openai_batches import BatchClient
 
     azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
     return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120), azure_api_version=azure)
+
+
+def writable_state_dir(args) -> Path:
+    """--state-dir, created if needed and proven writable before anything is sent."""
+    path = Path(args.state_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise from_os_error(f"--state-dir {path}: cannot write there (the action's state-dir input)", exc) from exc
+    return path
 
 
 def manifest_store(args, cfg, gh):

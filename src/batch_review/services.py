@@ -7,23 +7,10 @@ a service.
 
 from __future__ import annotations
 
+# The error types live in errors.py; these names stay importable from here while other branches move over.
+from .errors import BatchAPIError as BatchAPIError
+from .errors import GitHubError as GitHubError
+
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 BATCH_PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})
-
-
-class BatchAPIError(RuntimeError):
-    """An OpenAI call failed after the client's retries."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class GitHubError(RuntimeError):
-    """A GitHub request failed; `status` is the HTTP status (0 for a connection failure)."""
-
-    def __init__(self, status: int, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.retry_after = retry_after

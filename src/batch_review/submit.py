@@ -17,16 +17,13 @@ from pathlib import Path
 from . import __version__
 from .batchfile import BatchFileWriter, encode_line
 from .diffs import DiffError, decode_diff, parse_diff, right_line_hashes
+from .errors import OverBudget, with_context
 from .gitrepo import GitError, GitRepo
 from .manifest import Manifest
 from .markers import Marker, find_markers, from_external_id
 from .pricing import Cost, estimate_cost, format_usd
 from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, Target, select_pulls
-
-
-class OverBudget(RuntimeError):
-    """The estimate is over the configured budget and nothing was sent (exit 3)."""
 
 
 @dataclass
@@ -380,11 +377,16 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
         leftovers = _undo(client, uploaded, created)
         if leftovers:
             manifest.save(run_dir)
-            raise RuntimeError(f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir})") from exc
-        shutil.rmtree(run_dir, ignore_errors=True)
-        result.manifest_path = None
-        undone = f"cancelled {len(created)} batch(es) and deleted {len(uploaded)} file(s)" if uploaded else ""
-        raise RuntimeError(f"{exc}{'; ' + undone if undone else ''}; nothing submitted") from exc
+            message = f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir})"
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+            result.manifest_path = None
+            undone = f"cancelled {len(created)} batch(es) and deleted {len(uploaded)} file(s)" if uploaded else ""
+            message = f"{exc}{'; ' + undone if undone else ''}; nothing submitted"
+        reported = with_context(exc, message)
+        if reported is None:  # a bug: undone above, now its traceback
+            raise
+        raise reported from exc
     result.batch_ids = created
 
 

@@ -16,12 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 class Fault:
     method: str
     path: re.Pattern
-    kind: str | int  # HTTP status, "reset", "timeout", "malformed", "lost_response"
+    kind: str | int  # HTTP status, "reset", "timeout", "malformed", "lost_response", "echo"
     times: int = 1
     retry_after: str | None = None
     body: dict | None = None
     seconds: float = 5.0
     skip: int = 0  # let this many matching requests through first
+    status: int = 400  # "echo": the status of the answer
 
 
 @dataclass
@@ -98,10 +99,13 @@ class Emulator:
 
     # --- faults --------------------------------------------------------------------------------------
     def inject(self, method: str, path_regex: str, kind, *, times: int = 1, retry_after: str | None = None,
-               body: dict | None = None, seconds: float = 5.0, skip: int = 0) -> None:
+               body: dict | None = None, seconds: float = 5.0, skip: int = 0, status: int = 400) -> None:
+        """kind "echo": answer `status` with an error body (and response headers) that repeat every
+        request header, credentials included, as a misconfigured gateway or a hostile compatible
+        endpoint does."""
         with self.lock:
             self.faults.append(Fault(method.upper(), re.compile(path_regex), kind, times, retry_after, body, seconds,
-                                     skip))
+                                     skip, status))
 
     def _take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
@@ -143,6 +147,8 @@ class Emulator:
         if fault is not None and isinstance(fault.kind, int):
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             resp = Response(fault.kind, fault.body or self.error_body(fault.kind, "injected fault"), headers)
+        elif fault is not None and fault.kind == "echo":
+            resp = self._echo(fault.status, entry.headers)
         elif fault is not None and fault.kind == "malformed":
             resp = Response(200, b"<html>this is not json", {"Content-Type": "application/json"})
         else:
@@ -156,6 +162,16 @@ class Emulator:
                 return
         entry.status = resp.status
         self._send(h, resp)
+
+    def _echo(self, status: int, headers: dict) -> Response:
+        secret = headers.get("authorization") or headers.get("api-key") or ""
+        bare = secret.split(" ", 1)[-1]
+        message = (f"Authorization: {secret} was rejected; credential {bare} is not valid here.\n"
+                   + "\n".join(f"{k}: {v}" for k, v in headers.items()))
+        body = self.error_body(status, message)
+        body["request_headers"] = dict(headers)
+        echoed = {f"X-Echo-{k}": v for k, v in headers.items() if k in ("authorization", "api-key")}
+        return Response(status, body, echoed)
 
     @staticmethod
     def _reset(h: BaseHTTPRequestHandler) -> None:
