@@ -2,10 +2,18 @@
 
 The floor, measured in the same run on the same repository: `git diff` of the same range plus parsing
 that diff with unidiff (what any tool that reviews this change must at least do). Both run as fresh
-processes; each is run --repeat times and the median wall time and the peak RSS are reported.
+processes, interleaved (floor, submit, floor, submit, ...) so that drift in the machine's load hits both
+alike; each is run --repeat times and the median wall time and the peak RSS are reported.
 
-    python bench/bench_submit.py                      # 10,000 files, about a million changed lines
-    python bench/bench_submit.py --files 500 --lines 100   # a quick look
+Two shapes of change, each over --files files with --lines modified lines per file (2 x files x lines
+changed lines: 10,000 x 50 x 2 = about a million by default):
+- hunk: one large hunk per file (files of 2 x lines lines, every other line modified);
+- scattered: many small hunks per file (files of 10 x lines lines, a modified line every ten lines, so
+  each change is a hunk of its own with three lines of context on either side).
+
+    python bench/bench_submit.py                               # both shapes, 10,000 files, ~1M lines
+    python bench/bench_submit.py --shape scattered             # one shape
+    python bench/bench_submit.py --files 500 --lines 20        # a quick look
 
 Writes bench/out/submit.json and prints a markdown table for the README.
 """
@@ -45,25 +53,32 @@ def git(repo: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(repo), *args], env=GIT_ENV, check=True, capture_output=True)
 
 
-def make_repo(root: Path, files: int, lines: int) -> Path:
-    """`files` files of 2*lines lines; the feature branch rewrites every other line (2*lines changed lines each)."""
+SHAPES = {"hunk": 2, "scattered": 10}  # shape -> lines per modified line (one modified line every N)
+
+
+def base_line(i: int, j: int, every: int) -> str:
+    if j % every == 0:
+        return f"    value_{j} = compute(x, {j})\n"
+    return f"def f{j}(x):  # {i}-{j}\n" if j % every == 1 else f"    other_{j} = keep(x, {j}, {i})\n"
+
+
+def make_repo(root: Path, files: int, lines: int, shape: str) -> Path:
+    """`files` files of `every * lines` lines on main; the feature branch modifies every `every`-th line."""
+    every = SHAPES[shape]
     repo = root / "repo"
     repo.mkdir()
     git(repo, "init", "-q", "-b", "main")
     for i in range(files):
         d = repo / "src" / f"pkg{i // 100:03d}"
         d.mkdir(parents=True, exist_ok=True)
-        (d / f"mod{i:05d}.py").write_text(
-            "".join(f"def f{j}(x):  # {i}-{j}\n" if j % 2 else f"    value_{j} = compute(x, {j})\n"
-                    for j in range(2 * lines))
-        )
+        (d / f"mod{i:05d}.py").write_text("".join(base_line(i, j, every) for j in range(every * lines)))
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "base")
     git(repo, "checkout", "-q", "-b", "feature")
     for i in range(files):
         path = repo / "src" / f"pkg{i // 100:03d}" / f"mod{i:05d}.py"
         text = path.read_text().splitlines(keepends=True)
-        for j in range(0, len(text), 2):
+        for j in range(0, len(text), every):
             text[j] = text[j].replace("compute", "compute_checked")
         path.write_text("".join(text))
     git(repo, "commit", "-q", "-am", "feature")
@@ -93,17 +108,11 @@ def peak_rss_mib(cmd: list[str], cwd: Path) -> int:
     return usage.ru_maxrss // 1024
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--files", type=int, default=10_000)
-    ap.add_argument("--lines", type=int, default=50, help="changed line pairs per file (x2 changed lines)")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=HERE / "out" / "submit.json")
-    args = ap.parse_args()
+def bench_shape(shape: str, args) -> dict:
     root = Path(tempfile.mkdtemp(prefix="batch-review-bench-"))
     try:
         t0 = time.perf_counter()
-        repo = make_repo(root, args.files, args.lines)
+        repo = make_repo(root, args.files, args.lines, shape)
         setup = time.perf_counter() - t0
         floor_cmd = [sys.executable, "-c", FLOOR, str(repo)]
         tool_cmd = [sys.executable, "-m", "batch_review.cli", "submit", "--dry-run", "--base", "main",
@@ -121,25 +130,46 @@ def main() -> None:
         shutil.rmtree(root / "state", ignore_errors=True)
         tool_rss = peak_rss_mib(tool_cmd, repo)
         jsonl = sum(p.stat().st_size for p in (root / "state").rglob("input-*.jsonl"))
-        result = {
-            "files": int(changed[0]), "changed_lines": int(changed[1]), "repeat": args.repeat,
+        requests = sum(1 for p in (root / "state").rglob("input-*.jsonl") for _ in p.open("rb"))
+        return {
+            "shape": shape, "files": int(changed[0]), "changed_lines": int(changed[1]), "repeat": args.repeat,
             "setup_seconds": round(setup, 1),
             "floor_seconds": round(statistics.median(floor_times), 2),
             "tool_seconds": round(statistics.median(tool_times), 2),
             "ratio": round(statistics.median(tool_times) / statistics.median(floor_times), 2),
             "floor_peak_rss_mib": floor_rss, "tool_peak_rss_mib": tool_rss,
-            "batch_input_mib": round(jsonl / 2**20, 1), "cpu_count": os.cpu_count(),
+            "rss_ratio": round(tool_rss / floor_rss, 2),
+            "batch_input_mib": round(jsonl / 2**20, 1), "requests": requests, "cpu_count": os.cpu_count(),
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+LABELS = {"hunk": "one large hunk per file", "scattered": "a changed line every ten lines"}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--lines", type=int, default=50, help="modified lines per file (x2 changed lines)")
+    ap.add_argument("--shape", choices=[*SHAPES, "both"], default="both")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=HERE / "out" / "submit.json")
+    args = ap.parse_args()
+    results = []
+    for shape in SHAPES if args.shape == "both" else [args.shape]:
+        results.append(bench_shape(shape, args))
+        print(json.dumps(results[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
     print()
-    print("| change | floor: git diff + unidiff | submit --dry-run | ratio | peak RSS floor / submit |")
-    print("|---|---:|---:|---:|---:|")
-    print(f"| {result['files']:,} files, {result['changed_lines']:,} changed lines | {result['floor_seconds']} s "
-          f"| {result['tool_seconds']} s | {result['ratio']}x | {floor_rss} MiB / {tool_rss} MiB |")
+    print("| shape | change | floor: git diff + unidiff | submit --dry-run | ratio (goal <= 1.3) "
+          "| peak RSS floor / submit | RSS ratio (goal <= 1.5) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {LABELS[r['shape']]} | {r['files']:,} files, {r['changed_lines']:,} changed lines "
+              f"| {r['floor_seconds']} s | {r['tool_seconds']} s | {r['ratio']}x "
+              f"| {r['floor_peak_rss_mib']} MiB / {r['tool_peak_rss_mib']} MiB | {r['rss_ratio']}x |")
 
 
 if __name__ == "__main__":
