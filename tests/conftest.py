@@ -64,16 +64,25 @@ class World:
     def answer_with(self, by_path: dict[str, object]) -> None:
         """Scripted model answers by file path: a findings list, a raw string, or (status, body)."""
         def responder(custom_id: str, body: dict):
-            user = body["messages"][1]["content"] if "messages" in body else body["input"]
-            path = user.split("\n", 1)[0].removeprefix("File: ")
-            answer = by_path.get(path, [])
-            if isinstance(answer, tuple):
-                return answer
-            if isinstance(answer, str):
-                return chat_completion(answer)
+            paths = paths_shown(body)
+            special = [by_path[p] for p in paths if isinstance(by_path.get(p), tuple | str)]
+            if special and isinstance(special[0], tuple):
+                return special[0]
+            if special:
+                return chat_completion(special[0])
+            answer = [f for p in paths for f in by_path.get(p, [])]
             return chat_completion(json.dumps({"findings": answer}), prompt_tokens=1200, completion_tokens=300,
                                    cached_tokens=800)
         self.openai.set_responder(responder)
+
+
+def user_message(body: dict) -> str:
+    return body["messages"][1]["content"] if "messages" in body else body["input"]
+
+
+def paths_shown(body: dict) -> list[str]:
+    """The files a request shows, from its '=== <path> (...)' headers."""
+    return [line[4:].rsplit(" (", 1)[0] for line in user_message(body).split("\n") if line.startswith("=== ")]
 
 
 def finding(path: str, line: int, *, side: str = "new", start_line=None, severity: str = "high",
@@ -148,3 +157,36 @@ def _no_real_sleep(monkeypatch):
     import batch_review.publish as publish
 
     monkeypatch.setattr(publish.time, "sleep", lambda s: None)
+
+
+def _o200k_file() -> Path | None:
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "shared" / "data" / "o200k_base.tiktoken"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def o200k(tmp_path_factory):
+    """The o200k_base encoding, offline from ../shared/data (skips when tiktoken or the file is missing)."""
+    tiktoken = pytest.importorskip("tiktoken")
+    source = _o200k_file()
+    if source is None:
+        pytest.skip("o200k_base.tiktoken is not in ../shared/data")
+    import hashlib
+    import os
+    import shutil
+
+    cache = tmp_path_factory.mktemp("tiktoken")
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    shutil.copy(source, cache / hashlib.sha1(url.encode()).hexdigest())
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    try:
+        yield tiktoken.get_encoding("o200k_base")
+    finally:
+        if old is None:
+            os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = old

@@ -26,17 +26,13 @@ ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
 EFFORTS = ("minimal", "low", "medium", "high")
 
 DEFAULT_INSTRUCTIONS = """\
-You are a senior engineer reviewing one file of a pull request. Report only concrete, actionable
-problems that the change introduces or exposes: bugs, security vulnerabilities, data loss, race
-conditions, incorrect error handling, resource leaks, broken edge cases and misuse of APIs. Do not
-comment on style, naming, formatting, documentation or tests unless they cause a defect. Do not praise,
-summarise or restate the change. When you are not sure a problem is real, say nothing.
-
-For each problem give the exact line, a one-sentence title, and a body that explains the consequence
-(what goes wrong, for which input) and, when it is clear, the fix. Give a suggestion only when you are
-certain of the replacement code and it replaces exactly the lines you comment on. Severity: critical for
-exploitable security holes or data loss, high for bugs that will bite in normal use, medium for edge
-cases, low for minor risks, info for remarks worth knowing."""
+Review this change as a senior engineer. Report only concrete problems it introduces or exposes: bugs,
+security holes, data loss, races, wrong error handling, leaks, broken edge cases, API misuse. No remarks
+on style, naming, docs or tests unless they cause a defect; no praise, no restating the change. When
+unsure, stay silent. Per problem: the exact line, a one-sentence title, a body with the consequence (what
+fails, for which input) and the fix when clear. suggestion: replacement code for exactly start_line..line,
+only when certain, else null. Severity: critical = exploitable hole or data loss; high = bug in normal
+use; medium = edge case; low = minor risk; info = worth knowing."""
 
 # Skipped unless files.default_excludes is false; each group has the reason reported for a skipped file.
 DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
@@ -194,7 +190,7 @@ class Config:
     model: str = "gpt-5-mini"
     endpoint: str = "/v1/chat/completions"
     max_output_tokens: int = 4096
-    reasoning_effort: str | None = None
+    reasoning_effort: str | None = "low"
     temperature: float | None = None
     instructions: str = DEFAULT_INSTRUCTIONS
     path_instructions: tuple[PathInstruction, ...] = ()
@@ -430,7 +426,8 @@ def from_mapping(data: Any, source: str) -> Config:
         endpoint=c.choice(top.get("endpoint", d.endpoint), "endpoint", ENDPOINTS),
         max_output_tokens=c.integer(top.get("max_output_tokens", d.max_output_tokens), "max_output_tokens", 1,
                                     1_000_000),
-        reasoning_effort=c.choice(top.get("reasoning_effort"), "reasoning_effort", EFFORTS, nullable=True),
+        reasoning_effort=c.choice(top.get("reasoning_effort", d.reasoning_effort), "reasoning_effort", EFFORTS,
+                                  nullable=True),
         temperature=c.number(top.get("temperature"), "temperature", 0, 2, nullable=True),
         instructions=instructions if instructions is not None else DEFAULT_INSTRUCTIONS,
         path_instructions=tuple(path_instructions),
