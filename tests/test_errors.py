@@ -175,6 +175,20 @@ def test_an_unusable_state_dir_is_one_line_before_anything_is_sent(world, capsys
     assert world.openai.log == []
 
 
+def test_an_unusable_sarif_dir_stops_poll_before_anything_is_posted(world, capsys):
+    blocker = world.repo.path.parent / "a-file"
+    blocker.write_text("not a folder")
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(f"output:\n  sarif_dir: {blocker / 'sarif'}\n")
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 2
+    assert f"output.sarif_dir {blocker / 'sarif'}: cannot write there" in capsys.readouterr().err
+    assert world.github.reviews(1) == [] and len(world.manifests()) == 1
+    (world.repo.path / ".github" / "batch-review.yml").write_text("")
+    assert world.poll() == 0 and len(world.github.reviews(1)) == 1
+
+
 def test_an_unwritable_step_output_is_one_line(world, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path))  # a folder: cannot be appended to
     assert world.submit("--dry-run") == 2
@@ -194,7 +208,7 @@ def test_a_bug_shows_its_traceback(world, monkeypatch):
 
 
 def test_a_bug_traceback_is_redacted():
-    from batch_review import cli
+    from batch_review import actions_env
     from batch_review.redact import register
 
     register("s3cr3t-value-xyz")
@@ -204,7 +218,7 @@ def test_a_bug_traceback_is_redacted():
         try:
             raise ValueError("leaked s3cr3t-value-xyz and Bearer abcdefghijk")
         except ValueError as exc:
-            cli._redacted_traceback(type(exc), exc, exc.__traceback__)
+            actions_env.redacted_excepthook(type(exc), exc, exc.__traceback__)
     finally:
         sys.stderr = saved
     assert "ValueError" in err.getvalue() and "s3cr3t" not in err.getvalue() and "abcdefghijk" not in err.getvalue()

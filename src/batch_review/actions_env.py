@@ -199,6 +199,13 @@ class _Redacting(io.TextIOBase):
         return getattr(self.inner, "encoding", "utf-8")
 
 
+def redacted_excepthook(kind, value, tb) -> None:
+    """A bug's traceback, as Python prints it, with secrets redacted (for sys.excepthook)."""
+    import traceback
+
+    sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb))))
+
+
 def _unredacted(stream):
     if isinstance(stream, _Redacting):
         stream.flush()

@@ -170,6 +170,22 @@ def _labels(m: Manifest) -> list[str]:
             for t in m.targets.values()]
 
 
+def status_rows(listing, client) -> list[BatchRow]:
+    """`status`: one row per batch of every pending manifest, as the service reports it now."""
+    rows: list[BatchRow] = []
+    for pending in listing.pending:
+        labels = ", ".join(_labels(pending.manifest))
+        for b in pending.manifest.batches:
+            if not b.get("id"):
+                rows.append(BatchRow(pending.name, "-", "not created", labels, 0, 0, b.get("requests", 0), None, None))
+                continue
+            s = client.retrieve(b["id"])
+            c = s.request_counts or {}
+            rows.append(BatchRow(pending.name, s.id, s.status, labels, c.get("completed", 0), c.get("failed", 0),
+                                 c.get("total", b.get("requests", 0)), s.created_at, s.expires_at))
+    return rows
+
+
 def collect_results(ctx: PollContext, m: Manifest, states: list, result: PollResult
                     ) -> dict[str, RequestResult]:
     results: dict[str, RequestResult] = {}

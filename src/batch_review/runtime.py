@@ -82,16 +82,21 @@ def batch_client(cfg):
     return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120), azure_api_version=azure)
 
 
-def writable_state_dir(args) -> Path:
-    """--state-dir, created if needed and proven writable before anything is sent."""
-    path = Path(args.state_dir)
+def writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """A folder the command will write into, created if needed and proven writable before anything is
+    sent or posted: a StateError naming `what` otherwise."""
+    path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path):
             pass
     except OSError as exc:
-        raise from_os_error(f"--state-dir {path}: cannot write there (the action's state-dir input)", exc) from exc
+        raise from_os_error(f"{what} {path}: cannot write there", exc) from exc
     return path
+
+
+def writable_state_dir(args) -> Path:
+    return writable_dir(args.state_dir, "--state-dir")
 
 
 def manifest_store(args, cfg, gh):
