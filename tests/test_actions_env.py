@@ -250,7 +250,7 @@ def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path
     world.openai.inject("POST", r"^/v1/files$", "echo", status=401)
     proc, _, summary = run_entrypoint(world, tmp_path, "schedule")
     assert proc.returncode == 1
-    assert "HTTP 401: Authorization: ***" in proc.stdout  # the echo arrived, and was redacted
+    assert "HTTP 401: Authorization: [redacted]" in proc.stdout  # the echo arrived, and was redacted
     seen += [proc.stdout, proc.stderr, summary]
     # 2. GitHub echoes the token on the pull request listing
     world.github.inject("GET", r"/pulls$", "echo", status=403)
@@ -265,7 +265,7 @@ def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path
     world.github.add_artifact("batch-review-99-1", make_zip(files))
     world.openai.inject("GET", r"^/v1/batches/", "echo", status=400, times=10)
     proc, _, summary = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
-    assert proc.returncode == 1 and "HTTP 400: Authorization: ***" in summary
+    assert proc.returncode == 1 and "HTTP 400: Authorization: [redacted]" in summary
     seen += [proc.stdout, proc.stderr, summary]
     echoed = [e for emu in (world.openai, world.github) for e in emu.log if e.status in (400, 401, 403)]
     assert len(echoed) >= 3
@@ -295,7 +295,7 @@ def test_a_key_of_no_known_shape_is_redacted_too(tmp_path, github_emu, monkeypat
         azure.inject("GET", r"/batches/", "echo", status=400, times=10)
         assert world.poll() == 1
         out, err = capsys.readouterr()
-        assert "credential *** is not valid" in err  # the bare key was in the echo
+        assert "credential [redacted] is not valid" in err  # the bare key was in the echo
         _assert_nowhere(key, [out, err], [world.state, tmp_path])
         assert any(e.status == 400 for e in azure.log)
 
@@ -310,8 +310,8 @@ def test_printed_lines_are_redacted_even_when_written_in_pieces(monkeypatch, cap
         print("Bearer abc.def-ghi_jkl", file=sys.stderr)
         actions_env.mask("another-secret-value")
     out, err = capsys.readouterr()
-    assert out.splitlines()[0] == "half *** and Authorization: ***"
-    assert "abc.def" not in err and "Bearer ***" in err
+    assert out.splitlines()[0] == "half [redacted] and Authorization: [redacted]"
+    assert "abc.def" not in err and "Bearer [redacted]" in err
 
 
 def test_redaction_leaves_ordinary_text_alone():
@@ -320,6 +320,24 @@ def test_redaction_leaves_ordinary_text_alone():
     text = ("batch_abc123 file-xyz: 12 input tokens, task-force sk-1 authorization failed; "
             "https://api.github.com/repos/a/b ghs_short")
     assert redact(text) == text
-    assert redact("https://x-access-token:ghs_0123456789abcdef@github.com/a/b") == "https://***@github.com/a/b"
-    assert redact('{"Authorization": "Bearer sk-proj-abcdefghij"}') == '{"Authorization": "***"}'
-    assert redact("github_pat_11ABCDEFG0123456789_abc") == "github_pat_***"
+    assert redact("https://x-access-token:ghs_0123456789abcdef@github.com/a/b") == "https://[redacted]@github.com/a/b"
+    assert redact('{"Authorization": "Bearer sk-proj-abcdefghij"}') == '{"Authorization": "[redacted]"}'
+    assert redact("github_pat_11ABCDEFG0123456789_abc") == "github_pat_[redacted]"
+
+
+def test_a_failed_requests_echoed_key_is_not_posted_on_the_pull_request(world, capsys):
+    """The service's error lines are shown on the pull request ("Requests that failed"): an endpoint that
+    repeats the request's Authorization header there must not publish the key."""
+    world.answer_with({"app.py": (500, {"error": {"message": f"upstream rejected Authorization: Bearer {OPENAI_KEY}",
+                                                  "type": "server_error", "code": "upstream_error"}}),
+                       "util.py": (400, {"error": {"message": f"key {OPENAI_KEY} has no access to the model",
+                                                   "type": "invalid_request_error", "code": None}})})
+    assert world.submit() == 0
+    world.openai.complete_all()
+    world.poll()
+    out, err = capsys.readouterr()
+    posted = [e.body.decode() for e in world.github.log if e.method in ("POST", "PATCH")]
+    assert posted and any("Requests that failed" in b for b in posted)
+    assert any("Authorization: [redacted]" in b for b in posted)  # the message is there, the key is not
+    for text in posted + [out, err]:
+        assert OPENAI_KEY not in text

@@ -164,6 +164,13 @@ def test_a_missing_key_is_bad_input_naming_the_variables_in_every_command(world,
     assert world.openai.log == []
 
 
+def test_a_malformed_repository_name_is_bad_input_not_a_service_failure(world, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_REPOSITORY", "widgets")
+    assert world.submit() == 2
+    assert "GITHUB_REPOSITORY must be owner/name, not 'widgets'" in capsys.readouterr().err
+    assert world.github.log == []
+
+
 # --- files the tool writes ---------------------------------------------------------------------------------
 
 def test_an_unusable_state_dir_is_one_line_before_anything_is_sent(world, capsys):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-MASK = "***"
+MASK = "[redacted]"  # not GitHub's *** : that is emphasis in markdown (job summary, review bodies)
 MIN_SECRET = 6  # a shorter registered value would blank ordinary words; token shapes still apply
 
 _known: set[str] = set()
@@ -44,7 +44,7 @@ def register_all(values: Iterable[str | None]) -> None:
 
 
 def redact(text: str) -> str:
-    """`text` with every registered secret and every credential-shaped string replaced by ***."""
+    """`text` with every registered secret and every credential-shaped string replaced by [redacted]."""
     if not text:
         return text
     for secret in sorted(_known, key=len, reverse=True):

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .config import SEVERITIES
+from .redact import redact
 
 MAX_FINDINGS = 50  # per request; more is noise or a runaway answer (the most severe are kept)
 MAX_TITLE = 200
@@ -72,7 +73,7 @@ class RequestResult:
 
     @classmethod
     def failure(cls, custom_id: str, code: str | None, message: str, status: str = "error") -> RequestResult:
-        return cls(custom_id, status, error_code=code, error_message=message)
+        return cls(custom_id, status, error_code=code, error_message=redact(message))
 
 
 @dataclass
@@ -189,7 +190,8 @@ def _status_code(value) -> int | None:
 
 
 def _error_text(value) -> str:
-    return _clip(value if isinstance(value, str) else "" if value is None else json.dumps(value), MAX_RAW)
+    """The service's words about a failed request: they are posted, so never with a credential in them."""
+    return _clip(redact(value if isinstance(value, str) else "" if value is None else json.dumps(value)), MAX_RAW)
 
 
 def result_of(cid: str, line: dict, default_path: str = "") -> RequestResult:

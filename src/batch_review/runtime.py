@@ -44,6 +44,8 @@ def github_from_env(*, required: bool):
             raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
         return None
     actions_env.mask(token)
+    if repository.count("/") != 1 or not all(repository.split("/")):
+        raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
     from .github_api import GitHubAPI
 
     return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None, timeout=http_timeout(30))
