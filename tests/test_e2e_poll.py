@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
+
+from batch_review import markdown_safety as ms
 
 from .conftest import finding
 from .emulators.openai_emu import chat_completion
@@ -224,26 +227,50 @@ def test_status_lists_pending_batches(world, capsys):
 
 
 
-def test_an_enormous_answer_is_split_into_reviews_within_githubs_limit(world):
-    huge = [finding("app.py", 100 + i, title=f"far away {i}", body="word " * 3000) for i in range(50)]
+def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dropped(world, monkeypatch):
+    """Issue 10 "volume": 50 long findings once gave many reviews. Now one review, at most 65,536
+    characters; what does not fit in full is listed in brief and counted by severity, most severe
+    first; the check run (mode both), the SARIF file and the job summary hold every finding."""
+    sarif_dir, summary = world.state / "sarif", world.state / "summary.md"
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(
+        f"output:\n  mode: both\n  sarif_dir: {sarif_dir}\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    levels = ["low", "critical", "medium", "high"]
+    huge = [finding("app.py", 100 + i, title=f"far away {i}", severity=levels[i % 4], body="word " * 3000)
+            for i in range(50)]
     world.answer_with({"app.py": huge, "util.py": [finding("util.py", 4, body="```python\nunclosed fence")]})
     submit_and_finish(world)
     assert world.poll() == 0
-    reviews = world.github.reviews(1)
-    assert len(reviews) > 1
-    assert all(len(r["body"]) <= 65_536 for r in reviews)
-    assert [r["body"].split("part=")[1].split(" ")[0] for r in reviews] == [str(i) for i in range(1, len(reviews) + 1)]
-    text = "\n".join(r["body"] for r in reviews)
-    assert all(f"far away {i}" in text for i in range(50))
-    # the unclosed fence in util.py's finding is closed where it is, not at the end of the review
-    util_comment = next(c for r in reviews for c in r["comments"] if c["path"] == "util.py")
+    (review,) = world.github.reviews(1)
+    body = review["body"]
+    assert len(body) <= 65_536 and body.startswith("<!-- batch-review:v1 target=pr-1 ")
+    assert body.split("\n")[1].startswith("<!-- batch-review:fingerprints ")
+    full = [i for i in range(50) if f"far away {i}\nat [`app.py`" in body]  # a finding shown in full
+    assert 0 < len(full) < 50
+    # most severe first: no finding is shown in full while a more severe one is not
+    rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+    assert min(rank[levels[i % 4]] for i in full) >= max(rank[levels[i % 4]] for i in range(50) if i not in full)
+    left = Counter(levels[i % 4] for i in range(50) if i not in full)
+    by = ", ".join(f"{left[s]} {s}" for s in ("critical", "high", "medium", "low") if left[s])
+    assert f"{50 - len(full)} finding(s) not shown in full ({by})" in body
+    assert all(f"far away {i}" in body for i in range(50))  # the rest in brief, one line each
+    assert ms.check(body, leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+    # the unclosed fence in util.py's finding is closed where it is, not at the end of the comment
+    util_comment = next(c for c in review["comments"] if c["path"] == "util.py")
     assert util_comment["body"].rstrip().endswith("```")
-    # a rerun finds every part and posts none again
+    (run,) = world.github.check_runs()
+    assert all(f"far away {i}" in run["output"]["text"] for i in range(50))
+    (sarif,) = sarif_dir.glob("*.sarif")
+    messages = [r["message"]["text"] for r in json.loads(sarif.read_text())["runs"][0]["results"]]
+    assert all(any(m.startswith(f"far away {i}\n") for m in messages) for i in range(50))
+    assert all(f"far away {i}" in summary.read_text() for i in range(50))
+    # a rerun finds the review and posts nothing again
     (world.state / "done").rename(world.state / "again")
     for path in (world.state / "again").iterdir():
         path.rename(world.state / path.name)
     assert world.poll() == 0
-    assert len(world.github.reviews(1)) == len(reviews)
+    assert len(world.github.reviews(1)) == 1
 
 
 def test_failed_batch_also_gets_a_check_run_on_the_target(world):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from batch_review.manifest import Manifest, ManifestError
-from batch_review.markers import Marker, find_markers, from_external_id, neutralize
+from batch_review.markers import Marker, find_markers, from_external_id
 
 
 def sample() -> Manifest:
@@ -78,13 +78,3 @@ def test_markers_round_trip():
     assert find_markers(m.html())[0].same_posting(m)
     assert from_external_id(m.external_id()).same_posting(m)
     assert from_external_id("something-else") is None
-
-
-def test_neutralize_mentions_comments_and_fences():
-    text = "ping @octocat and @acme/team, mail a@b.c\n<!-- hidden -->\n```python\n@property\n<!-- batch-review:v1"
-    out = neutralize(text)
-    assert "@\u2060octocat" in out and "@\u2060acme/team" in out and "a@b.c" in out
-    assert "<!--" not in out and "&lt;!-- hidden --&gt;" in out
-    assert "@property" in out  # code keeps its decorators
-    assert out.endswith("```")  # the unclosed fence is closed
-    assert find_markers(neutralize(Marker("pr-1", "a" * 40, "b" * 16).html())) == []

@@ -1,25 +1,40 @@
-"""What a developer reads: review bodies, inline comments and check run output (pure).
+"""What a developer reads: the review body, inline comments, check run output, job summary (pure).
 
-Every piece of model text passes through markers.neutralize (no @-mentions, no hidden HTML, fences
-closed) and stays within GitHub's size limits; a body too long for one review is split into parts.
+Every piece of model text (and every string a manifest carries) goes through markdown_safety, clipped
+before it is neutralized. A body is built from units (the head, one unit per finding, one per section
+entry); after composition it is rendered with cmark-gfm and checked: each unit keeps its own blocks, the
+only HTML comments are our leading markers, no raw HTML, image, foreign link, mention or issue reference.
+A body that fails the check is composed again with every model text as a fenced literal; nothing is
+dropped. One review per pull request: what does not fit GitHub's 65,536 characters is summarised by
+count and severity (most severe first) and pointed to where the whole list is. Every cap says what it
+left out, with counts.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from . import markdown_safety as ms
 from .config import SEVERITIES, severity_rank
-from .markers import Marker, fingerprints_html, neutralize
+from .markers import Marker, fingerprints_html
 from .report import md_table
 
 MAX_BODY = 65_536  # review body, comment body (characters)
 MAX_CHECK_TEXT = 65_535  # check run output.summary / output.text
-PART_BUDGET = 60_000  # leaves room for the marker and the "part n of m" line
+MAX_ANNOTATION_TITLE = 255
+MAX_ANNOTATION_MESSAGE = 64_000
 MAX_RAW_ANSWER = 2_000
+MAX_TITLE = 200
+MAX_CATEGORY = 40
+MAX_FOREIGN = 300  # a path, reason or message that came from a manifest or a service
+MAX_SUMMARY = 900_000  # the job summary is limited to 1 MiB
 ANNOTATIONS_PER_REQUEST = 50
+OVERFLOW_ROOM = 3_000  # kept free for the "not shown here" lines
+FULL_LIST = ("the poll run's job summary, the SARIF file (when `output.sarif_dir` is set) and, with "
+             "`output.mode: both`, the check run")
 LEVEL_BY_SEVERITY = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice",
                      "info": "notice"}
 
@@ -49,137 +64,260 @@ class TargetReport:
     since: str = ""  # incremental: only the changes since this commit were reviewed
     repeated: int = 0  # findings an earlier review already posted, left out
     fingerprints: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
 
     @property
     def findings(self) -> list:
         return [c.finding for c in self.inline] + [f for f, _ in self.unplaced]
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n…(truncated)"
+def _severity(f) -> str:
+    return f.severity if f.severity in SEVERITIES else "medium"
 
 
-def finding_heading(f) -> str:
-    return f"**{f.severity}** · {f.category} — {neutralize(f.title).strip()}"
+def by_severity(items: Iterable, key: Callable = lambda x: x) -> list:
+    """Most severe first, otherwise in the given order."""
+    return sorted(items, key=lambda x: -severity_rank(_severity(key(x))))
 
 
-def inline_body(comment, suggestion: str | None) -> str:
-    f = comment.finding
-    parts = [finding_heading(f), "", neutralize(f.body).strip()]
-    if suggestion:
-        parts += ["", suggestion]
-    return _clip("\n".join(parts), MAX_BODY)
-
-
-def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> str:
-    sha = report.head_sha if side != "LEFT" else ""
-    if not sha:
-        return f"`{neutralize(path)}`" + (f" line {line} (old side)" if line else "")
-    anchor = f"#L{line}" if line else ""
-    url = f"{report.server_url}/{report.repository}/blob/{sha}/{quote(path)}{anchor}"
-    return f"[`{neutralize(path)}`{' line ' + str(line) if line else ''}]({url})"
+def counts_line(severities: Iterable[str]) -> str:
+    """"2 critical, 5 low": most severe first."""
+    counts = Counter(severities)
+    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES[::-1] if counts[s])
 
 
 def severity_table(findings: Iterable) -> str:
-    counts = Counter(f.severity for f in findings)
+    counts = Counter(_severity(f) for f in findings)
     rows = [[s, counts[s]] for s in SEVERITIES[::-1] if counts[s]]
     return md_table(["severity", "findings"], rows) if rows else ""
 
 
-def body_sections(report: TargetReport) -> tuple[str, list[str]]:
-    """The head of the body (always in part 1) and the entries that may spill into later parts."""
+# --- pieces ----------------------------------------------------------------------------------------------
+
+def finding_heading(f, literal: bool = False) -> str:
+    text = ms.code_span if literal else ms.inline
+    title = ms.clip(f.title or "", MAX_TITLE)
+    category = ms.clip(f.category or "other", MAX_CATEGORY)
+    return f"**{_severity(f)}** · {text(category)} — {text(title)}"
+
+
+def _model_text(text: str, literal: bool, limit: int | None = None) -> str:
+    return ms.literal(text, limit) if literal else ms.block(text, limit)
+
+
+def _path(path: str) -> str:
+    return ms.code_span(ms.clip(path or "", MAX_FOREIGN)) or "(no file)"
+
+
+def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> str:
+    where = _path(path) + (f" line {line}" if line else "")
+    if side == "LEFT" or not path:
+        return where + (" (old side)" if line and side == "LEFT" else "")
+    anchor = f"#L{line}" if line else ""
+    return f"[{where}]({blob_prefix(report)}{quote(path)}{anchor})"
+
+
+def blob_prefix(report: TargetReport) -> str:
+    return f"{report.server_url}/{quote(report.repository)}/blob/{quote(report.head_sha)}/"
+
+
+def finding_unit(report: TargetReport, f, where: str, literal: bool = False) -> str:
+    lines = [finding_heading(f, literal), where]
+    parts = ["\n".join(lines)]
+    body = _model_text(f.body or "", literal)
+    if body:
+        parts.append(body)
+    if f.suggestion:
+        parts += ["Suggested change:", ms.literal(f.suggestion)]
+    return "\n\n".join(parts)
+
+
+def inline_body(comment, suggestion: str | None) -> str:
+    """One inline comment: heading, body, the ```suggestion block; checked, literal if it fails."""
+    f = comment.finding
+    for literal in (False, True):
+        units = [finding_heading(f, literal)]
+        if getattr(comment, "note", None):
+            units[0] += "\n" + ms.escape(comment.note)
+        body = _model_text(f.body or "", literal)
+        if body:
+            units.append(body)
+        if suggestion:
+            units.append(suggestion)
+        text = "\n\n".join(units)
+        if len(text) <= MAX_BODY and not ms.check(text, units=ms.unit_ranges(units)):
+            return text
+    return _last_resort([], "\n\n".join(units), MAX_BODY)
+
+
+def _last_resort(leading: list[str], visible: str, limit: int) -> str:
+    """Everything as one literal block: cannot render as anything but text."""
+    head = "\n".join(leading) + ("\n" if leading else "")
+    room = limit - len(head) - 200
+    shown = visible if len(visible) <= room else visible[:room]
+    note = "" if shown is visible else f"\n\n({len(visible) - len(shown):,} characters cut to fit GitHub's limit)"
+    return head + "This text is shown literally because it did not pass the markdown check.\n\n" + ms.fence(
+        shown, "text") + note
+
+
+# --- the body ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Section:
+    title: str
+    entries: list[str]
+    what: str  # "finding(s)", "answer(s)", …: for the "not shown" count
+    severities: list[str] | None = None  # per entry, for findings
+    brief: list[str] | None = None  # per entry: one line, for findings that do not fit in full
+
+
+def head_units(report: TargetReport) -> list[str]:
     findings = report.findings
-    head = [f"## batch-review: {len(findings)} finding{'s' if len(findings) != 1 else ''}", ""]
-    reviewed = f"Reviewed commit `{report.head_sha[:12]}`"
+    units = [f"## batch-review: {len(findings)} finding{'s' if len(findings) != 1 else ''}"]
+    models = ", ".join(ms.code_span(m) for m in report.model.split("`, `"))
+    reviewed = f"Reviewed commit {ms.code_span(report.head_sha[:12])}"
     if report.current_head and report.current_head != report.head_sha:
-        reviewed += f" (the pull request has moved on to `{report.current_head[:12]}` since)"
-    head.append(f"{reviewed} · model `{report.model}` · {report.files_reviewed} files · "
-                f"{report.requests} requests{' · ' + report.usage_line if report.usage_line else ''}")
+        reviewed += f" (the pull request has moved on to {ms.code_span(report.current_head[:12])} since)"
+    lines = [f"{reviewed} · model {models} · {report.files_reviewed} files · {report.requests} requests"
+             + (f" · {ms.escape(report.usage_line)}" if report.usage_line else "")]
     if report.since:
-        head.append(f"Incremental review: only the changes since `{report.since[:12]}`, reviewed before, "
-                    "were sent to the model.")
+        lines.append(f"Incremental review: only the changes since {ms.code_span(report.since[:12])}, reviewed "
+                     "before, were sent to the model.")
     if report.repeated:
-        head.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
+        lines.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
     if report.attempt:
-        head.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
+        lines.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
+    units.append("\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines)))
     table = severity_table(findings)
     if table:
-        head += ["", table]
+        units.append(table)
+    facts = []
     if report.below_threshold:
-        head += ["", f"{report.below_threshold} finding(s) below the configured minimum severity are not shown."]
-    entries: list[str] = []
+        facts.append(f"{report.below_threshold} finding(s) below the configured minimum severity are not shown.")
     if report.inline:
-        head += ["", f"{len(report.inline)} finding(s) are inline comments on the diff."]
-    if report.unplaced:
-        entries.append("### Findings not on a line of the diff")
-        for f, reason in report.unplaced:
-            where = _blob_link(report, f.path, f.line, f.side)
-            text = neutralize(f.body).strip()
-            entries.append(_clip(f"- {finding_heading(f)} ({where}; {reason})\n\n  {text}", 8_000))
-            if f.suggestion:
-                entries.append(_clip(_fenced(f.suggestion, "  "), 8_000))
-    if report.unparsable:
-        entries.append("### Answers that could not be read")
-        for path, problem, raw in report.unparsable:
-            entries.append(f"- `{neutralize(path)}`: {neutralize(problem)}\n\n"
-                           + _fenced(_clip(raw, MAX_RAW_ANSWER), "  "))
-    if report.failed:
-        entries.append("### Requests that failed")
-        entries.extend(f"- `{neutralize(p)}`: `{neutralize(code)}` {neutralize(msg)}" for p, code, msg in report.failed)
+        facts.append(f"{len(report.inline)} finding(s) are inline comments on the diff.")
+    over_cap = [r for _, r in report.unplaced if r.startswith("over the limit of")]
+    if over_cap:
+        facts.append(f"{len(over_cap)} finding(s) {ms.escape(over_cap[0])}: listed below instead.")
     if report.resubmitted:
-        entries.append(f"{report.resubmitted} request(s) expired and were submitted again; "
-                       "their findings will follow in another review.")
-    if report.skipped_files:
-        entries.append("<details><summary>Files not reviewed</summary>\n")
-        entries.extend(f"- `{neutralize(s['path'])}`: {s['reason']}" for s in report.skipped_files)
-        entries.append("\n</details>")
-    return "\n".join(head), entries
+        facts.append(f"{report.resubmitted} request(s) expired and were submitted again; "
+                     "their findings will follow in another review.")
+    if facts:
+        units.append("\n".join(f"- {fact}" for fact in facts))
+    return units
 
 
-def _fenced(text: str, indent: str = "") -> str:
-    longest = max((len(run) for run in _backtick_runs(text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    body = "\n".join(indent + line for line in text.splitlines())
-    return f"{indent}{fence}text\n{body}\n{indent}{fence}"
+def _brief(f, where: str) -> str:
+    return f"- **{_severity(f)}** {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))}"
 
 
-def _backtick_runs(text: str) -> Iterable[str]:
-    run = ""
-    for ch in text:
-        if ch == "`":
-            run += ch
-        elif run:
-            yield run
-            run = ""
-    if run:
-        yield run
+def _finding_section(report: TargetReport, title: str, items: list, literal: bool) -> Section:
+    """items: (finding, where it is, one-line location)."""
+    return Section(title, [finding_unit(report, f, where, literal) for f, where, _ in items], "finding(s)",
+                   [_severity(f) for f, _, _ in items], [_brief(f, short) for f, _, short in items])
 
 
-def split_parts(head: str, entries: Sequence[str], budget: int = PART_BUDGET) -> list[str]:
-    """Pack the body into parts of at most `budget` characters; part 1 starts with the head."""
-    parts: list[list[str]] = [[head]]
-    size = len(head)
-    for entry in entries:
-        entry = _clip(entry, budget - 200)
-        if size + len(entry) + 2 > budget:
-            parts.append([])
-            size = 0
-        parts[-1].append(entry)
-        size += len(entry) + 2
-    return ["\n\n".join(p) for p in parts]
+def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool = False) -> list[Section]:
+    out = []
+    if removed_lines:  # check runs: annotations point at lines of the head commit; removed lines are not there
+        old = by_severity([c for c in report.inline if c.side == "LEFT"], key=lambda c: c.finding)
+        out.append(_finding_section(report, "Findings on removed lines", [
+            (c.finding, f"at {_path(c.path)} old line {c.line}", f"{_path(c.path)} old line {c.line}")
+            for c in old], literal))
+    unplaced = by_severity(report.unplaced, key=lambda x: x[0])
+    out.append(_finding_section(report, "Findings not on a line of the diff", [
+        (f, f"at {_blob_link(report, f.path, f.line, f.side)} · {ms.escape(reason)}",
+         _path(f.path) + (f" line {f.line}" if f.line else "")) for f, reason in unplaced], literal))
+    out.append(Section("What the answers left out or may miss", [
+        f"{_path(path)}: {ms.inline(note, MAX_FOREIGN)}" for path, note in report.notes], "note(s)"))
+    out.append(Section("Answers that could not be read", [
+        f"{_path(path)}: {ms.inline(problem, MAX_FOREIGN)}\n\n{ms.literal(raw, MAX_RAW_ANSWER)}"
+        for path, problem, raw in report.unparsable], "answer(s)"))
+    out.append(Section("Requests that failed", [
+        f"{_path(p)}: {ms.code_span(ms.clip(code, 80))} {ms.inline(msg, MAX_FOREIGN)}"
+        for p, code, msg in report.failed], "failed request(s)"))
+    out.append(Section("Files not reviewed", [
+        f"{_path(str(s.get('path', '')))}: {ms.inline(str(s.get('reason', '')), MAX_FOREIGN)}"
+        for s in report.skipped_files], "file(s)"))
+    return [s for s in out if s.entries]
+
+
+def _fit(units: list[str], secs: list[Section], budget: int) -> list[str]:
+    """Head units, then each section's entries while they fit (each entry its own unit: no entry is a
+    list item, or consecutive entries would merge into one list). What does not fit is listed one line
+    a finding (most severe first) while that fits, and counted by severity after that."""
+    units = list(units)
+    size = sum(len(u) + 2 for u in units)
+    left: list[tuple[Section, int]] = []
+    for sec in secs:
+        heading = f"### {sec.title}"
+        shown = 0
+        for entry in sec.entries:
+            extra = len(entry) + 2 + (len(heading) + 2 if shown == 0 else 0)
+            if size + extra > budget - OVERFLOW_ROOM:
+                break
+            if shown == 0:
+                units.append(heading)
+            units.append(entry)
+            size += extra
+            shown += 1
+        if shown < len(sec.entries):
+            left.append((sec, shown))
+    if left:
+        units.append(_overflow(left, budget - size - 2))
+    return units
+
+
+def _overflow(left: list[tuple[Section, int]], room: int) -> str:
+    counts, brief = [], []
+    room -= 400 + 200 * len(left)  # the heading, the count lines and the closing line
+    for sec, shown in left:
+        rest = len(sec.entries) - shown
+        by = f" ({counts_line(sec.severities[shown:])})" if sec.severities else ""
+        counts.append(f"- {sec.title}: {rest} {sec.what} not shown in full{by}")
+        listed = 0
+        for line in (sec.brief or [])[shown:]:
+            if len(line) + 1 > room:
+                break
+            brief.append(line)
+            room -= len(line) + 1
+            listed += 1
+        if sec.brief and listed < rest:
+            brief.append(f"- … {rest - listed} more ({counts_line(sec.severities[shown + listed:])})"
+                         if sec.severities else f"- … {rest - listed} more")
+    text = "### Not shown in full here: GitHub's size limit\n\n" + "\n".join(counts)
+    if brief:
+        text += "\n\nIn brief, most severe first:\n\n" + "\n".join(brief)
+    return text + f"\n\nEvery finding is listed in {FULL_LIST}."
+
+
+def compose_checked(leading: list[str], build: Callable[[bool], list[str]], limit: int,
+                    links: tuple[str, ...]) -> str:
+    """Units from build(literal) joined under the leading comment lines, rendered and checked; the
+    literal form when the check fails, and one literal block as the last resort."""
+    head = "\n".join(leading) + ("\n" if leading else "")
+    for literal in (False, True):
+        units = build(literal)
+        text = head + "\n\n".join(units)
+        if len(text) <= limit and not ms.check(text, leading=len(leading), links=links,
+                                               units=ms.unit_ranges(units, len(leading) + 1)):
+            return text
+    return _last_resort(leading, "\n\n".join(units), limit)
 
 
 def review_bodies(report: TargetReport, digest: str, base: str = "") -> list[str]:
-    head, entries = body_sections(report)
-    parts = split_parts(head, entries)
-    out = []
-    for i, text in enumerate(parts, start=1):
-        marker = Marker(report.key, report.head_sha, digest, i, base).html()
-        suffix = f"\n\n<sub>part {i} of {len(parts)}</sub>" if len(parts) > 1 else ""
-        if i == 1 and report.fingerprints:
-            suffix += "\n" + fingerprints_html(report.fingerprints)
-        out.append(f"{marker}\n{text}{suffix}")
-    return out
+    """The review of one target: ONE body (a list, for the publisher)."""
+    return [review_body(report, digest, base)]
+
+
+def review_body(report: TargetReport, digest: str, base: str = "") -> str:
+    """Marker at character 0, the fingerprints comment on the second line, then the visible text."""
+    leading = [Marker(report.key, report.head_sha, digest, 1, base).html()]
+    if report.fingerprints:
+        leading.append(fingerprints_html(report.fingerprints))
+    budget = MAX_BODY - sum(len(line) + 1 for line in leading)
+    return compose_checked(leading, lambda lit: _fit(head_units(report), sections(report, lit), budget),
+                           MAX_BODY, (blob_prefix(report),))
 
 
 def check_conclusion(findings: Iterable, fail_on: str | None) -> str:
@@ -188,31 +326,52 @@ def check_conclusion(findings: Iterable, fail_on: str | None) -> str:
     return "neutral"
 
 
+def annotation(c) -> dict:
+    f = c.finding
+    ann = {"path": c.path, "start_line": c.start_line or c.line, "end_line": c.line,
+           "annotation_level": LEVEL_BY_SEVERITY.get(f.severity, "warning"),
+           "title": ms.plain(f"{_severity(f)}: {f.title}", MAX_ANNOTATION_TITLE, one_line=True),
+           "message": ms.plain(f.body or f.title or "", MAX_ANNOTATION_MESSAGE) or "(no text)"}
+    if f.suggestion:
+        ann["raw_details"] = ms.plain(f.suggestion, MAX_ANNOTATION_MESSAGE)
+    return ann
+
+
 def check_output(report: TargetReport) -> tuple[dict, list[dict]]:
-    """(output without annotations, all annotations). Annotations go out 50 per request."""
-    head, entries = body_sections(report)
-    old_side = [c for c in report.inline if c.side == "LEFT"]
-    if old_side:  # annotations point at lines of the head commit; removed lines are not there
-        entries = ["### Findings on removed lines"] + [
-            f"- {finding_heading(c.finding)} (`{neutralize(c.path)}` old line {c.line})\n\n  "
-            f"{neutralize(c.finding.body).strip()}" for c in old_side] + entries
-    text = "\n\n".join(entries)
+    """(output without annotations, all annotations). Annotations go out 50 per request, all of them."""
+    links = (blob_prefix(report),)
+    summary = compose_checked([], lambda lit: head_units(report), MAX_CHECK_TEXT, links)
+    secs = sections(report, removed_lines=True)
     n = len(report.findings)
-    output = {"title": f"{n} finding{'s' if n != 1 else ''}", "summary": _clip(head, MAX_CHECK_TEXT)}
-    if text:
-        output["text"] = _clip(text, MAX_CHECK_TEXT)
-    annotations = []
-    for c in report.inline:
-        if c.side == "LEFT":
-            continue
-        f = c.finding
-        ann = {"path": c.path, "start_line": c.start_line or c.line, "end_line": c.line,
-               "annotation_level": LEVEL_BY_SEVERITY.get(f.severity, "warning"),
-               "title": _clip(neutralize(f.title), 255), "message": _clip(neutralize(f.body) or f.title, 64_000)}
-        if f.suggestion:
-            ann["raw_details"] = _clip(f.suggestion, 64_000)
-        annotations.append(ann)
+    output = {"title": f"{n} finding{'s' if n != 1 else ''}", "summary": summary}
+    if secs:
+        output["text"] = compose_checked(
+            [], lambda lit: _fit([], sections(report, lit, removed_lines=True), MAX_CHECK_TEXT),
+            MAX_CHECK_TEXT, links)
+    annotations = [annotation(c) for c in report.inline if c.side != "LEFT"]
     return output, annotations
+
+
+def summary_markdown(report: TargetReport, limit: int = MAX_SUMMARY) -> str:
+    """Every finding of a target, one line each, most severe first, for the job summary."""
+    head = f"#### {ms.escape(report.label)}: {len(report.findings)} finding(s)"
+    rows = []
+    items = [(c.finding, c.path, c.line, c.side) for c in report.inline] + [
+        (f, f.path, f.line, f.side) for f, _ in report.unplaced]
+    items = by_severity(items, key=lambda x: x[0])
+    for f, path, line, side in items:
+        where = _path(path) + (f":{line}" if line else "") + (" (old side)" if side == "LEFT" else "")
+        rows.append(f"- **{_severity(f)}** {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))}")
+    out, size = [head], len(head)
+    for i, row in enumerate(rows):
+        if size + len(row) + 1 > limit:
+            out.append(f"- … {len(rows) - i} more ({counts_line(_severity(x[0]) for x in items[i:])}): "
+                       "the job summary is limited to 1 MiB")
+            break
+        out.append(row)
+        size += len(row) + 1
+    out += [f"- {_path(p)}: {ms.inline(n, MAX_FOREIGN)}" for p, n in report.notes]
+    return "\n".join(out)
 
 
 def threshold(findings: list, min_severity: str) -> tuple[list, int]:

@@ -69,37 +69,3 @@ def find_fingerprints(text: str | None) -> set[str]:
 def from_external_id(external_id: str | None) -> Marker | None:
     m = _EXTERNAL_RE.match(external_id or "")
     return Marker(m["target"], m["head"], m["manifest"]) if m else None
-
-
-_FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_OUR_MARKER_RE = re.compile(r"<!--(?=\s*batch-review)", re.IGNORECASE)
-_MENTION_RE = re.compile(r"(?<![\w`/.])@(?=[A-Za-z0-9][A-Za-z0-9-]*)")
-
-
-def _inert_prose(line: str) -> str:
-    line = line.replace("<!--", "&lt;!--").replace("-->", "--&gt;")
-    # "@user" and "@org/team" would notify people; a word joiner keeps the text readable
-    return _MENTION_RE.sub("@\u2060", line)
-
-
-def neutralize(text: str) -> str:
-    """Untrusted markdown made inert: no HTML comments (nothing hidden, no fake marker), no @-mentions,
-    and every code fence it opens closed again, so it cannot swallow what follows it."""
-    out: list[str] = []
-    fence: str | None = None
-    for line in text.replace("\r\n", "\n").split("\n"):
-        m = _FENCE_RE.match(line)
-        if fence is None:
-            if m:
-                fence = m.group(1)
-                out.append(_OUR_MARKER_RE.sub("&lt;!--", line))
-            else:
-                out.append(_inert_prose(line))
-            continue
-        # inside a fence: code shows literally (no mention, no hidden comment) but may not spoof a marker
-        out.append(_OUR_MARKER_RE.sub("&lt;!--", line))
-        if m and line.strip() == m.group(1) and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-            fence = None
-    if fence is not None:
-        out.append(fence)
-    return "\n".join(out)

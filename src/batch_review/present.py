@@ -114,7 +114,7 @@ def batch_table(rows) -> list[list]:
 
 def poll_report(result, cfg, *, show_bodies: bool) -> None:
     """The batches, what was (or would be) posted, the cost; failures last, as errors."""
-    from .compose import review_bodies
+    from .compose import review_bodies, summary_markdown
     from .poll import cost_rows
 
     rows = batch_table(result.rows)
@@ -139,6 +139,7 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += [f"- {p}" for p in result.failures + result.problems]
+    summary += ["", *(summary_markdown(r) for r in result.reports)]  # every finding, whatever was posted
     actions_env.append_summary("\n".join(summary) + "\n", os.environ)
     costs = [actual_cost(m, t, cfg.prices) for m, t in result.usage.items()]
     total = sum(c.batch_usd for c in costs if c is not None)

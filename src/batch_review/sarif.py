@@ -8,7 +8,7 @@ scanning recognises the same finding across uploads.
 from __future__ import annotations
 
 from .compose import TargetReport
-from .markers import neutralize
+from .markdown_safety import plain
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -31,7 +31,7 @@ def sarif_log(report: TargetReport, *, tool_version: str, fingerprints: dict[int
             "ruleId": f"batch-review/{f.category or 'other'}",
             "ruleIndex": rule_ids.index(f"batch-review/{f.category or 'other'}"),
             "level": LEVELS.get(f.severity, "warning"),
-            "message": {"text": neutralize(f"{f.title}\n\n{f.body}".strip())},
+            "message": {"text": plain(f"{f.title}\n\n{f.body}".strip())},
             "locations": [location],
             "properties": {"severity": f.severity},
         }

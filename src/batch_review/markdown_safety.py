@@ -1,0 +1,374 @@
+"""Model text made inert for GitHub, and composed bodies checked the way GitHub renders them (pure).
+
+Everything a model writes (titles, bodies, raw answers, refusals, suggestions, categories) and every string
+from a manifest is hostile. GitHub renders comments with cmark-gfm and then links @mentions, issue
+references (`#12`, `GH-12`, `owner/repo#12`, issue URLs) and URLs in the text. So model markdown is parsed
+by cmark-gfm itself (cmarkgfm: GitHub's own parser, so what we check is what GitHub renders) and written
+out again from the parse tree in a small safe subset we generate ourselves: paragraphs, lists, quotes,
+emphasis, code spans and fenced code (a fence longer than any backtick run inside, so nothing closes it
+early). Prose text is backslash-escaped (no link, image, HTML, heading, table or link-reference definition
+can form) and a word joiner (U+2060, invisible) follows `@`, `#` before a digit, `GH-`, `www` and the `:` of
+`://`, so no mention, reference or autolink survives. Raw HTML and HTML comments are shown as text.
+
+`check()` renders a composed body with cmark-gfm (GFM extensions, unsafe so raw HTML is visible) and lists
+what is wrong: a unit (one finding, one section) whose blocks leak into another, an HTML comment other than
+our leading markers, raw HTML, an element left open, an image, a link we did not make, a mention, an issue
+reference or a link-reference definition. Clip model text before neutralizing, never after.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+from .markdown_html import Comment, Node, UnreadableHTML, parse_html, render
+
+JOINER = "\u2060"  # WORD JOINER: invisible, not a word character, breaks every pattern GitHub links
+_KEEP = set(",'\"?;%/")  # ASCII punctuation that never starts markdown syntax
+_ESCAPE = {c for c in string.punctuation if c not in _KEEP}
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_LINKED = [
+    (re.compile(r"@"), "@" + JOINER),  # @user, .@user, x/@org/team, a@b.com, -@.x (an email autolink)
+    (re.compile(r"#(?=[0-9])"), "#" + JOINER),  # #12, owner/repo#12
+    (re.compile(r"(?i)(gh-)(?=[0-9])"), r"\1" + JOINER),  # GH-12
+    (re.compile(r":(?=//)"), ":" + JOINER),  # https://…/issues/12 and every other URL
+    (re.compile(r"(?i)(www)(?=\.)"), r"\1" + JOINER),  # www.example.com autolinks
+]
+_OUR_COMMENT = re.compile(r"<!--(?=\s*batch-review)", re.IGNORECASE)
+MAX_DEPTH = 12  # deeper nesting is flattened to text
+
+
+def clip(text: str, limit: int | None) -> str:
+    """The model's text cut to `limit` characters, marked; done BEFORE neutralizing."""
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def _clean(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return "".join(c for c in text if c == "\n" or (c not in _BIDI and unicodedata.category(c) != "Cc"))
+
+
+def _unlink(text: str) -> str:
+    for pattern, repl in _LINKED:
+        text = pattern.sub(repl, text)
+    return text
+
+
+def escape(text: str) -> str:
+    """Literal prose: every markdown character escaped, every GitHub link pattern broken. Callers drop
+    the spaces that start a line, so no line can start a block."""
+    return "".join("\\" + c if c in _ESCAPE else c for c in _unlink(_clean(text)))
+
+
+def _code_text(text: str) -> str:
+    """Code shown verbatim, except that it may not spell one of our hidden markers."""
+    return _OUR_COMMENT.sub("<!-" + JOINER + "-", _clean(text))
+
+
+def _longest_run(text: str, ch: str = "`") -> int:
+    return max((len(m.group()) for m in re.finditer(re.escape(ch) + "+", text)), default=0)
+
+
+def code_span(text: str) -> str:
+    """`text` as an inline code span that nothing inside can close."""
+    text = _code_text(text).replace("\n", " ")
+    if not text:
+        return ""
+    ticks = "`" * (_longest_run(text) + 1)
+    pad = " " if text[0] in "` " or text[-1] in "` " else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def fence(code: str, info: str = "", prefix: str = "") -> str:
+    """A fenced code block of backticks longer than any run inside (so no line of it closes the block),
+    each line prefixed with `prefix` (list or quote indentation)."""
+    code = _code_text(code).rstrip("\n")
+    ticks = "`" * max(3, _longest_run(code) + 1)
+    info = re.sub(r"[^A-Za-z0-9_+.#-]", "", info)[:30]
+    lines = [f"{ticks}{info}"] + code.split("\n") + [ticks]
+    return "\n".join((prefix + line).rstrip() if line else prefix.rstrip() for line in lines)
+
+
+def literal(text: str, limit: int | None = None) -> str:
+    """The model's text shown exactly as written (raw answers, refusals, suggestions out of place)."""
+    return fence(clip(text, limit), "text")
+
+
+def plain(text: str, limit: int | None = None, *, one_line: bool = False) -> str:
+    """Plain text for fields GitHub does not render as markdown (annotation titles and messages, SARIF
+    message.text): control characters dropped, mentions and markers broken, one line if asked."""
+    text = _OUR_COMMENT.sub("<!-" + JOINER + "-", _unlink(_clean(clip(text, limit))))
+    return " ".join(text.split()) if one_line else text
+
+
+# --- model markdown -> safe markdown -----------------------------------------------------------------------
+
+_BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "hr", "table",
+          "thead", "tbody", "tr", "div"}
+
+
+def _text_of(node) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, Comment):
+        return f"<!--{node.text}-->"
+    return "".join(_text_of(c) for c in node.children)
+
+
+def _is_block(node, depth: int = 0) -> bool:
+    if not isinstance(node, Node):
+        return False
+    return node.tag in _BLOCK or (depth < MAX_DEPTH and any(_is_block(c, depth + 1) for c in node.children))
+
+
+def _inline(node, depth: int = 0) -> str:
+    """Safe inline markdown for a node of the parsed model text."""
+    if isinstance(node, str):
+        return escape(node)
+    if isinstance(node, Comment):
+        return escape(f"<!--{node.text}-->")
+    if depth > MAX_DEPTH:
+        return escape(_text_of(node))
+    inner = "".join(_inline(c, depth + 1) for c in node.children)
+    tag = node.tag
+    if tag in ("em", "strong"):  # not ~~del~~: nested, it would start a line with a ~~~~ fence
+        mark = {"em": "*", "strong": "**"}[tag]
+        return f"{mark}{inner}{mark}" if inner.strip() and inner == inner.strip() else inner
+    if tag == "code":
+        return code_span(_text_of(node))
+    if tag == "a":
+        href = node.attrs.get("href") or ""
+        shown = _text_of(node).strip()
+        return inner if not href or href in (shown, "http://" + shown, "mailto:" + shown) else (
+            f"{inner} ({escape(href)})")
+    if tag == "img":
+        return escape(f"[image: {node.attrs.get('alt') or ''}] ({node.attrs.get('src') or ''})")
+    if tag == "input" and node.attrs.get("type") == "checkbox":
+        return escape("[x] " if "checked" in node.attrs else "[ ] ")
+    if tag == "br":
+        return "\\\n"
+    if tag in ("p", "li", "td", "th", "tr", "thead", "tbody", "table", "div") or tag in _BLOCK:
+        return inner
+    # anything else came from raw HTML in the answer: shown as the text it is
+    return escape(node.raw) + inner + (escape(node.end_raw) if node.end_raw else "")
+
+
+def _prefixed(lines: list[str], first: str, rest: str) -> list[str]:
+    return [((first if i == 0 else rest) + line).rstrip() if line else "" for i, line in enumerate(lines)]
+
+
+def _blocks(container: Node, depth: int = 0) -> list[list[str]]:
+    """The container's children as blocks of safe markdown lines."""
+    blocks: list[list[str]] = []
+    pending: list = []
+
+    def flush():
+        text = "".join(_inline(n, depth + 1) for n in pending).strip("\n")
+        pending.clear()
+        if text.strip():
+            blocks.append([line.lstrip(" ") for line in text.split("\n") if line.strip()])
+
+    for child in container.children:
+        if isinstance(child, str) and not child.strip() and not pending:
+            continue
+        if depth > MAX_DEPTH or not _is_block(child):
+            pending.append(child)
+            continue
+        flush()
+        blocks.extend(_block(child, depth + 1))
+    flush()
+    return blocks
+
+
+def _block(node: Node, depth: int) -> list[list[str]]:
+    tag = node.tag
+    if tag == "pre":
+        return [fence(_text_of(node), node.attrs.get("lang") or "").split("\n")]
+    if tag == "hr":
+        return [["* * *"]]
+    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        text = " ".join(_inline(c, depth) for c in node.children).replace("\n", " ").strip()
+        return [[f"**{text}**" if text else ""]] if text else []
+    if tag == "blockquote":
+        lines = _join(_blocks(node, depth))
+        return [[(">" + (" " + line if line else "")) for line in lines]] if lines else []
+    if tag in ("ul", "ol"):
+        out: list[str] = []
+        number = int(node.attrs.get("start") or 1) if str(node.attrs.get("start") or "1").isdigit() else 1
+        for item in (c for c in node.children if isinstance(c, Node)):
+            marker = "- " if tag == "ul" else f"{number}. "
+            number += 1
+            lines = _join(_blocks(item, depth)) or [""]
+            out += _prefixed(lines, marker, " " * len(marker))
+        return [out] if out else []
+    if tag in ("table", "thead", "tbody"):
+        return [line for c in node.children if isinstance(c, Node) for line in _block(c, depth)]
+    if tag == "tr":
+        cells = [" ".join(_inline(c, depth).split("\n")).strip() for c in node.children if isinstance(c, Node)]
+        return [[" · ".join(cells)]]
+    if tag in ("p", "li", "div"):
+        return _blocks(node, depth)
+    # raw HTML holding blocks (<details> … </details>): its tags shown as text around its content
+    inner = _blocks(node, depth)
+    return [[escape(node.raw)]] + inner + ([[escape(node.end_raw)]] if node.end_raw else [])
+
+
+def _join(blocks: list[list[str]]) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
+        if out:
+            out.append("")
+        out.extend(block)
+    return out
+
+
+def block(text: str, limit: int | None = None) -> str:
+    """Model markdown (a finding's body) as safe markdown: clipped first, then parsed by cmark-gfm and
+    written out again in the safe subset."""
+    text = _clean(clip(text or "", limit))
+    if not text.strip():
+        return ""
+    try:
+        tree = parse_html(render(text))
+    except UnreadableHTML:
+        return fence(text, "text")
+    return "\n".join(_join(_blocks(tree.root)))
+
+
+def inline(text: str, limit: int | None = None) -> str:
+    """Model markdown that must stay on one line (titles, categories, messages): clipped, parsed, and
+    flattened to safe inline markdown; code spans are kept."""
+    text = " ".join(_clean(clip(text or "", limit)).split())
+    if not text:
+        return ""
+    try:
+        tree = parse_html(render(text))
+    except UnreadableHTML:
+        return code_span(text)
+    parts = []
+    for node in tree.root.children:
+        parts.append(_flat(node))
+    return " ".join(" ".join(parts).split())
+
+
+def _flat(node, depth: int = 0) -> str:
+    if isinstance(node, Node) and depth <= MAX_DEPTH and _is_block(node):
+        if node.tag == "pre":
+            return code_span(_text_of(node))
+        return " ".join(_flat(c, depth + 1) for c in node.children if not (isinstance(c, str) and not c.strip()))
+    return _inline(node, depth).replace("\\\n", " ").replace("\n", " ")
+
+
+# --- the check after composition -----------------------------------------------------------------------------
+
+_SOURCEPOS = re.compile(r"(\d+):(\d+)-(\d+):(\d+)")
+_MENTION = re.compile(r"(?:^|[^A-Za-z0-9_`])@[A-Za-z0-9]", re.IGNORECASE)
+_REFERENCE = re.compile(r"#[0-9]|(?i:\bgh-[0-9])")
+_URL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.")
+_REF_DEF = re.compile(r"^[ \t>*+\-0-9.)]*\[[^\]]*\]:")
+_IGNORED_PARENTS = {"code", "pre", "a"}
+_MARKDOWN_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "em",
+                  "strong", "del", "a", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "input"}
+
+
+def _span(node: Node) -> tuple[int, int] | None:
+    m = _SOURCEPOS.fullmatch(node.attrs.get("data-sourcepos") or "")
+    if not m:
+        return None
+    start, end, end_col = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    return start, (end - 1 if end_col == 0 and end > start else end)
+
+
+def unit_ranges(units: list[str], first_line: int = 1, sep: str = "\n\n") -> list[tuple[int, int]]:
+    """The line range (1-based, inclusive) of each unit of a body made as sep.join(units)."""
+    ranges, line = [], first_line
+    for unit in units:
+        n = unit.count("\n") + 1
+        ranges.append((line, line + n - 1))
+        line += n + sep.count("\n") - 1
+    return ranges
+
+
+def check(body: str, *, leading: int = 0, units: list[tuple[int, int]] | None = None,
+          links: tuple[str, ...] = ()) -> list[str]:
+    """What is wrong with a composed body as GitHub will render it ([] when nothing is).
+
+    leading: how many first lines are our own HTML comments (marker, fingerprints); units: line ranges
+    that must each hold their own blocks; links: the URL prefixes our own links start with."""
+    problems: list[str] = []
+    lines = body.split("\n")
+    for i in range(leading):
+        if i >= len(lines) or not re.fullmatch(r"<!-- batch-review:[^<>]*-->", lines[i]):
+            problems.append(f"line {i + 1} is not one of our marker comments")
+    safe = render(body, unsafe=False)
+    if safe.count("<!--") != leading:
+        problems.append(f"{safe.count('<!--') - leading} piece(s) of raw HTML or HTML comment besides ours")
+    try:
+        tree = parse_html(render(body))
+    except UnreadableHTML as exc:
+        return problems + [f"HTML that cannot be read: {exc}"]
+    if tree.stray_end_tags:
+        problems.append(f"end tags without a start: {sorted(set(tree.stray_end_tags))}")
+    spans: list[tuple[int, int]] = []
+    code_lines: set[int] = set()
+    seen_comments = 0
+    for child in tree.root.children:
+        if isinstance(child, Comment):
+            seen_comments += 1
+            if seen_comments > leading:
+                problems.append("an HTML comment that is not ours")
+            continue
+        if isinstance(child, str):
+            if child.strip():
+                problems.append(f"text outside any block (raw HTML): {child.strip()[:40]!r}")
+            continue
+        span = _span(child)
+        if span is None:
+            problems.append(f"<{child.tag}> outside markdown (raw HTML)")
+            continue
+        spans.append(span)
+    _walk(tree.root, problems, code_lines, links)
+    if units:
+        problems += _unit_problems(units, spans)
+    for number, line in enumerate(lines, start=1):
+        if number > leading and number not in code_lines and _REF_DEF.match(line):
+            problems.append(f"line {number} is a link reference definition")
+    return problems
+
+
+def _walk(node: Node, problems: list[str], code_lines: set[int], links: tuple[str, ...],
+          ignored: bool = False) -> None:
+    for child in node.children:
+        if isinstance(child, str):
+            if not ignored:
+                for name, pattern in (("mention", _MENTION), ("issue reference", _REFERENCE), ("URL", _URL)):
+                    if m := pattern.search(child):
+                        problems.append(f"a live {name}: {child[max(0, m.start() - 10):m.end() + 10]!r}")
+            continue
+        if isinstance(child, Comment):
+            if node.tag != "#root":
+                problems.append("an HTML comment inside the text")
+            continue
+        if not child.closed:
+            problems.append(f"<{child.tag}> left open")
+        if child.tag not in _MARKDOWN_TAGS:
+            problems.append(f"raw HTML <{child.tag}>")
+        if child.tag == "img":
+            problems.append("an image")
+        if child.tag == "a" and not any((child.attrs.get("href") or "").startswith(p) for p in links if p):
+            problems.append(f"a link we did not make: {child.attrs.get('href')!r}")
+        if child.tag == "pre" and (span := _span(child)):
+            code_lines.update(range(span[0], span[1] + 1))
+        _walk(child, problems, code_lines, links, ignored or child.tag in _IGNORED_PARENTS)
+
+
+def _unit_problems(units: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
+    problems = []
+    for start, end in spans:
+        owner = next((i for i, (a, b) in enumerate(units) if a <= start <= b), None)
+        if owner is None or end > units[owner][1]:
+            problems.append(f"a block over lines {start}-{end} crosses the edge of a unit")
+    return problems
