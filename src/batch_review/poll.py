@@ -278,6 +278,9 @@ def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, Req
         for f in r.findings:  # salvaged findings of an answer with problems count too
             f = f if f.path else replace(f, path=path)
             (own if f.path == path or normalize_path(f.path) == path else other).append(f)
+        report.notes.extend((path, note) for note in r.notes)  # caps and salvage: said on the pull request
+        if r.truncated and r.status == "ok" and not any("max_output_tokens" in n for n in r.notes):
+            report.notes.append((path, "the answer hit max_output_tokens; findings may be missing"))
         if r.refusal:
             report.unparsable.append((path, "the model refused", r.refusal))
         if r.status == "unparsable":

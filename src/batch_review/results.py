@@ -308,11 +308,8 @@ def _items_of(data) -> tuple[list | None, str | None]:
     return None, None
 
 
-def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer:
-    """Findings from one model answer; `problem` when no findings list can be found at all."""
-    text = (text or "").strip()
-    if not text:
-        return Answer((), "empty answer")
+def _answer_items(text: str) -> tuple[list | None, str | None, list[str]]:
+    """(the items of the findings list, the problem when there is none, notes on how they were read)."""
     notes: list[str] = []
     try:
         data, proper = _load_json(text)
@@ -323,13 +320,26 @@ def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer
         items, shape = salvaged, None
         notes.append(f"the JSON is broken or cut short; {len(items)} complete finding(s) read from it")
     elif data is None and not proper:
-        return Answer((), error)
+        return None, error, notes
     else:
         items, shape = _items_of(data)
     if items is None:
-        return Answer((), "the JSON has no findings list")
+        return None, "the JSON has no findings list", notes
     if shape:
         notes.append(shape)
+    if not proper and not salvaged and not items:  # "[]" inside prose: said, not silently "no findings"
+        notes.append("the answer is prose around an empty JSON list; read as no findings")
+    return items, None, notes
+
+
+def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer:
+    """Findings from one model answer; `problem` when no findings list can be found at all."""
+    text = (text or "").strip()
+    if not text:
+        return Answer((), "empty answer")
+    items, problem, notes = _answer_items(text)
+    if items is None:
+        return Answer((), problem)
     findings, skipped, unknown_severity, dropped_suggestions = [], 0, 0, 0
     for item in items:
         if isinstance(item, str) and item.strip():
