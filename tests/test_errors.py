@@ -198,8 +198,9 @@ def test_an_unusable_sarif_dir_stops_poll_before_anything_is_posted(world, capsy
 
 def test_an_unwritable_step_output_is_one_line(world, monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path))  # a folder: cannot be appended to
-    assert world.submit("--dry-run") == 2
-    assert "GITHUB_OUTPUT" in capsys.readouterr().err
+    assert world.submit() == 2
+    assert f"GITHUB_OUTPUT {tmp_path}: cannot write the step outputs" in capsys.readouterr().err
+    assert world.openai.log == [] and world.github.log == []  # checked before anything is sent
 
 
 def test_a_bug_shows_its_traceback(world, monkeypatch):

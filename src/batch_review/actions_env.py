@@ -255,6 +255,18 @@ def set_output(name: str, value: str, environ: Mapping[str, str] = os.environ) -
         raise from_os_error(f"GITHUB_OUTPUT {path}: cannot write the {name} output", exc) from exc
 
 
+def check_output_file(environ: Mapping[str, str] = os.environ) -> None:
+    """GITHUB_OUTPUT can be appended to: checked before anything is sent, so that a run cannot post and
+    then fail for want of its outputs."""
+    path = environ.get("GITHUB_OUTPUT")
+    if path:
+        try:
+            with open(path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise from_os_error(f"GITHUB_OUTPUT {path}: cannot write the step outputs", exc) from exc
+
+
 def append_summary(markdown: str, environ: Mapping[str, str] = os.environ) -> None:
     path = environ.get("GITHUB_STEP_SUMMARY")
     if not path:

@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ.update(actions_env.environment_from_inputs(os.environ))
                 argv = actions_env.argv_from_inputs(os.environ)
             args = _parser().parse_args(argv)
+            actions_env.check_output_file(os.environ)
             return COMMANDS[args.command](args)
         except BatchReviewError as exc:
             actions_env.error(exc.line())
