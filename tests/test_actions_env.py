@@ -250,7 +250,7 @@ def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path
     world.openai.inject("POST", r"^/v1/files$", "echo", status=401)
     proc, _, summary = run_entrypoint(world, tmp_path, "schedule")
     assert proc.returncode == 1
-    assert "HTTP 401: Authorization: [redacted]" in proc.stdout  # the echo arrived, and was redacted
+    assert "HTTP 401: Authorization: Bearer [redacted]" in proc.stdout  # the echo arrived, and was redacted
     seen += [proc.stdout, proc.stderr, summary]
     # 2. GitHub echoes the token on the pull request listing
     world.github.inject("GET", r"/pulls$", "echo", status=403)
@@ -265,7 +265,7 @@ def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path
     world.github.add_artifact("batch-review-99-1", make_zip(files))
     world.openai.inject("GET", r"^/v1/batches/", "echo", status=400, times=10)
     proc, _, summary = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
-    assert proc.returncode == 1 and "HTTP 400: Authorization: [redacted]" in summary
+    assert proc.returncode == 1 and "HTTP 400: Authorization: Bearer [redacted]" in summary
     seen += [proc.stdout, proc.stderr, summary]
     echoed = [e for emu in (world.openai, world.github) for e in emu.log if e.status in (400, 401, 403)]
     assert len(echoed) >= 3
@@ -337,7 +337,17 @@ def test_a_failed_requests_echoed_key_is_not_posted_on_the_pull_request(world, c
     world.poll()
     out, err = capsys.readouterr()
     posted = [e.body.decode() for e in world.github.log if e.method in ("POST", "PATCH")]
-    assert posted and any("Requests that failed" in b for b in posted)
-    assert any("Authorization: [redacted]" in b for b in posted)  # the message is there, the key is not
-    for text in posted + [out, err]:
+    bodies = [json.loads(b).get("body", "").replace("\\", "") for b in posted]  # markdown escapes removed
+    assert any("Requests that failed" in b for b in bodies)
+    # the service's message is there, the key is not
+    assert any("upstream rejected Authorization: Bearer [redacted]" in b for b in bodies), bodies
+    for text in posted + bodies + [out, err]:
         assert OPENAI_KEY not in text
+
+
+def test_redacting_twice_changes_nothing():
+    from batch_review.redact import redact, register
+
+    register(OPENAI_KEY)
+    once = redact(f"Authorization: Bearer {OPENAI_KEY}; api-key: {OPENAI_KEY}")
+    assert once == "Authorization: Bearer [redacted]; api-key: [redacted]" and redact(once) == once

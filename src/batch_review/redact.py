@@ -22,7 +22,8 @@ _SHAPES: tuple[tuple[re.Pattern, str], ...] = (
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@:]*:[^\s/@]*@"), rf"\1{MASK}@"),  # user:password@host
     # a header named like a credential, in a log line, a dump of headers or JSON: keep the name only
     (re.compile(r"""(?i)\b((?:proxy-)?authorization|x-api-key|api-key|openai-api-key|x-access-token)"""
-                r"""(["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s"',;}\]]+"""), rf"\1\2{MASK}"),
+                r"""(["']?\s*[:=]\s*["']?)(?!(?:(?:bearer|basic|token)\s+)?\[redacted\])"""
+                r"""(?:(?:bearer|basic|token)\s+)?[^\s"',;}\]]+"""), rf"\1\2{MASK}"),
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{6,}"), f"Bearer {MASK}"),
     (re.compile(r"(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{8,}"), f"sk-{MASK}"),
     (re.compile(r"(?<![A-Za-z0-9])(gh[pousr]_)[A-Za-z0-9]{8,}"), rf"\1{MASK}"),
