@@ -15,9 +15,14 @@ import venv
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKFLOWS = sorted(str(p) for p in (ROOT / "examples" / "workflows").glob("*.yml"))
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "workflows").glob("*.yml"))
+WORKFLOWS = EXAMPLES + sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+# Node 24 releases, by full commit (FACTS.md, checked in the actions' own repositories)
+NODE24 = {"actions/checkout": "d23441a48e516b6c34aea4fa41551a30e30af803",  # v6.1.0
+          "actions/upload-artifact": "b7c566a772e6b6bfb58ed0dc250532a479d7789f"}  # v6.0.0
 
 
 def tool(name: str) -> str:
@@ -34,12 +39,31 @@ def run(*cmd: str) -> subprocess.CompletedProcess:
 
 
 def test_there_are_two_example_workflows():
-    assert [Path(p).name for p in WORKFLOWS] == ["batch-review-poll.yml", "batch-review-submit.yml"]
+    assert [Path(p).name for p in EXAMPLES] == ["batch-review-poll.yml", "batch-review-submit.yml"]
 
 
-def test_actionlint():
-    proc = run(tool("actionlint"), *WORKFLOWS)
+def test_actionlint_with_shellcheck_on_every_run_script():
+    proc = run(tool("actionlint"), "-shellcheck", tool("shellcheck"), *WORKFLOWS)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def steps_of(path: str) -> list[dict]:
+    return [step for job in yaml.safe_load(Path(path).read_text())["jobs"].values() for step in job["steps"]]
+
+
+def test_example_workflows_keep_what_was_written():
+    """Upload steps run after a failed or timed-out step too; checkout and upload-artifact are the Node 24
+    releases by full commit; checkout leaves no credentials behind (the action's one fetch brings its own)."""
+    for path in EXAMPLES:
+        steps = steps_of(path)
+        uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
+        checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+        assert len(uploads) == 1 and len(checkouts) == 1, path
+        assert uploads[0]["if"] == "${{ always() }}", path
+        assert checkouts[0]["with"]["persist-credentials"] is False, path
+        for step in uploads + checkouts:
+            name, _, commit = step["uses"].partition("@")
+            assert commit == NODE24[name], (path, step["uses"])
 
 
 def test_zizmor_finds_nothing_even_pedantic():
@@ -77,5 +101,5 @@ def test_the_images_install_step_works_in_a_fresh_environment(tmp_path):
 
 def test_the_readme_shows_the_example_workflows_verbatim():
     readme = (ROOT / "README.md").read_text()
-    for path in WORKFLOWS:
+    for path in EXAMPLES:
         assert "```yaml\n" + Path(path).read_text() + "```" in readme, path
