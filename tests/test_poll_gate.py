@@ -48,7 +48,7 @@ def run_gate(tmp_path: Path, api_url: str, *, event: str = "schedule", schedule:
         "REPO_ID": repo_id,
     }
     proc = subprocess.run([shutil.which("bash"), "--noprofile", "--norc", "-eo", "pipefail", str(script)], env=env,
-                          capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = output.read_text().splitlines()
     assert len(lines) == 1 and lines[0] in ("poll=true", "poll=false"), lines
@@ -90,6 +90,16 @@ def test_artifacts_from_a_fork_cannot_force_polls(tmp_path, github_emu):
     ignores it (test_fork_artifacts_are_ignored), so it must not buy a container build every hour either."""
     github_emu.add_artifact(f"{PREFIX}7-1", make_zip({"x/manifest.json": "{}"}), head_repository_id=777)
     assert run_gate(tmp_path, github_emu.api_url)[0] == "false"
+
+
+@pytest.mark.parametrize("name", [f"{PREFIX}$(touch pwned)\npoll=false", f"{PREFIX}`touch pwned`",
+                                  f"{PREFIX}1 0 0", "x\npoll=false"])
+def test_hostile_artifact_names_reach_no_shell_and_no_output(tmp_path, github_emu, name):
+    """Any workflow run of the repository names its artifacts; a name is only ever compared inside jq."""
+    github_emu.add_artifact(name, b"PK")
+    poll, _ = run_gate(tmp_path, github_emu.api_url)  # run_gate: exactly one line in GITHUB_OUTPUT
+    assert poll == ("true" if name.startswith(PREFIX) else "false")
+    assert not list(tmp_path.rglob("pwned"))
 
 
 def test_our_artifact_on_the_third_page_is_found(tmp_path, github_emu):
