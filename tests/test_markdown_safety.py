@@ -261,3 +261,15 @@ def test_findings_at_the_per_answer_cap_and_one_over_are_reported_in_the_review(
 
 def test_titles_are_one_line():
     assert "\n" not in ms.inline("a\nb\r\nc\u2028d") and ms.inline("a\n\n# b") == "a \\# b"
+
+
+def test_findings_that_do_not_fit_are_not_neutralized_in_full(monkeypatch):
+    """Volume: 3,000 long findings must not cost 3,000 parses of their bodies (no timing: a call count)."""
+    calls = []
+    real = ms.block
+    monkeypatch.setattr(ms, "block", lambda text, limit=None: calls.append(1) or real(text, limit))
+    findings = [hostile(f"f{i}", "word " * 1_000) for i in range(3_000)]
+    body = review_body(report_of(*findings), DIGEST)
+    shown = len(headings(ms.render(body)))
+    assert len(body) <= MAX_BODY and shown < 30 and len(calls) <= shown + 1
+    assert f"{3_000 - shown} finding(s) not shown in full (" in body

@@ -165,10 +165,27 @@ def _last_resort(leading: list[str], visible: str, limit: int) -> str:
 @dataclass
 class Section:
     title: str
-    entries: list[str]
+    entries: Lazy
     what: str  # "finding(s)", "answer(s)", …: for the "not shown" count
     severities: list[str] | None = None  # per entry, for findings
-    brief: list[str] | None = None  # per entry: one line, for findings that do not fit in full
+    brief: Lazy | None = None  # per entry: one line, for findings that do not fit in full
+
+
+class Lazy:
+    """A list whose items are made when read: neutralizing thousands of findings that will not fit in a
+    body would cost seconds each poll."""
+
+    def __init__(self, items: Iterable, make: Callable[..., str]) -> None:
+        self.items, self.make = list(items), make
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self):
+        return (self.make(*x) for x in self.items)
+
+    def __getitem__(self, index: slice) -> Lazy:
+        return Lazy(self.items[index], self.make)
 
 
 def head_units(report: TargetReport) -> list[str]:
@@ -213,8 +230,9 @@ def _brief(f, where: str) -> str:
 
 def _finding_section(report: TargetReport, title: str, items: list, literal: bool) -> Section:
     """items: (finding, where it is, one-line location)."""
-    return Section(title, [finding_unit(report, f, where, literal) for f, where, _ in items], "finding(s)",
-                   [_severity(f) for f, _, _ in items], [_brief(f, short) for f, _, short in items])
+    return Section(title, Lazy(((f, where) for f, where, _ in items),
+                               lambda f, where: finding_unit(report, f, where, literal)),
+                   "finding(s)", [_severity(f) for f, _, _ in items], Lazy(((f, s) for f, _, s in items), _brief))
 
 
 def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool = False) -> list[Section]:
@@ -228,18 +246,18 @@ def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool
     out.append(_finding_section(report, "Findings not on a line of the diff", [
         (f, f"at {_blob_link(report, f.path, f.line, f.side)} · {ms.escape(reason)}",
          _path(f.path) + (f" line {f.line}" if f.line else "")) for f, reason in unplaced], literal))
-    out.append(Section("What the answers left out or may miss", [
-        f"{_path(path)}: {ms.inline(note, MAX_FOREIGN)}" for path, note in report.notes], "note(s)"))
-    out.append(Section("Answers that could not be read", [
-        f"{_path(path)}: {ms.inline(problem, MAX_FOREIGN)}\n\n{ms.literal(raw, MAX_RAW_ANSWER)}"
-        for path, problem, raw in report.unparsable], "answer(s)"))
-    out.append(Section("Requests that failed", [
-        f"{_path(p)}: {ms.code_span(ms.clip(code, 80))} {ms.inline(msg, MAX_FOREIGN)}"
-        for p, code, msg in report.failed], "failed request(s)"))
-    out.append(Section("Files not reviewed", [
-        f"{_path(str(s.get('path', '')))}: {ms.inline(str(s.get('reason', '')), MAX_FOREIGN)}"
-        for s in report.skipped_files], "file(s)"))
-    return [s for s in out if s.entries]
+    out.append(Section("What the answers left out or may miss", Lazy(
+        report.notes, lambda path, note: f"{_path(path)}: {ms.inline(note, MAX_FOREIGN)}"), "note(s)"))
+    out.append(Section("Answers that could not be read", Lazy(
+        report.unparsable, lambda path, problem, raw:
+        f"{_path(path)}: {ms.inline(problem, MAX_FOREIGN)}\n\n{ms.literal(raw, MAX_RAW_ANSWER)}"), "answer(s)"))
+    out.append(Section("Requests that failed", Lazy(
+        report.failed, lambda p, code, msg:
+        f"{_path(p)}: {ms.code_span(ms.clip(code, 80))} {ms.inline(msg, MAX_FOREIGN)}"), "failed request(s)"))
+    out.append(Section("Files not reviewed", Lazy(
+        ((str(s.get("path", "")), str(s.get("reason", ""))) for s in report.skipped_files),
+        lambda path, reason: f"{_path(path)}: {ms.inline(reason, MAX_FOREIGN)}"), "file(s)"))
+    return [s for s in out if len(s.entries)]
 
 
 def _fit(units: list[str], secs: list[Section], budget: int) -> list[str]:
@@ -276,13 +294,13 @@ def _overflow(left: list[tuple[Section, int]], room: int) -> str:
         by = f" ({counts_line(sec.severities[shown:])})" if sec.severities else ""
         counts.append(f"- {sec.title}: {rest} {sec.what} not shown in full{by}")
         listed = 0
-        for line in (sec.brief or [])[shown:]:
+        for line in sec.brief[shown:] if sec.brief is not None else ():
             if len(line) + 1 > room:
                 break
             brief.append(line)
             room -= len(line) + 1
             listed += 1
-        if sec.brief and listed < rest:
+        if sec.brief is not None and listed < rest:
             brief.append(f"- … {rest - listed} more ({counts_line(sec.severities[shown + listed:])})"
                          if sec.severities else f"- … {rest - listed} more")
     text = "### Not shown in full here: GitHub's size limit\n\n" + "\n".join(counts)
