@@ -214,14 +214,14 @@ def test_no_secret_reaches_any_output(world, tmp_path):
     written = [p.read_bytes() for p in list(state.rglob("*")) + list(tmp_path.glob("*")) if p.is_file()]
     written += [(world.repo.path / ".git" / "config").read_bytes()]
     written += [a["data"] for a in world.github.artifacts.values()]
-    uploads = [f["data"] for f in world.openai.files.values() if f["purpose"] == "batch"]
+    uploads = [e.body for e in world.openai.log if e.method == "POST" and e.path.endswith("/files")]
     sent_to_github = [e.body for e in world.github.log if e.method in ("POST", "PATCH")]
     for secret in (OPENAI_KEY, GITHUB_TOKEN):
         for text in logs:
             assert secret not in "\n".join(x for x in text.splitlines() if not x.startswith("::add-mask::"))
         for blob in written + uploads + sent_to_github:
             assert secret.encode() not in blob
-    assert len(sent_to_github) == 1 and len(uploads) == 1 and logs[0] and logs[1]
+    assert len(sent_to_github) == 1 and len(uploads) == 2 and logs[0] and logs[1]  # the input, the manifest copy
 
 
 def _printed(text: str) -> str:

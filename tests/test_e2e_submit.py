@@ -79,7 +79,7 @@ def test_failed_create_deletes_the_upload_and_leaves_no_manifest(world, capsys):
                                                                          "code": "token_limit_exceeded"}})
     assert world.submit() == 1
     err = capsys.readouterr().err
-    assert "creating the batch" in err and "deleted 1 file(s); nothing submitted" in err
+    assert "creating the batch" in err and "deleted 2 file(s); nothing submitted" in err  # input + manifest copy
     assert world.openai.files == {} and world.manifests() == []
 
 
@@ -88,7 +88,7 @@ def test_transient_errors_are_retried_by_the_client(world):
     world.openai.inject("POST", r"^/v1/batches$", 429, retry_after="0", times=1)
     world.github.inject("GET", r"/pulls$", 502, times=1)
     assert world.submit() == 0
-    assert len(world.openai.batches) == 1 and len(world.openai.files) == 1
+    assert len(world.openai.batches) == 1 and len(world.openai.files) == 2  # the input and the manifest copy
 
 
 def test_dry_run_needs_no_token_and_no_network(world, monkeypatch, capsys):

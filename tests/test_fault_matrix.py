@@ -23,6 +23,7 @@ SUBMIT_CALLS = {
     "GitHub: list reviews (already posted?)": ("GET", r"/pulls/1/reviews$"),
     "OpenAI: upload batch file": ("POST", r"^/v1/files$"),
     "OpenAI: create batch": ("POST", r"^/v1/batches$"),
+    "OpenAI: list batches (orphans)": ("GET", r"^/v1/batches$"),
 }
 POLL_CALLS = {
     "GitHub: list artifacts": ("GET", r"/actions/artifacts$"),
@@ -33,6 +34,8 @@ POLL_CALLS = {
     "GitHub: list reviews (marker)": ("GET", r"/pulls/1/reviews$"),
     "GitHub: create review": ("POST", r"/pulls/1/reviews$"),
     "GitHub: delete artifact": ("DELETE", r"/actions/artifacts/\d+$"),
+    "OpenAI: delete the manifest copy": ("DELETE", r"^/v1/files/[^/]+$"),
+    "OpenAI: list batches (orphans)": ("GET", r"^/v1/batches$"),
 }
 FINDINGS = {"app.py": [finding("app.py", 2, title="Division by zero"), finding("app.py", 40, title="Far")],
             "util.py": [finding("util.py", 4, title="Leak")]}
@@ -79,7 +82,7 @@ def test_submit_fault(call, fault, tmp_path, openai_emu, github_emu, monkeypatch
     outcome, runs = run_twice(world.submit)
     live = [b for b in openai_emu.batches.values() if b["status"] != "cancelling"]
     assert len(live) == 1, "exactly one batch for the pull request"
-    referenced = {b["input_file_id"] for b in live}
+    referenced = {b["input_file_id"] for b in live} | {(b["metadata"] or {}).get("manifest_file") for b in live}
     orphans = [f for f, rec in openai_emu.files.items() if rec["purpose"] == "batch" and f not in referenced]
     assert orphans == [], "no upload is left without a batch"
     m = world.manifest()

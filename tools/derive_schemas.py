@@ -19,7 +19,7 @@ GITHUB_OPS = (
     "checks/create", "checks/update", "checks/list-for-ref", "actions/list-artifacts-for-repo",
     "actions/get-artifact", "actions/download-artifact", "actions/delete-artifact",
 )
-OPENAI_OPS = ("createFile", "retrieveFile", "downloadFile", "deleteFile", "createBatch", "retrieveBatch",
+OPENAI_OPS = ("createFile", "listFiles", "retrieveFile", "downloadFile", "deleteFile", "createBatch", "retrieveBatch",
               "listBatches", "cancelBatch")
 DROP = {"description", "examples", "example", "title", "x-github", "x-octokit", "externalDocs"}
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import __version__, actions_env, present, runtime
+from .adoption import orphan_heads, seen_in
 from .config import DEFAULT_CONFIG_PATH
 from .errors import EXIT_FAILED, EXIT_OK, BatchReviewError, ServiceError, UsageError
 from .gitrepo import GitRepo
@@ -111,6 +113,8 @@ def cmd_submit(args) -> int:
         for problem in listing.problems:
             actions_env.warning(problem)
         done, last_reviews = pending_heads(listing), {}
+        if not args.dry_run:  # a batch whose manifest was never stored is pending too (adoption.py)
+            done |= orphan_heads(runtime.batch_client(cfg), repository, seen_in(listing).digests, now=time.time())
         if gh is not None:
             posted, last_reviews = posted_heads(gh, cfg, targets)
             done |= posted

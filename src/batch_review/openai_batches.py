@@ -6,6 +6,10 @@ line. That line keeps the status and at most the service's own short `error.mess
 redacted), never the response body or headers: a service that echoes the request cannot leak the key
 through us. Uploads are not retried blindly by us: a retried upload at worst leaves an unused file, which
 submit deletes or reports.
+
+Listings are bounded: batches and files are read newest first, only as far back as FILES_LIVE (the
+30 days a batch-purpose file lives by default; an older batch's manifest copy is gone anyway), and at
+most MAX_LIST_PAGES pages.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ import openai
 
 from .errors import BatchAPIError, service_text
 from .services import DEFAULT_OPENAI_BASE_URL
+
+FILES_LIVE = 30 * 86400  # seconds a batch-purpose file lives by default (and the most expires_after allows)
+MAX_LIST_PAGES = 50  # 5,000 batches: a listing never walks an organisation's whole history
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,15 @@ class BatchClient:
         except Exception as exc:  # noqa: BLE001 - one line per failure, whatever the cause
             raise _fail(exc, f"uploading {path.name}") from exc
 
+    def upload_bytes(self, name: str, data: bytes, *, expires_after: int | None = None) -> str:
+        """Upload `data` as a batch-purpose file (the one purpose whose content can be downloaded again);
+        `expires_after` seconds from now, 3600 to 2592000, when given."""
+        extra = {"expires_after": {"anchor": "created_at", "seconds": expires_after}} if expires_after else {}
+        try:
+            return self._client.files.create(file=(name, data, "application/jsonl"), purpose="batch", **extra).id
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"uploading {name}") from exc
+
     def create(self, input_file_id: str, endpoint: str, metadata: dict[str, str]) -> BatchState:
         """Create a batch exactly once. The client's own retries are off for this call: a create whose
         answer was lost may have happened, so before each retry the batches are searched for this one's
@@ -104,17 +120,44 @@ class BatchClient:
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, f"reading batch {batch_id}") from exc
 
-    def find_by_metadata(self, digest: str, *, limit: int = 1000) -> list[BatchState]:
+    def find_by_metadata(self, digest: str) -> list[BatchState]:
         """Batches whose metadata carries this manifest digest (recovers ids a killed submit never wrote)."""
-        found = []
+        return [s for s in self.recent_batches() if s.metadata.get("manifest_digest") == digest]
+
+    def recent_batches(self, *, now: float | None = None) -> list[BatchState]:
+        """Every batch created in the last FILES_LIVE seconds, newest first (at most MAX_LIST_PAGES pages)."""
+        since = (time.time() if now is None else now) - FILES_LIVE
+        found: list[BatchState] = []
         try:
-            for i, batch in enumerate(self._client.batches.list(limit=100)):
-                if i >= limit:
-                    break
-                if (batch.metadata or {}).get("manifest_digest") == digest:
+            page = self._client.batches.list(limit=100)
+            for _ in range(MAX_LIST_PAGES):
+                for batch in page.data:
+                    if batch.created_at < since:
+                        return found
                     found.append(_state(batch))
+                if not page.has_next_page():
+                    break
+                page = page.get_next_page()
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, "listing batches") from exc
+        return found
+
+    def live_files(self, *, now: float | None = None) -> dict[str, int]:
+        """id -> size in bytes of the batch-purpose files created in the last FILES_LIVE seconds."""
+        since = (time.time() if now is None else now) - FILES_LIVE
+        found: dict[str, int] = {}
+        try:
+            page = self._client.files.list(purpose="batch", limit=10_000, order="desc")
+            for _ in range(MAX_LIST_PAGES):
+                for f in page.data:
+                    if f.created_at < since:
+                        return found
+                    found[f.id] = int(f.bytes or 0)
+                if not page.has_next_page():
+                    break
+                page = page.get_next_page()
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, "listing files") from exc
         return found
 
     def cancel(self, batch_id: str) -> BatchState:
@@ -126,6 +169,12 @@ class BatchClient:
     def download(self, file_id: str) -> str:
         try:
             return self._client.files.content(file_id).text
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"downloading file {file_id}") from exc
+
+    def download_bytes(self, file_id: str) -> bytes:
+        try:
+            return self._client.files.content(file_id).content
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, f"downloading file {file_id}") from exc
 

@@ -1,18 +1,22 @@
 """The poll journey: store -> manifest -> batches -> results -> anchoring -> publish, then retire.
 
 Orchestration only. A manifest is posted when every one of its batches has reached a final state, and
-retired only when every target was posted (or deliberately not: closed pull requests). Anything that
-fails leaves the manifest in place; markers make the next run pick up exactly where this one stopped.
+retired only when every target was posted (or deliberately not: closed pull requests) and the manifest of
+its resubmitted requests, if any, is stored (store before retire). Anything that fails leaves the manifest
+in place; markers make the next run pick up exactly where this one stopped. After the stored manifests,
+batches of ours that no stored manifest covers are adopted from their manifest copy (adoption.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import adoption
 from .anchoring import Placement, cap_inline, normalize_path, place_findings, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
 from .diffs import line_hash
@@ -68,6 +72,8 @@ class PollResult:
     usage: dict[str, dict] = field(default_factory=dict)  # model -> token totals
     reports: list[TargetReport] = field(default_factory=list)
     sarif_files: list[Path] = field(default_factory=list)
+    seen: adoption.Seen | None = None  # what the store listed
+    derived: set[str] = field(default_factory=set)  # digests of the manifests this run resubmitted
 
     def add_usage(self, model: str, r: RequestResult) -> None:
         totals = self.usage.setdefault(model, {"requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
@@ -95,11 +101,13 @@ def run_poll(ctx: PollContext) -> PollResult:
     result = PollResult()
     with ctx.store.lock():
         _run_poll(ctx, result)
+        _adopt_orphans(ctx, result)
     return result
 
 
 def _run_poll(ctx: PollContext, result: PollResult) -> None:
     listing = ctx.store.list()
+    result.seen = adoption.seen_in(listing)
     result.problems.extend(listing.problems)
     result.failures.extend(listing.failures)
     for pending in listing.pending:
@@ -154,7 +162,7 @@ def resume_batch(ctx: PollContext, pending: Pending, b: dict):
     """Create a batch a killed submit run planned but never created, from the same input file (uploaded
     again only if the recorded upload is gone). Its metadata carries the manifest digest like the others."""
     m = pending.manifest
-    metadata = m.batch_metadata(b["index"])
+    metadata = adoption.batch_metadata(m, b["index"])
     if b.get("input_file_id"):
         try:
             return ctx.client.create(b["input_file_id"], m.endpoint, metadata)
@@ -236,10 +244,13 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
                if r.status in ("error", "missing") and r.error_code in ("batch_expired", None)
                and _state_of(m, states, cid) == "expired"}
     resubmitted: set[str] = set()
+    kept = True  # the manifest of the resubmitted requests survives this run whatever happens next
     if expired and m.attempt < ctx.cfg.output.max_resubmits and not ctx.dry_run:
-        new = resubmit_expired(ctx.client, pending, sorted(expired), ctx.state_root, log=ctx.log)
         resubmitted = expired
-        result.resubmitted_batches.extend(b["id"] for b in new.batches if b.get("id"))
+        if result.seen is None or m.digest() not in result.seen.parents:  # else: already resubmitted and stored
+            new, kept = resubmit_expired(ctx.client, pending, sorted(expired), ctx.state_root, log=ctx.log)
+            result.derived.add(new.digest())
+            result.resubmitted_batches.extend(b["id"] for b in new.batches if b.get("id"))
     elif expired:
         result.notes.append(f"{pending.name}: {len(expired)} request(s) expired "
                             f"{'(dry run: not resubmitted)' if ctx.dry_run else 'after the last resubmission'}")
@@ -248,9 +259,37 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
         failed_batch = any(_state_of(m, states, cid) == "failed" for cid in m.requests_for(key))
         if not _post_target(ctx, pending, key, results, resubmitted, result, failed_batch=failed_batch):
             all_done = False
-    if all_done and not ctx.dry_run:
-        ctx.store.retire(pending)
+    if all_done and not ctx.dry_run and not kept:
+        result.notes.append(f"{pending.name}: kept until the manifest of its resubmitted requests is stored")
+    elif all_done and not ctx.dry_run:
+        adoption.forget_copies(ctx.client, states)  # first: a retired manifest is never adopted again
+        if not isinstance(pending.handle, adoption.Adopted):
+            ctx.store.retire(pending)
         result.retired += 1
+
+
+def _adopt_orphans(ctx: PollContext, result: PollResult) -> None:
+    """Process the batches of ours that no stored manifest covers, from their manifest copies."""
+    if ctx.github is None or result.seen is None or not result.seen.complete:
+        return  # no repository to call ours, or a stored manifest may have been missed: not this run
+    try:
+        orphans, problems = adoption.find_orphans(
+            ctx.client, ctx.github.repository, result.seen.digests | result.derived,
+            now=ctx.now().timestamp(), min_age=adoption.ADOPT_AFTER)
+    except BatchAPIError as exc:
+        result.failures.append(f"looking for batches without a stored manifest: {exc}")
+        return
+    result.problems.extend(problems)
+    for orphan in orphans:
+        pending = orphan.pending(Path(tempfile.mkdtemp(prefix="batch-review-orphan-")))
+        result.notes.append(f"{pending.name}: batch(es) {', '.join(orphan.batch_ids)} had no stored manifest; "
+                            f"adopted from its copy {orphan.file_id}")
+        try:
+            _poll_manifest(ctx, pending, result)
+        except Exception as exc:
+            if not _transient(exc):
+                raise
+            result.failures.append(f"{pending.name}: {exc}; left for the next run")
 
 
 def _state_of(m: Manifest, states, cid: str) -> str | None:

@@ -1,16 +1,25 @@
 """Expired batches: the requests that did not finish go out again as a new batch with its own manifest.
 
-The new manifest is derived deterministically from the old one (same content gives the same digest), so
-a poll killed after creating the batch but before saving the manifest finds that batch again through its
-metadata instead of submitting the same requests twice.
+The new manifest is derived deterministically from the old one (same parent and same expired requests
+give the same digest: fields are copied, lines are read in part order, parts split by model the same
+way), so a poll killed after creating the batch but before its manifest was stored derives it again,
+finds that batch through its metadata instead of submitting the same requests twice, and writes the
+manifest out again.
+
+Store before retire: the new manifest's copy is uploaded to the batch service before its batch is
+created, so once the batch exists a later poll can always adopt it (adoption.py), whatever happens to
+the workflow's upload step. `resubmit_expired` says whether that copy exists; without it the old
+manifest must stay until the new one is seen in the store.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from .adoption import MANIFEST_FILE, batch_metadata, keep_copy
 from .batchfile import BatchFileWriter
 from .errors import ManifestError
 from .manifest import Manifest
@@ -30,26 +39,40 @@ def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     )
 
 
-def input_lines(directory: Path, wanted: set[str]):
-    """(custom_id, line bytes) for the wanted requests, read from the old run's input files."""
-    for path in sorted(directory.glob("input-*.jsonl")):
-        with path.open("rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                cid = json.loads(line).get("custom_id")
-                if cid in wanted:
-                    yield cid, line if line.endswith(b"\n") else line + b"\n"
+def input_lines(client, pending: Pending, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+    """(custom_id, line bytes) for the wanted requests, in part order: from the stored input files, or
+    (an adopted manifest has none) downloaded from the batch service and checked against the manifest."""
+    m = pending.manifest
+    parts = sorted({m.requests[cid]["batch"] for cid in wanted})
+    for entry in sorted((b for b in m.batches if b.get("index") in parts), key=lambda b: b["index"]):
+        local = pending.directory / str(entry.get("file") or f"input-{entry['index']:03d}.jsonl")
+        if local.is_file() and local.parent == pending.directory:
+            data, source = local.read_bytes(), local.name
+        elif entry.get("input_file_id"):
+            data, source = client.download_bytes(entry["input_file_id"]), f"input file {entry['input_file_id']}"
+        else:
+            continue
+        if hashlib.sha256(data).hexdigest() != entry.get("input_sha256"):
+            raise ManifestError(f"{pending.name}: {source} of part {entry['index'] + 1} is not the one the manifest "
+                               "recorded (input_sha256); cannot resubmit")
+        for line in data.splitlines(keepends=True):
+            if not line.strip():
+                continue
+            cid = json.loads(line).get("custom_id")
+            if cid in wanted:
+                yield cid, line if line.endswith(b"\n") else line + b"\n"
 
 
 def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_root: Path, *,
-                     log: Callable[[str], None] = print) -> Manifest:
+                     log: Callable[[str], None] = print) -> tuple[Manifest, bool]:
+    """(the new manifest, whether the batch service keeps its copy). The manifest is also written under
+    `state_root` for the workflow's upload step."""
     old = pending.manifest
     new = derive_manifest(old, custom_ids)
     run_dir = state_root / f"{pending.name}-retry{new.attempt}"
     writer = BatchFileWriter(run_dir)
     found = set()
-    for cid, line in input_lines(pending.directory, set(custom_ids)):
+    for cid, line in input_lines(client, pending, set(custom_ids)):
         new.requests[cid]["batch"] = writer.add(cid, old.requests[cid].get("model", old.model), old.endpoint, line)
         found.add(cid)
     missing = set(custom_ids) - found
@@ -60,16 +83,23 @@ def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_
     parts = writer.close()
     new.batches = [p.to_json() for p in parts]
     new.save(run_dir)
-    digest = new.digest()
-    existing = {s.metadata.get("part"): s for s in client.find_by_metadata(digest)}
+    existing = {s.metadata.get("part"): s for s in client.find_by_metadata(new.digest())}
+    copies = sorted({s.metadata[MANIFEST_FILE] for s in existing.values() if s.metadata.get(MANIFEST_FILE)})
+    copy = copies[0] if copies else None
+    todo = [(p, e) for p, e in zip(parts, new.batches, strict=True) if f"{p.index + 1}/{len(parts)}" not in existing]
+    for part, entry in todo:  # every input uploaded before the copy, so the copy records them all
+        entry["input_file_id"] = client.upload(part.path)
+    if todo and copy is None:
+        copy = keep_copy(client, new, log)
     for part, entry in zip(parts, new.batches, strict=True):
+        if copy:
+            entry[MANIFEST_FILE] = copy
         state = existing.get(f"{part.index + 1}/{len(parts)}")
         if state is None:
-            entry["input_file_id"] = client.upload(part.path)
-            state = client.create(entry["input_file_id"], new.endpoint, new.batch_metadata(part.index))
+            state = client.create(entry["input_file_id"], new.endpoint, batch_metadata(new, part.index))
         else:
             entry["input_file_id"] = state.input_file_id
         entry["id"] = state.id
         new.save(run_dir)
         log(f"resubmitted {part.requests} expired request(s) of {pending.name} as batch {state.id}")
-    return new
+    return new, copy is not None

@@ -3,6 +3,9 @@
 Orchestration only. Nothing is sent before every target has been diffed, every request built and the
 budget checked; if creating any batch fails, the batches already created are cancelled and their files
 deleted, so a run either submits everything it planned or leaves nothing running that it does not report.
+Before the first batch is created, a copy of the manifest goes to the batch service and every batch names
+it: a batch that outlives this run's manifest (killed, timed out, an undo that failed) is adopted by a
+later poll (adoption.py). A batch whose cancel fails keeps its files and that copy for the same reason.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .adoption import MANIFEST_FILE, batch_metadata, keep_copy
 from .batchfile import BatchFileWriter, encode_line
 from .diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from .errors import OverBudget, with_context
@@ -368,7 +372,14 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
             uploaded.append(file_id)
             entry["input_file_id"] = file_id
             manifest.save(run_dir)  # a run killed now leaves the file recorded: poll resumes with it
-            batch = client.create(file_id, manifest.endpoint, manifest.batch_metadata(part.index))
+        copy = keep_copy(client, manifest, ctx.log)  # records every upload: what an adopting poll needs
+        if copy:
+            uploaded.append(copy)
+            for entry in manifest.batches:
+                entry[MANIFEST_FILE] = copy
+            manifest.save(run_dir)
+        for part, entry in zip(parts, manifest.batches, strict=True):
+            batch = client.create(entry["input_file_id"], manifest.endpoint, batch_metadata(manifest, part.index))
             created.append(batch.id)
             entry["id"] = batch.id
             manifest.save(run_dir)  # every created batch is on disk before the next one is made
@@ -377,7 +388,8 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
         leftovers = _undo(client, uploaded, created)
         if leftovers:
             manifest.save(run_dir)
-            message = f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir})"
+            message = (f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir} and on the batch "
+                       "service: a later poll finishes this run)")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.manifest_path = None
@@ -391,13 +403,16 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
 
 
 def _undo(client, uploaded: list[str], created: list[str]) -> list[str]:
-    """Cancel created batches and delete uploaded files; returns what could not be undone."""
+    """Cancel created batches and delete uploaded files; returns what could not be undone. While a batch
+    still runs, nothing is deleted: its siblings' inputs and the manifest copy let a later poll finish it."""
     leftovers = []
     for batch_id in created:
         try:
             client.cancel(batch_id)
         except Exception as exc:  # noqa: BLE001
             leftovers.append(f"batch {batch_id} still running ({exc})")
+    if leftovers:
+        return leftovers
     for file_id in uploaded:
         try:
             client.delete_file(file_id)

@@ -1,7 +1,13 @@
 """Loopback emulator of the OpenAI Files and Batches API, for the real `openai` client.
 
 What it rejects, it rejects as the service does: a wrong key (401), a createBatch body outside the
-official schema or the metadata limits (400), an unknown file (404), a file whose purpose is not "batch".
+official schema or the metadata limits (400), an unknown file (404), a file whose purpose is not "batch",
+an upload whose purpose or expires_after is outside the official schema, a batch-purpose upload that is
+not a .jsonl file of at most 200 MB, a download of a file whose purpose does not allow it (user_data,
+assistants, fine-tune, evals: 400 "Not allowed to download files of purpose: …"), a list `limit` out of
+range (batches 1-100, files 1-10,000). Files vanish when they expire (batch-purpose files after 30 days
+unless expires_after says otherwise); lists are newest first. `backdate` moves a batch or file into the
+past, so listings bounded by age can be tested without waiting.
 Batch input is checked when the batch leaves `validating`, like the service: every line must be JSON
 with a unique custom_id, method POST, the batch's url, one model, and a body that the official request
 types accept (the openai SDK's own TypedDicts, generated from the OpenAPI description, strictly); a bad
@@ -36,6 +42,8 @@ AZURE_ENDPOINTS = {"/chat/completions": "/v1/chat/completions", "/responses": "/
                    "/embeddings": "/v1/embeddings"}  # Azure batch endpoint -> the request type it takes
 MAX_LINES = 50_000
 MAX_BYTES = 200 * 1024 * 1024
+FILES_LIVE = 30 * 86400  # batch-purpose files expire after 30 days by default
+NOT_DOWNLOADABLE = {"assistants", "user_data", "fine-tune", "evals"}  # the service answers 400 for these
 NO_RESULT = object()  # a responder's answer for "this request did not finish"
 
 
@@ -106,14 +114,32 @@ class OpenAIEmulator(Emulator):
     def lines(self, file_id: str) -> list[dict]:
         return [json.loads(x) for x in self.files[file_id]["data"].splitlines() if x.strip()]
 
-    def add_file(self, data: bytes, purpose: str, filename: str = "file.jsonl") -> dict:
+    def add_file(self, data: bytes, purpose: str, filename: str = "file.jsonl", *,
+                 expires_after: int | None = None) -> dict:
         with self.lock:
             fid = self._new_id("file-")
-            self.files[fid] = {"id": fid, "object": "file", "bytes": len(data), "created_at": now(),
+            t = now()
+            lifetime = expires_after or (FILES_LIVE if purpose.startswith("batch") else None)
+            self.files[fid] = {"id": fid, "object": "file", "bytes": len(data), "created_at": t,
                                "filename": filename, "purpose": purpose, "status": "processed",
-                               "expires_at": now() + 30 * 86400 if purpose.startswith("batch") else None,
+                               "expires_at": t + lifetime if lifetime else None,
                                "status_details": None, "data": data}
             return self.files[fid]
+
+    def backdate(self, object_id: str, seconds: int) -> None:
+        """Make a batch or file `seconds` older (its creation and expiry move back together)."""
+        with self.lock:
+            record = self.batches.get(object_id) or self.files[object_id]
+            for key in ("created_at", "expires_at"):
+                if record.get(key):
+                    record[key] -= seconds
+
+    def _live_file(self, fid: str) -> dict | None:
+        record = self.files.get(fid)
+        if record is not None and record["expires_at"] is not None and record["expires_at"] <= now():
+            del self.files[fid]  # expired files are deleted by the service
+            return None
+        return record
 
     def advance(self, batch_id: str, to: str, *, finished: Callable[[str], bool] | None = None) -> dict:
         """Drive a batch through the real state machine. `finished(custom_id)` picks, for expired and
@@ -267,6 +293,8 @@ class OpenAIEmulator(Emulator):
             raise self._fail(401, "Incorrect API key provided.", "invalid_api_key")
         with self.lock:
             m = re.fullmatch(r"/v1/files(?:/(?P<id>[^/]+)(?P<content>/content)?)?", path)
+            if m and m["id"] is None and method == "GET":
+                return self._list_files(query)
             if m:
                 return self._files(method, m["id"], bool(m["content"]), headers, body)
             m = re.fullmatch(r"/v1/batches(?:/(?P<id>[^/]+)(?P<cancel>/cancel)?)?", path)
@@ -283,21 +311,72 @@ class OpenAIEmulator(Emulator):
             if purpose not in SCHEMAS["createFile"]["body"]["properties"]["purpose"]["enum"]:
                 raise self._fail(400, f"'{purpose}' is not one of the supported purposes.", param="purpose")
             filename, data = fields["file"]
-            record = self.add_file(data, purpose, filename or "upload.jsonl")
+            filename = filename or "upload.jsonl"
+            if purpose == "batch" and not filename.endswith(".jsonl"):
+                raise self._fail(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
+            if purpose == "batch" and len(data) > MAX_BYTES:
+                raise self._fail(400, f"File is larger than the {MAX_BYTES} byte limit for the Batch API.",
+                                 param="file")
+            record = self.add_file(data, purpose, filename, expires_after=self._expires_after(fields))
             return Response(200, _public_file(record))
         if fid is None:
             raise self._fail(405, "Method not allowed")
-        if fid not in self.files:
+        record = self._live_file(fid)
+        if record is None:
             raise self._fail(404, f"No such File object: {fid}", param="id")
-        record = self.files[fid]
         if method == "DELETE" and not content:
             del self.files[fid]
             return Response(200, {"id": fid, "object": "file", "deleted": True})
         if method == "GET" and content:
+            if record["purpose"] in NOT_DOWNLOADABLE:
+                raise self._fail(400, f"Not allowed to download files of purpose: {record['purpose']}")
             return Response(200, record["data"], {"Content-Type": "application/octet-stream"})
         if method == "GET":
             return Response(200, _public_file(record))
         raise self._fail(405, "Method not allowed")
+
+    def _expires_after(self, fields: dict) -> int | None:
+        """createFile's expires_after (multipart fields expires_after[anchor] and expires_after[seconds])."""
+        raw = {k[len("expires_after["):-1]: v.decode() for k, (_, v) in fields.items()
+               if k.startswith("expires_after[")}
+        if not raw:
+            return None
+        try:
+            value = {"anchor": raw.get("anchor"), "seconds": int(raw.get("seconds", ""))}
+        except ValueError:
+            raise self._fail(400, "Invalid 'expires_after[seconds]': expected an integer.",
+                             param="expires_after.seconds") from None
+        try:
+            jsonschema.validate(value, SCHEMAS["createFile"]["body"]["properties"]["expires_after"])
+        except jsonschema.ValidationError as exc:
+            raise self._fail(400, f"Invalid 'expires_after': {exc.message}", param="expires_after") from None
+        return value["seconds"]
+
+    def _list_files(self, query) -> Response:
+        limit = self._limit(query, 10_000, 10_000)
+        purpose = (query.get("purpose") or [None])[0]
+        order = (query.get("order") or ["desc"])[0]
+        if order not in ("asc", "desc"):
+            raise self._fail(400, f"Invalid 'order': {order!r}.", param="order")
+        live = [r for fid in list(self.files) if (r := self._live_file(fid)) is not None
+                and (purpose is None or r["purpose"] == purpose)]
+        live.sort(key=lambda r: (r["created_at"], r["id"]), reverse=order == "desc")
+        return self._page([_public_file(r) for r in live], query, limit)
+
+    def _limit(self, query, default: int, most: int) -> int:
+        raw = (query.get("limit") or [str(default)])[0]
+        if not raw.isdigit() or not 1 <= int(raw) <= most:
+            raise self._fail(400, f"Invalid 'limit': {raw!r}; expected 1 to {most}.", param="limit")
+        return int(raw)
+
+    def _page(self, ordered: list[dict], query, limit: int) -> Response:
+        after = (query.get("after") or [None])[0]
+        if after:
+            ids = [x["id"] for x in ordered]
+            ordered = ordered[ids.index(after) + 1:] if after in ids else []
+        page = ordered[:limit]
+        return Response(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
+                              "last_id": page[-1]["id"] if page else None, "has_more": len(ordered) > limit})
 
     def _batches(self, method, bid, cancel, query, body) -> Response:
         if bid is None and method == "POST":
@@ -314,7 +393,7 @@ class OpenAIEmulator(Emulator):
             if len(metadata) > 16 or any(len(k) > 64 or len(v) > 512 for k, v in metadata.items()):
                 raise self._fail(400, "Invalid 'metadata': at most 16 pairs, keys up to 64 and values up to "
                                  "512 characters.", "invalid_value", "metadata")
-            file = self.files.get(payload["input_file_id"])
+            file = self._live_file(payload["input_file_id"])
             if file is None:
                 raise self._fail(404, f"No such File object: {payload['input_file_id']}", param="input_file_id")
             if file["purpose"] != "batch":
@@ -332,15 +411,9 @@ class OpenAIEmulator(Emulator):
             }
             return Response(200, self.batches[bid])
         if bid is None and method == "GET":
-            limit = int((query.get("limit") or ["20"])[0])
-            after = (query.get("after") or [None])[0]
-            ordered = sorted(self.batches.values(), key=lambda b: b["id"], reverse=True)
-            if after:
-                ids = [b["id"] for b in ordered]
-                ordered = ordered[ids.index(after) + 1:] if after in ids else []
-            page = ordered[:limit]
-            return Response(200, {"object": "list", "data": page, "first_id": page[0]["id"] if page else None,
-                                  "last_id": page[-1]["id"] if page else None, "has_more": len(ordered) > limit})
+            limit = self._limit(query, 20, 100)
+            ordered = sorted(self.batches.values(), key=lambda b: (b["created_at"], b["id"]), reverse=True)
+            return self._page(ordered, query, limit)
         if bid not in self.batches:
             raise self._fail(404, f"No batch found with id '{bid}'.", param="batch_id")
         b = self.batches[bid]
