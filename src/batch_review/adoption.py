@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,3 +187,24 @@ def orphan_heads(client, repository: str, covered: set[str], *, now: float) -> s
     orphans, _ = find_orphans(client, repository, covered, now=now, min_age=0)
     return {(key, t.get("head_sha")) for o in orphans for key, t in o.manifest.targets.items()
             if isinstance(t, dict)}
+
+
+def adoptable(ctx, result) -> list[Pending]:
+    """Poll's orphans, as Pendings in scratch folders; notes, problems and a listing failure go to `result`
+    (poll.PollResult). Nothing when there is no repository to call ours or the store listing was partial."""
+    if ctx.github is None or result.seen is None or not result.seen.complete:
+        return []
+    try:
+        orphans, problems = find_orphans(ctx.client, ctx.github.repository, result.seen.digests | result.derived,
+                                         now=ctx.now().timestamp(), min_age=ADOPT_AFTER)
+    except BatchAPIError as exc:
+        result.failures.append(f"looking for batches without a stored manifest: {exc}")
+        return []
+    result.problems.extend(problems)
+    adopted = []
+    for orphan in orphans:
+        pending = orphan.pending(Path(tempfile.mkdtemp(prefix="batch-review-orphan-")))
+        result.notes.append(f"{pending.name}: batch(es) {', '.join(orphan.batch_ids)} had no stored manifest; "
+                            f"adopted from its copy {orphan.file_id}")
+        adopted.append(pending)
+    return adopted

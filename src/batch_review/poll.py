@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -270,20 +269,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
 
 def _adopt_orphans(ctx: PollContext, result: PollResult) -> None:
     """Process the batches of ours that no stored manifest covers, from their manifest copies."""
-    if ctx.github is None or result.seen is None or not result.seen.complete:
-        return  # no repository to call ours, or a stored manifest may have been missed: not this run
-    try:
-        orphans, problems = adoption.find_orphans(
-            ctx.client, ctx.github.repository, result.seen.digests | result.derived,
-            now=ctx.now().timestamp(), min_age=adoption.ADOPT_AFTER)
-    except BatchAPIError as exc:
-        result.failures.append(f"looking for batches without a stored manifest: {exc}")
-        return
-    result.problems.extend(problems)
-    for orphan in orphans:
-        pending = orphan.pending(Path(tempfile.mkdtemp(prefix="batch-review-orphan-")))
-        result.notes.append(f"{pending.name}: batch(es) {', '.join(orphan.batch_ids)} had no stored manifest; "
-                            f"adopted from its copy {orphan.file_id}")
+    for pending in adoption.adoptable(ctx, result):
         try:
             _poll_manifest(ctx, pending, result)
         except Exception as exc:
