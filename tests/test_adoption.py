@@ -212,3 +212,25 @@ def test_an_expired_orphan_is_resubmitted_from_its_inputs_on_the_batch_service(w
     world.openai.advance(retry, "completed")
     assert world.poll() == 0
     assert "Leak" in json.dumps(world.github.reviews(1)[1]) and world.manifests() == []
+
+
+def test_without_a_copy_the_original_waits_until_the_resubmission_is_stored(world, capsys):
+    """A service that refuses the manifest copy: the expired manifest is not retired in the run that
+    resubmits it, but once the resubmission's manifest is listed in the store (next poll)."""
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    assert world.submit() == 0
+    (batch_id,) = world.batch_ids()
+    lines = world.openai.lines(world.openai.batches[batch_id]["input_file_id"])
+    app = next(x["custom_id"] for x in lines if "File: app.py" in json.dumps(x))
+    world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app)
+    world.openai.inject("POST", r"^/v1/files$", 400, skip=1)  # the resubmission's input passes, its copy not
+    assert world.poll() == 0
+    out = capsys.readouterr().out
+    assert "keeps no copy of the manifest" in out and "kept until the manifest of its resubmitted" in out
+    assert len(world.manifests()) == 2 and len(world.github.reviews(1)) == 1
+    assert world.poll() == 0  # the resubmission is listed now: the original is retired, nothing sent again
+    assert len(world.manifests()) == 1 and len(world.batch_ids()) == 2 and len(world.github.reviews(1)) == 1
+    world.openai.complete_all()
+    assert world.poll() == 0
+    assert "Leak" in json.dumps(world.github.reviews(1)[1]) and world.manifests() == []
