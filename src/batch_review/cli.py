@@ -113,8 +113,6 @@ def cmd_submit(args) -> int:
         for problem in listing.problems:
             actions_env.warning(problem)
         done, last_reviews = pending_heads(listing), {}
-        if not args.dry_run:  # a batch whose manifest was never stored is pending too (adoption.py)
-            done |= orphan_heads(runtime.batch_client(cfg), repository, seen_in(listing).digests, now=time.time())
         if gh is not None:
             posted, last_reviews = posted_heads(gh, cfg, targets)
             done |= posted
@@ -122,6 +120,10 @@ def cmd_submit(args) -> int:
         skipped += already
         if gh is not None:
             ensure_commits(git, targets, os.environ.get("GITHUB_TOKEN"))
+        if targets and not args.dry_run:  # a batch whose manifest was never stored is pending too (adoption.py)
+            orphaned = orphan_heads(runtime.batch_client(cfg), repository, seen_in(listing).digests, now=time.time())
+            targets, already = drop_already_done(targets, orphaned)
+            skipped += already
     ctx = SubmitContext(
         cfg=cfg, git=git, repository=repository, state_root=Path(args.state_dir), dry_run=args.dry_run,
         targets=targets, skipped_targets=skipped, provider_base_url=runtime.provider_base_url(cfg),
