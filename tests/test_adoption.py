@@ -17,7 +17,7 @@ from batch_review.adoption import rebuild
 from batch_review.manifest import Manifest, ManifestError
 from batch_review.resubmit import derive_manifest
 
-from .conftest import OPENAI_KEY, finding
+from .conftest import OPENAI_KEY, finding, paths_shown
 
 HOUR = 3600
 
@@ -201,7 +201,7 @@ def test_an_expired_orphan_is_resubmitted_from_its_inputs_on_the_batch_service(w
     shutil.rmtree(world.state)
     (batch_id,) = world.batch_ids()
     lines = world.openai.lines(world.openai.batches[batch_id]["input_file_id"])
-    app = next(x["custom_id"] for x in lines if "File: app.py" in json.dumps(x))
+    app = next(x["custom_id"] for x in lines if paths_shown(x["body"]) == ["app.py"])
     world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app)
     older(world)
     assert world.poll() == 0
@@ -222,7 +222,7 @@ def test_without_a_copy_the_original_waits_until_the_resubmission_is_stored(worl
     assert world.submit() == 0
     (batch_id,) = world.batch_ids()
     lines = world.openai.lines(world.openai.batches[batch_id]["input_file_id"])
-    app = next(x["custom_id"] for x in lines if "File: app.py" in json.dumps(x))
+    app = next(x["custom_id"] for x in lines if paths_shown(x["body"]) == ["app.py"])
     world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app)
     world.openai.inject("POST", r"^/v1/files$", 400, skip=1)  # the resubmission's input passes, its copy not
     assert world.poll() == 0

@@ -6,7 +6,6 @@ the answer, and then runs the following commands as the schedule would.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import GITHUB_TOKEN, OPENAI_KEY, finding
+from .conftest import GITHUB_TOKEN, OPENAI_KEY, finding, paths_shown
 from .emulators.github_emu import make_zip
 
 HANG = 30.0  # seconds an emulator holds the request; the process is killed long before
@@ -201,7 +200,7 @@ TITLES = ["Division by zero", "Leak"]
 def expire_util(world, batch_id: str) -> None:
     """The batch expires with app.py's request finished and util.py's not."""
     data = world.openai.lines(world.openai.batches[batch_id]["input_file_id"])
-    app = next(x["custom_id"] for x in data if "File: app.py" in json.dumps(x))
+    app = next(x["custom_id"] for x in data if paths_shown(x["body"]) == ["app.py"])
     world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app)
 
 
