@@ -253,15 +253,15 @@ def make_repo(package: str, old: str, new: str) -> Path:
     return repo
 
 
-def diff_lines(repo: Path, context: int) -> dict[str, list[str]]:
-    """path -> the content of every diff line (context, added, removed) of base...head."""
+def diff_lines(repo: Path, context: int) -> dict[str, list[tuple[str, str]]]:
+    """path -> (marker, content) of every diff line (context, added, removed) of base...head."""
     from unidiff import PatchSet
 
     text = git(repo, "diff", "--no-color", "--no-ext-diff", "--find-renames", f"-U{context}", "base...head")
     out: dict[str, list[str]] = {}
     for pf in PatchSet(io.StringIO(text, newline="\n")):
         path = pf.target_file[2:] if pf.target_file.startswith("b/") else pf.path
-        out[path] = [ln.value.rstrip("\r\n") for h in pf for ln in h if ln.line_type in " +-"]
+        out[path] = [(ln.line_type, ln.value.rstrip("\r\n")) for h in pf for ln in h if ln.line_type in " +-"]
     return out
 
 
@@ -364,6 +364,7 @@ class Measure:
     reviewed_files: int = 0
     input_tokens: int = 0
     diff_tokens: int = 0
+    diff_tokens_git: int = 0  # each diff line counted as git prints it: marker, content, newline
     estimate: int | None = None
     batch_usd: float = 0.0
     standard_usd: float = 0.0
@@ -373,6 +374,10 @@ class Measure:
     @property
     def framing_per_file(self) -> float:
         return (self.input_tokens - self.diff_tokens) / max(1, self.reviewed_files)
+
+    @property
+    def framing_per_file_git(self) -> float:
+        return (self.input_tokens - self.diff_tokens_git) / max(1, self.reviewed_files)
 
 
 def price(model: str, input_tokens: int, requests: int) -> tuple[float, float]:
@@ -399,8 +404,9 @@ def measure(run: Run, count: Counter, lines: dict[str, list[str]]) -> tuple[Meas
                 suffixes.update(line[cut:] for cut in range(min(len(line), PREFIX) + 1))
     found = total = 0
     for path in paths:
-        for content in lines.get(path, []):
+        for marker, content in lines.get(path, []):
             m.diff_tokens += count(content)
+            m.diff_tokens_git += count(marker + content + "\n")
             total += 1
             found += content in suffixes
     m.lines_found = found / total if total else 1.0
@@ -418,7 +424,8 @@ def reference(count: Counter, sections: dict[str, str], lines: dict[str, list[st
         if path in sections:
             m.requests += 1
             m.input_tokens += count(REFERENCE_SYSTEM) + count(sections[path]) + 3 * 2 + 3
-            m.diff_tokens += sum(count(content) for content in lines.get(path, []))
+            m.diff_tokens += sum(count(content) for _, content in lines.get(path, []))
+            m.diff_tokens_git += sum(count(marker + content + "\n") for marker, content in lines.get(path, []))
     m.batch_usd, m.standard_usd = price(model, m.input_tokens, m.requests)
     return m
 
@@ -433,6 +440,7 @@ class Result:
     old: Measure
     new: Measure
     ref: Measure
+    summary_tokens: int | None = None  # input tokens the new design spends on asking for a summary
     notes: list[str] = field(default_factory=list)
 
 
@@ -468,6 +476,7 @@ def print_tables(results: list[Result], new_label: str) -> None:
             t.reviewed_files += m.reviewed_files
             t.input_tokens += m.input_tokens
             t.diff_tokens += m.diff_tokens
+            t.diff_tokens_git += m.diff_tokens_git
             t.batch_usd += m.batch_usd
             t.standard_usd += m.standard_usd
         estimates = [m.estimate for m in ms]
@@ -492,6 +501,13 @@ def print_tables(results: list[Result], new_label: str) -> None:
     print(f"| plain per-file real-time reviewer, full price | {ref.requests / targets:.1f} | {ref.input_tokens:,} "
           f"| {ref.framing_per_file:,.0f} | {usd(ref.standard_usd)} | - |")
     print()
+    print(f"Counting each diff line as git prints it (marker, content, newline) as diff, not diff per reviewed "
+          f"file: old {old.framing_per_file_git:,.0f}, new {new.framing_per_file_git:,.0f}, "
+          f"reference {ref.framing_per_file_git:,.0f}.")
+    summaries = [r.summary_tokens for r in results]
+    if None not in summaries:
+        print(f"The summary (output.summary) adds {sum(summaries) / max(1, new.requests):,.0f} input tokens per "
+              f"request (new design, all changes).")
     if new.batch_usd:
         print(f"real-time reference / new: {ref.standard_usd / new.batch_usd:.2f}x; "
               f"old / new: {old.batch_usd / new.batch_usd:.2f}x")
@@ -520,10 +536,26 @@ def bench_package(package: str, old: str, new: str, count: Counter, sources: dic
     # the reference reviews the files the old design reviewed, as in issue 9's comparison
     result = Result(package, f"{package} {old} -> {new}", len(lines), old_m, new_m,
                     reference(count, file_diffs(repo), lines, old_paths, model))
+    result.summary_tokens = summary_cost(sources["new"], repo, config, count, lines, new_m)
     for name, (m, _) in runs.items():
         if m.lines_found < 0.98:
             result.notes.append(f"{name}: only {m.lines_found:.0%} of the diff's lines were found in its requests")
     return result
+
+
+def summary_cost(src: Path, repo: Path, config: Path, count: Counter, lines, with_summary: Measure) -> int | None:
+    """Input tokens the summary request adds: the run with `output.summary: false` subtracted; None when
+    the design has no such setting (it refuses the key) or the two runs differ in their requests."""
+    off = config.with_name("config-no-summary.yml")
+    off.write_text(config.read_text() + "output:\n  summary: false\n")
+    with tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:
+        try:
+            without, _ = measure(run_design(src, repo, Path(tmp), off), count, lines)
+        except Skipped:
+            return None
+    if without.requests != with_summary.requests or without.input_tokens == with_summary.input_tokens:
+        return None
+    return with_summary.input_tokens - without.input_tokens
 
 
 def main() -> None:
