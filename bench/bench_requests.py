@@ -504,6 +504,10 @@ def print_tables(results: list[Result], new_label: str) -> None:
     print(f"Counting each diff line as git prints it (marker, content, newline) as diff, not diff per reviewed "
           f"file: old {old.framing_per_file_git:,.0f}, new {new.framing_per_file_git:,.0f}, "
           f"reference {ref.framing_per_file_git:,.0f}.")
+    per_file = [price(t.model, t.input_tokens, t.reviewed_files) for t in (old, new, ref)]
+    print(f"With {OUTPUT_TOKENS} output tokens per reviewed file instead of per request (a packed request answers "
+          f"for several files): old {usd(per_file[0][0])}, new {usd(per_file[1][0])} at batch price, "
+          f"reference {usd(per_file[2][1])} at full price.")
     summaries = [r.summary_tokens for r in results]
     if None not in summaries:
         print(f"The summary (output.summary) adds {sum(summaries) / max(1, new.requests):,.0f} input tokens per "
