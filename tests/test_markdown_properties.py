@@ -30,7 +30,8 @@ from .test_markdown_safety import BLOB, DIGEST, assert_inert, headings, report_o
 TOKENS = ["`", "```", "~~~", "<", ">", "@", "#", "!", "[", "]", "(", ")", "\n", "\n\n", "-->", "<!--", " ",
           "    ", "a", "x1", "7", ":", "//", "*", "_", "|", "\\", "&", "-", "=", ".", "/", "details", "img ",
           "https://", "www.", "batch-review:v1 ", "GH-", "octocat", "<details>", "</details>", "![", "](",
-          "]:", "- ", "1. ", "> ", "# ", "\t", "\u2060", "é"]
+          "]:", "- ", "1. ", "> ", "# ", "\t", "\u2060", "é",
+          "&#64;", "&#35;1", "&lt;!--", "\ud800", "\r\n", "\x00", "\u202e", "```suggestion\n", "```math\n"]
 text = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 SEVERITIES = st.sampled_from(["critical", "high", "medium", "low", "info"])
 
@@ -39,7 +40,13 @@ SEVERITIES = st.sampled_from(["critical", "high", "medium", "low", "info"])
 def findings(draw) -> Finding:
     return Finding("pr-1:0000:0", draw(text) or "p", draw(st.none() | st.integers(1, 500)), None,
                    draw(st.sampled_from(["RIGHT", "LEFT"])), draw(SEVERITIES), draw(text), draw(text),
-                   draw(text), draw(st.none() | text))
+                   draw(text), draw(st.none() | text.map(_as_read)))
+
+
+def _as_read(suggestion: str) -> str:
+    """A suggestion as results.py hands it on: a lone surrogate replaced (it has no UTF-8 form), nothing
+    else changed (the suggestion block shows the code exactly)."""
+    return suggestion.replace("\ud800", "\ufffd")
 
 
 FAST = settings(max_examples=int(os.environ.get("MD_PROPERTY_EXAMPLES", "50")), deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -114,7 +114,7 @@ def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> 
     if side == "LEFT" or not path:
         return where + (" (old side)" if line and side == "LEFT" else "")
     anchor = f"#L{line}" if line else ""
-    return f"[{where}]({blob_prefix(report)}{quote(path)}{anchor})"
+    return f"[{where}]({blob_prefix(report)}{quote(path, errors='replace')}{anchor})"
 
 
 def blob_prefix(report: TargetReport) -> str:

@@ -8,7 +8,10 @@ out again from the parse tree in a small safe subset we generate ourselves: para
 emphasis, code spans and fenced code (a fence longer than any backtick run inside, so nothing closes it
 early). Prose text is backslash-escaped (no link, image, HTML, heading, table or link-reference definition
 can form) and a word joiner (U+2060, invisible) follows `@`, `#` before a digit, `GH-`, `www` and the `:` of
-`://`, so no mention, reference or autolink survives. Raw HTML and HTML comments are shown as text.
+`://`, so no mention, reference or autolink survives. Raw HTML and HTML comments are shown as text. A
+code block keeps its language unless GitHub would render it as something else (```suggestion, ```math,
+```mermaid, maps, 3D models): then it is ```text. Any text is accepted: lone surrogates (valid in a JSON
+answer) become U+FFFD, and no depth of nesting makes a function here recurse without bound.
 
 `check()` renders a composed body with cmark-gfm (GFM extensions, unsafe so raw HTML is visible) and lists
 what is wrong: a unit (one finding, one section) whose blocks leak into another, an HTML comment other than
@@ -27,7 +30,7 @@ from .markdown_html import Comment, Node, UnreadableHTML, parse_html, render
 JOINER = "\u2060"  # WORD JOINER: invisible, not a word character, breaks every pattern GitHub links
 _KEEP = set(",'\"?;%/")  # ASCII punctuation that never starts markdown syntax
 _ESCAPE = {c for c in string.punctuation if c not in _KEEP}
-_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _LINKED = [
     (re.compile(r"@"), "@" + JOINER),  # @user, .@user, x/@org/team, a@b.com, -@.x (an email autolink)
     (re.compile(r"#(?=[0-9])"), "#" + JOINER),  # #12, owner/repo#12
@@ -36,6 +39,11 @@ _LINKED = [
     (re.compile(r"(?i)(www)(?=\.)"), r"\1" + JOINER),  # www.example.com autolinks
 ]
 _OUR_COMMENT = re.compile(r"<!--(?=\s*batch-review)", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# info strings GitHub renders as something other than code: a ```suggestion in an inline comment is a
+# one-click change to the commented lines (only anchoring.suggestion_block may write one); the others draw
+# math, diagrams, maps and 3D models from the block's text
+_RENDERED_INFO = {"suggestion", "math", "mermaid", "geojson", "topojson", "stl"}
 MAX_DEPTH = 12  # deeper nesting is flattened to text
 
 
@@ -47,7 +55,10 @@ def clip(text: str, limit: int | None) -> str:
 
 
 def _clean(text: str) -> str:
+    """One kind of newline, no tab, no control or bidi character, and no lone surrogate (a JSON answer
+    may spell one as \\ud800; it has no UTF-8 form, so it would stop the parser and the post)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    text = _SURROGATE.sub("\ufffd", text)
     return "".join(c for c in text if c == "\n" or (c not in _BIDI and unicodedata.category(c) != "Cc"))
 
 
@@ -88,6 +99,7 @@ def fence(code: str, info: str = "", prefix: str = "") -> str:
     code = _code_text(code).rstrip("\n")
     ticks = "`" * max(3, _longest_run(code) + 1)
     info = re.sub(r"[^A-Za-z0-9_+.#-]", "", info)[:30]
+    info = "text" if info.lower() in _RENDERED_INFO else info
     lines = [f"{ticks}{info}"] + code.split("\n") + [ticks]
     return "\n".join((prefix + line).rstrip() if line else prefix.rstrip() for line in lines)
 
@@ -111,11 +123,17 @@ _BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote
 
 
 def _text_of(node) -> str:
-    if isinstance(node, str):
-        return node
-    if isinstance(node, Comment):
-        return f"<!--{node.text}-->"
-    return "".join(_text_of(c) for c in node.children)
+    """All text under a node, however deep (no recursion: 8,000 nested quotes are a valid answer)."""
+    parts, stack = [], [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            parts.append(node)
+        elif isinstance(node, Comment):
+            parts.append(f"<!--{node.text}-->")
+        else:
+            stack.extend(reversed(node.children))
+    return "".join(parts)
 
 
 def _is_block(node, depth: int = 0) -> bool:
@@ -330,7 +348,10 @@ def check(body: str, *, leading: int = 0, units: list[tuple[int, int]] | None = 
             problems.append(f"<{child.tag}> outside markdown (raw HTML)")
             continue
         spans.append(span)
-    _walk(tree.root, problems, code_lines, links)
+    try:
+        _walk(tree.root, problems, code_lines, links)
+    except RecursionError:  # our own subset nests a few levels; this deep is not ours: fail closed
+        problems.append("blocks nested too deep to check")
     if units:
         problems += _unit_problems(units, spans)
     for number, line in enumerate(lines, start=1):

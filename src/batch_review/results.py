@@ -92,7 +92,13 @@ class Answer:
     notes: tuple[str, ...] = ()  # what salvage changed or dropped
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters of a service's or model's text, as valid Unicode: JSON may spell a lone
+    surrogate (\\ud800), which no file, log or request body can encode."""
+    text = _SURROGATE.sub("\ufffd", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -432,7 +438,7 @@ def _finding(item: dict, custom_id: str, default_path: str) -> tuple[Finding, bo
     suggestion = item.get("suggestion")
     if isinstance(suggestion, list) and all(isinstance(s, str) for s in suggestion):
         suggestion = "\n".join(suggestion)
-    suggestion = suggestion if isinstance(suggestion, str) and suggestion.strip() else None
+    suggestion = _SURROGATE.sub("\ufffd", suggestion) if isinstance(suggestion, str) and suggestion.strip() else None
     dropped = suggestion is not None and len(suggestion) > MAX_SUGGESTION
     path = _text(_first(item, "path", "file", "filename", "file_path"), MAX_PATH).strip()
     category = _text(item.get("category"), MAX_CATEGORY).strip().lower()
