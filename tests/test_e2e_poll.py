@@ -323,9 +323,12 @@ def test_a_lost_post_then_an_unreadable_listing_fails_rather_than_posting_twice(
     world.github.inject("POST", r"/pulls/1/reviews$", "lost_response")
     world.github.inject("GET", r"/pulls/1/reviews$", "malformed", skip=1)  # the check after the lost post
     assert world.poll() == 1
-    assert len(world.github.reviews(1)) == 1 and len(world.manifests()) == 1
+    # the review landed as the pending claim nobody else sees; the next poll submits it
+    assert world.github.reviews(1) == [] and len(world.github.pending_reviews(1)) == 1
+    assert len(world.manifests()) == 1
     assert world.poll() == 0
     assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+    assert world.github.pending_reviews(1) == []
 
 
 def test_github_enterprise_server_api_prefix(tmp_path, openai_emu, monkeypatch):
@@ -346,18 +349,31 @@ def test_github_enterprise_server_api_prefix(tmp_path, openai_emu, monkeypatch):
         assert all(e.path.startswith("/api/v3/") for e in ghes.log)
 
 
-def test_github_calls_per_pull_request_do_not_grow_with_findings(world):
+@pytest.mark.parametrize(("mode", "per_pull"), [("review", 3), ("both", 5)])
+def test_github_calls_per_pull_request_do_not_grow_with_findings(world, mode, per_pull):
+    """Per run: the repository and one listing of open pull requests. Per pull request: the claim (create
+    the review pending), the listing that checks it, the submit; in `both` also one check-run listing
+    (no commit fetch) and its creation."""
     import collections
+    import re
 
+    (world.repo.path / ".github").mkdir()
+    (world.repo.path / ".github" / "batch-review.yml").write_text(f"output:\n  mode: {mode}\n")
     world.answer_with({"app.py": [finding("app.py", 1 + i % 8, title=f"f{i}") for i in range(40)],
                        "util.py": [finding("util.py", 90 + i, title=f"g{i}") for i in range(40)]})
     submit_and_finish(world)
     world.github.log.clear()
     assert world.poll() == 0
-    calls = collections.Counter(f"{e.method} {e.path.removeprefix('/repos/acme/widgets')}" for e in world.github.log)
-    assert calls == {"GET ": 1, "GET /pulls/1": 1, "GET /pulls/1/reviews": 1, "POST /pulls/1/reviews": 1}
-    (review,) = world.github.reviews(1)
-    assert len(review["comments"]) == 30  # the inline cap; the other 50 findings are in the body
+    calls = collections.Counter(re.sub(r"/\d{4,}|/[0-9a-f]{40}", "/{id}", f"{e.method} "
+                                       f"{e.path.removeprefix('/repos/acme/widgets')}") for e in world.github.log)
+    per_run = {"GET ": 1, "GET /pulls": 1}
+    review = {"POST /pulls/1/reviews": 1, "GET /pulls/1/reviews": 1, "POST /pulls/1/reviews/{id}/events": 1}
+    check = {"GET /commits/{id}/check-runs": 1, "POST /check-runs": 1} if mode == "both" else {}
+    assert calls == {**per_run, **review, **check}
+    assert sum(calls.values()) - sum(per_run.values()) == per_pull
+    (posted,) = world.github.reviews(1)
+    assert len(posted["comments"]) == 30  # the inline cap; the other 50 findings are in the body
+    assert world.github.pending_reviews(1) == []
 
 
 def test_model_routing_makes_one_batch_per_model_with_costs_per_model(world, capsys):
@@ -440,3 +456,19 @@ def test_sarif_files_validate_against_the_official_schema(world):
     broken = {**log, "runs": [{**run, "results": [{**run["results"][0], "level": "fatal"}]}]}
     with pytest.raises(jsonschema.ValidationError):  # the schema check is real
         jsonschema.Draft4Validator(schema).validate(broken)
+
+
+def test_a_low_rate_budget_stops_posting_cleanly_and_the_next_poll_goes_on(world, capsys):
+    """Fewer requests left than the reserve: poll posts nothing more, exits 0 with a notice, keeps the
+    manifest; once the budget is back the next poll posts."""
+    scripted(world)
+    submit_and_finish(world)
+    world.github.rate_remaining = 40
+    assert world.poll() == 0
+    out = capsys.readouterr().out
+    assert "requests left this hour" in out and "the rest is posted by the next poll" in out
+    assert world.github.reviews(1) == [] and world.github.pending_reviews(1) == [] and len(world.manifests()) == 1
+    assert not world.github.requests("POST")
+    world.github.rate_remaining = 5000
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1 and world.manifests() == []

@@ -30,9 +30,10 @@ POLL_CALLS = {
     "GitHub: download artifact": ("GET", r"/actions/artifacts/\d+/zip$"),
     "OpenAI: retrieve batch": ("GET", r"^/v1/batches/[^/]+$"),
     "OpenAI: download results": ("GET", r"^/v1/files/[^/]+/content$"),
-    "GitHub: get pull request": ("GET", r"/pulls/1$"),
+    "GitHub: list pull requests": ("GET", r"/pulls$"),
+    "GitHub: create pending review (claim)": ("POST", r"/pulls/1/reviews$"),
     "GitHub: list reviews (marker)": ("GET", r"/pulls/1/reviews$"),
-    "GitHub: create review": ("POST", r"/pulls/1/reviews$"),
+    "GitHub: submit review": ("POST", r"/pulls/1/reviews/\d+/events$"),
     "GitHub: delete artifact": ("DELETE", r"/actions/artifacts/\d+$"),
     "OpenAI: delete the manifest copy": ("DELETE", r"^/v1/files/[^/]+$"),
     "OpenAI: list batches (orphans)": ("GET", r"^/v1/batches$"),
@@ -103,6 +104,7 @@ def test_poll_fault(call, fault, tmp_path, openai_emu, github_emu, monkeypatch, 
     outcome, runs = run_twice(lambda: world.run("poll", "--artifacts", "--state-dir", str(tmp_path / "poll")))
     reviews = github_emu.reviews(1)
     assert len(reviews) == 1, "exactly one review"
+    assert github_emu.pending_reviews(1) == [], "no pending review left behind"
     text = reviews[0]["body"] + "".join(c["body"] for c in reviews[0]["comments"])
     lost = [f["title"] for fs in FINDINGS.values() for f in fs if f["title"] not in text]
     assert lost == [], "every finding is in the review"

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB_OPS = (
     "repos/get", "pulls/list", "pulls/get", "pulls/list-files", "pulls/create-review", "pulls/list-reviews",
+    "pulls/submit-review", "pulls/delete-pending-review",
     "checks/create", "checks/update", "checks/list-for-ref", "actions/list-artifacts-for-repo",
     "actions/get-artifact", "actions/download-artifact", "actions/delete-artifact",
 )

@@ -137,6 +137,7 @@ def cmd_submit(args) -> int:
 
 
 def poll_context(args, cfg, *, need_github: bool):
+    from .markers import Identity
     from .poll import PollContext
     from .publish import Publisher
 
@@ -147,7 +148,7 @@ def poll_context(args, cfg, *, need_github: bool):
         runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
     return PollContext(
         cfg=cfg, store=store, client=runtime.batch_client(cfg), github=gh,
-        publisher=Publisher(gh, log=actions_env.echo) if gh else None,
+        publisher=Publisher(gh, identity=Identity(cfg.output.bot_login), log=actions_env.echo) if gh else None,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
         server_url=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
         log=actions_env.echo,

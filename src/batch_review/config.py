@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +160,7 @@ class OutputConfig:
     post_on_closed: bool = False
     max_resubmits: int = 2
     sarif_dir: str | None = None
+    bot_login: str = "github-actions[bot]"  # who our token writes as; only its markers are believed
 
 
 @dataclass(frozen=True)
@@ -375,7 +377,11 @@ def from_mapping(data: Any, source: str) -> Config:
         post_on_closed=c.boolean(out_raw.get("post_on_closed", do.post_on_closed), "output.post_on_closed"),
         max_resubmits=c.integer(out_raw.get("max_resubmits", do.max_resubmits), "output.max_resubmits", 0, 10),
         sarif_dir=c.string(out_raw.get("sarif_dir"), "output.sarif_dir", nullable=True),
+        bot_login=c.string(out_raw.get("bot_login", do.bot_login), "output.bot_login"),
     )
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", output.bot_login):
+        raise c.fail("output.bot_login", f"{output.bot_login!r} is not a GitHub login",
+                     "a user name, or an app's bot login such as my-app[bot]")
     art_raw = c.mapping(top.get("artifacts"), "artifacts", _fields(ArtifactsConfig))
     prefix = c.string(art_raw.get("prefix", ArtifactsConfig().prefix), "artifacts.prefix")
     if len(prefix) > 64 or not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in prefix):

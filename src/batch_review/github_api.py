@@ -3,6 +3,12 @@
 Reads are retried by PyGithub (5xx, rate limits). Writes (reviews, check runs) are NOT retried here: a
 lost response to a POST may have been carried out, so publish.py looks for its marker before trying again.
 Content-creating requests are paced (1 s apart by default, GitHub's secondary rate limit guidance).
+
+Listings are read as plain JSON pages (never PyGithub's lazy objects, which fetch a missing attribute
+with one more request): every review carries its author (`user.login`, `user.type`) and state, every
+check run the app that created it (`app.slug`), so callers can tell our own writing from anyone's. Open
+pull requests are listed once per run. `rate_remaining` reads the X-RateLimit-Remaining header of the
+last answer, without a request of its own.
 """
 
 from __future__ import annotations
@@ -14,8 +20,6 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
-from github.PaginatedList import PaginatedList
-from github.PullRequestReview import PullRequestReview
 from urllib3.util.retry import Retry
 
 from .services import DEFAULT_GITHUB_API_URL, GitHubError
@@ -45,6 +49,12 @@ class ReviewInfo:
     body: str
     commit_id: str | None
     author: str
+    author_type: str = ""
+    state: str = ""  # PENDING (visible to its author only), COMMENTED, ...
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "PENDING"
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,7 @@ class CheckRunInfo:
     external_id: str | None
     annotations_count: int
     status: str
+    app_slug: str = ""  # the app that created it: "github-actions" for the workflow token
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,28 @@ def _require_ids(items: list, what: str) -> None:
         raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
 
 
+def _next_link(headers: dict) -> str | None:
+    link = next((v for k, v in (headers or {}).items() if k.lower() == "link"), "") or ""
+    for part in link.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
+
+
+def _review(r: dict) -> ReviewInfo:
+    user = r.get("user") if isinstance(r.get("user"), dict) else {}
+    return ReviewInfo(r.get("id"), r.get("body") or "", r.get("commit_id"), str(user.get("login") or ""),
+                      str(user.get("type") or ""), str(r.get("state") or ""))
+
+
+ONE_PENDING_REVIEW = "one pending review"  # GitHub's 422: "User can only have one pending review per pull request"
+
+
+def is_pending_review_conflict(exc: GitHubError) -> bool:
+    return exc.status == 422 and ONE_PENDING_REVIEW in str(exc).lower()
+
+
 class GitHubAPI:
     def __init__(self, token: str, repository: str, api_url: str | None = None, *, timeout: float = 30) -> None:
         if not token:
@@ -110,6 +143,7 @@ class GitHubAPI:
             seconds_between_requests=min(interval, 0.25), seconds_between_writes=interval,
         )
         self._repo = None
+        self._open_pulls: list[PullInfo] | None = None
 
     @property
     def repo(self):
@@ -126,63 +160,135 @@ class GitHubAPI:
 
     # --- pull requests -------------------------------------------------------------------------------
 
+    def rate_remaining(self) -> int | None:
+        """Requests left in the token's primary rate budget: from the last answer's X-RateLimit-Remaining
+        header, or, before any answer, from one GET /rate_limit (which GitHub does not count). None when
+        GitHub does not say (rate limiting disabled on a GitHub Enterprise Server)."""
+        remaining, limit = self._gh.requester.rate_limiting
+        if limit >= 0 and remaining >= 0:
+            return int(remaining)
+        try:
+            _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
+            core = ((data or {}).get("resources") or {}).get("core") or (data or {}).get("rate") or {}
+            return int(core["remaining"])
+        except Exception:  # noqa: BLE001 - no figure: carry on, the budget check is a courtesy
+            return None
+
+    def _pages(self, url: str, params: dict, what: str, list_item: str | None = None) -> list[dict]:
+        """Every item of a paginated listing as plain JSON."""
+        out: list[dict] = []
+        try:
+            requester = self.repo._requester
+            next_url: str | None = url
+            query: dict | None = {**params, "per_page": 100}
+            while next_url:
+                headers, data = requester.requestJsonAndCheck("GET", next_url, parameters=query)
+                items = data.get(list_item) if list_item and isinstance(data, dict) else data
+                if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
+                    raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
+                out.extend(items)
+                next_url, query = _next_link(headers), None  # the next link carries its own query
+        except GitHubError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
+            raise _error(exc, what) from exc
+        return out
+
     @staticmethod
-    def _pull_info(p) -> PullInfo:
+    def _pull_info(p: dict) -> PullInfo:
+        head, base, user = p.get("head") or {}, p.get("base") or {}, p.get("user") or {}
         return PullInfo(
-            number=p.number, title=p.title or "", state=p.state, merged=bool(p.merged_at),
-            draft=bool(p.draft), labels=tuple(label.name for label in p.labels),
-            author=p.user.login if p.user else "", head_sha=p.head.sha, head_ref=p.head.ref,
-            base_sha=p.base.sha, base_ref=p.base.ref,
+            number=int(p["number"]), title=p.get("title") or "", state=p.get("state") or "",
+            merged=bool(p.get("merged_at")), draft=bool(p.get("draft")),
+            labels=tuple(label.get("name", "") for label in p.get("labels") or []),
+            author=user.get("login") or "", head_sha=head.get("sha") or "", head_ref=head.get("ref") or "",
+            base_sha=base.get("sha") or "", base_ref=base.get("ref") or "",
         )
 
     def open_pulls(self) -> list[PullInfo]:
-        try:
-            return [self._pull_info(p) for p in self.repo.get_pulls(state="open", sort="created")]
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, "listing open pull requests") from exc
+        """The open pull requests, listed once per run (100 a page) and remembered."""
+        if self._open_pulls is None:
+            items = self._pages(f"{self.repo.url}/pulls", {"state": "open", "sort": "created"},
+                                "listing open pull requests")
+            try:
+                self._open_pulls = [self._pull_info(p) for p in items]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise GitHubError(0, "listing open pull requests: the answer was not the JSON GitHub sends") from exc
+        return self._open_pulls
+
+    def open_pull(self, number: int) -> PullInfo | None:
+        """The pull request if it is open (from the one listing of this run), else None."""
+        return next((p for p in self.open_pulls() if p.number == number), None)
 
     def pull(self, number: int) -> PullInfo:
         try:
-            return self._pull_info(self.repo.get_pull(number))
+            _, data = self.repo._requester.requestJsonAndCheck("GET", f"{self.repo.url}/pulls/{number}")
+            return self._pull_info(data)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"reading pull request #{number}") from exc
 
     def reviews(self, number: int) -> list[ReviewInfo]:
-        try:
-            listing = PaginatedList(PullRequestReview, self.repo._requester,
-                                    f"{self.repo.url}/pulls/{number}/reviews", {"per_page": 100})
-            reviews = [ReviewInfo(r.id, r.body or "", r.commit_id, r.user.login if r.user else "") for r in listing]
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"listing reviews of #{number}") from exc
-        # PyGithub turns a body that is not JSON into empty objects; a listing we cannot trust must not
-        # read as "our review is not there", or the retry after a lost response would post it twice
-        _require_ids(reviews, f"listing reviews of #{number}")
+        """Every review of the pull request, with its author and state. GitHub shows a PENDING review to
+        its author only."""
+        what = f"listing reviews of #{number}"
+        reviews = [_review(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
+        # a listing we cannot trust must not read as "our review is not there", or the retry after a
+        # lost response would post it twice
+        _require_ids(reviews, what)
         return reviews
 
-    def create_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> int:
-        """POST one review (event COMMENT). Not retried: the caller checks its marker first."""
+    def create_pending_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> ReviewInfo:
+        """POST a review without an event: it stays PENDING (seen by nobody else) until submitted. GitHub
+        allows one pending review per user and pull request: the claim publish.py is built on. Not retried
+        here: the caller looks for it first."""
         try:
             _, data = self.repo._requester.requestJsonAndCheck(
                 "POST", f"{self.repo.url}/pulls/{number}/reviews",
-                input={"commit_id": commit_id, "body": body, "event": "COMMENT", "comments": comments},
+                input={"commit_id": commit_id, "body": body, "comments": comments},
             )
-            return int(data["id"])
+            review = _review(data)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"posting the review on #{number}") from exc
+        _require_ids([review], f"posting the review on #{number}")
+        return review
+
+    def submit_review(self, number: int, review_id: int) -> None:
+        """Submit a pending review as a COMMENT: from here on everyone sees it."""
+        what = f"submitting review {review_id} on #{number}"
+        try:
+            _, data = self.repo._requester.requestJsonAndCheck(
+                "POST", f"{self.repo.url}/pulls/{number}/reviews/{review_id}/events", input={"event": "COMMENT"})
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, what) from exc
+        review = _review(data if isinstance(data, dict) else {})
+        if review.id != review_id or review.pending or not review.state:  # unreadable: did it happen?
+            raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
+
+    def delete_pending_review(self, number: int, review_id: int) -> None:
+        """Delete a pending review (a submitted one cannot be deleted)."""
+        try:
+            self.repo._requester.requestJsonAndCheck("DELETE", f"{self.repo.url}/pulls/{number}/reviews/{review_id}")
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"deleting pending review {review_id} on #{number}") from exc
 
     # --- check runs ----------------------------------------------------------------------------------
 
     def check_runs(self, head_sha: str, name: str) -> list[CheckRunInfo]:
+        """The check runs named `name` on a commit, each with the app that created it (one listing, no
+        commit fetch first)."""
+        what = f"listing check runs of {head_sha[:12]}"
+        runs = self._pages(f"{self.repo.url}/commits/{head_sha}/check-runs", {"check_name": name, "filter": "all"},
+                           what, list_item="check_runs")
         try:
-            runs = self.repo.get_commit(head_sha).get_check_runs(check_name=name)
             found = [
-                CheckRunInfo(r.id, r.name, r.head_sha, r.external_id, int(r.output.annotations_count or 0),
-                             r.status)
+                CheckRunInfo(r.get("id"), r.get("name") or "", r.get("head_sha") or "", r.get("external_id"),
+                             int((r.get("output") or {}).get("annotations_count") or 0), r.get("status") or "",
+                             str((r.get("app") or {}).get("slug") or ""))
                 for r in runs
             ]
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"listing check runs of {head_sha[:12]}") from exc
-        _require_ids(found, f"listing check runs of {head_sha[:12]}")
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends") from exc
+        _require_ids(found, what)
         return found
 
     def create_check_run(self, *, name: str, head_sha: str, external_id: str, output: dict,

@@ -3,6 +3,13 @@
 A review body (or a check run's external_id) carries `<!-- batch-review:v1 target=pr-12 head=<sha>
 manifest=<digest prefix> -->`. Submit skips a head that already carries one; poll looks for it before
 posting and after any write whose answer was lost, so nothing is posted twice.
+
+Who may speak for the bot: a marker counts only when (1) it stands at character 0 of the body, followed
+by at most one `<!-- batch-review:fingerprints ... -->` comment at the start of the next line (the
+leading block: model text comes after it and can never be there), and (2) the review was written by our
+own identity (`Identity`: the workflow token's `github-actions[bot]`, an App's `<slug>[bot]`, or the
+account of a personal token) or, for a check run, created by our app. Anyone can type a marker into a
+review of their own; nobody else can write as the bot.
 """
 
 from __future__ import annotations
@@ -12,10 +19,10 @@ import re
 from dataclasses import dataclass
 
 _MARKER_RE = re.compile(
-    r"<!-- batch-review:v1 target=(?P<target>[A-Za-z0-9._-]+) head=(?P<head>[0-9a-f]{7,64}) "
+    r"\A<!-- batch-review:v1 target=(?P<target>[A-Za-z0-9._-]+) head=(?P<head>[0-9a-f]{7,64}) "
     r"(?:base=(?P<base>[0-9a-f]{7,64}) )?manifest=(?P<manifest>[0-9a-f]{8,64})(?: part=(?P<part>\d+))? -->"
 )
-_FINGERPRINTS_RE = re.compile(r"<!-- batch-review:fingerprints(?P<fps>(?: [0-9a-f]{16})*) -->")
+_FINGERPRINTS_RE = re.compile(r"\n<!-- batch-review:fingerprints(?P<fps>(?: [0-9a-f]{16})*) -->(?:\n|\Z)")
 _EXTERNAL_RE = re.compile(
     r"^batch-review:v1:(?P<target>[A-Za-z0-9._-]+):(?P<head>[0-9a-f]{7,64}):(?P<manifest>[0-9a-f]{8,64})$"
 )
@@ -43,11 +50,51 @@ class Marker:
             other.target, other.head, other.manifest[:DIGEST_CHARS])
 
 
+@dataclass(frozen=True)
+class Identity:
+    """The login our token writes as. Markers on anything written by someone else are ignored."""
+
+    login: str = "github-actions[bot]"
+
+    def wrote(self, author: str | None) -> bool:
+        return bool(author) and author.casefold() == self.login.casefold()
+
+    @property
+    def app_slug(self) -> str | None:
+        """The app that creates our check runs: `github-actions` for the workflow token, `<slug>` for an
+        App's `<slug>[bot]`. A personal token cannot create check runs, so it has none."""
+        return self.login[:-len("[bot]")] if self.login.endswith("[bot]") else None
+
+    def ran(self, app_slug: str | None) -> bool:
+        return self.app_slug is not None and bool(app_slug) and app_slug.casefold() == self.app_slug.casefold()
+
+
+def read_marker(text: str | None) -> Marker | None:
+    """The marker at character 0 of a body, or None. A marker anywhere else is text, not ours."""
+    m = _MARKER_RE.match(text or "")
+    if not m:
+        return None
+    return Marker(m["target"], m["head"], m["manifest"], int(m["part"] or 1), m["base"] or "")
+
+
+def read_fingerprints(text: str | None) -> set[str]:
+    """Fingerprints from the leading block only: the comment on the line right after the marker."""
+    m = _MARKER_RE.match(text or "")
+    if not m:
+        return set()
+    fps = _FINGERPRINTS_RE.match(text, m.end())
+    return set(fps["fps"].split()) if fps else set()
+
+
+def marker_of(review, identity: Identity) -> Marker | None:
+    """The marker of a review (anything with .body and .author) when our identity wrote it."""
+    return read_marker(review.body) if identity.wrote(getattr(review, "author", None)) else None
+
+
 def find_markers(text: str | None) -> list[Marker]:
-    return [
-        Marker(m["target"], m["head"], m["manifest"], int(m["part"] or 1), m["base"] or "")
-        for m in _MARKER_RE.finditer(text or "")
-    ]
+    """[the leading marker] or []: kept for callers that want a list."""
+    marker = read_marker(text)
+    return [marker] if marker else []
 
 
 def fingerprint(path: str, side: str, line_hash: int | None, title: str) -> str:
@@ -63,7 +110,7 @@ def fingerprints_html(fingerprints) -> str:
 
 
 def find_fingerprints(text: str | None) -> set[str]:
-    return {fp for m in _FINGERPRINTS_RE.finditer(text or "") for fp in m["fps"].split()}
+    return read_fingerprints(text)
 
 
 def from_external_id(external_id: str | None) -> Marker | None:

@@ -20,7 +20,7 @@ from .anchoring import Placement, cap_inline, normalize_path, place_findings, su
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
 from .diffs import line_hash
 from .manifest import Manifest
-from .markers import Marker, find_fingerprints, find_markers, fingerprint
+from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
@@ -29,6 +29,7 @@ from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .store import Pending
 
 MAX_INLINE = 30  # reviewdog's cap per review, well clear of GitHub's abuse limits
+RATE_RESERVE = 50  # stop posting when fewer GitHub requests than this are left: the next poll goes on
 RESUME_AFTER = dt.timedelta(minutes=15)  # a younger manifest without batch ids may belong to a running submit
 
 
@@ -73,6 +74,7 @@ class PollResult:
     sarif_files: list[Path] = field(default_factory=list)
     seen: adoption.Seen | None = None  # what the store listed
     derived: set[str] = field(default_factory=set)  # digests of the manifests this run resubmitted
+    rate_limited: bool = False  # stopped posting to keep the token's rate budget: the rest waits
 
     def add_usage(self, model: str, r: RequestResult) -> None:
         totals = self.usage.setdefault(model, {"requests": 0, "input_tokens": 0, "cached_input_tokens": 0,
@@ -345,34 +347,20 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
         result.inline += len(report.inline)
         result.in_body += len(report.unplaced)
         return ctx.github is None  # local: the report is printed; dry run: nothing retired
+    if rate_budget_low(ctx, result):
+        return False
     if t["kind"] == "pull":
-        pull = ctx.github.pull(int(t["number"]))
-        if pull.state != "open" and not ctx.cfg.output.post_on_closed:
+        pull = ctx.github.open_pull(int(t["number"]))  # one listing per run, not a request per pull request
+        if pull is None and not ctx.cfg.output.post_on_closed:
+            pull = ctx.github.pull(int(t["number"]))  # closed since submission: once, then retired
             result.notes.append(f"{report.label} is {'merged' if pull.merged else 'closed'}: nothing posted")
             return True
-        report.current_head = pull.head_sha
-    digest = m.digest()
-    marker = Marker(key, t["head_sha"], digest, base=t.get("base_sha", ""))
+        report.current_head = (pull or ctx.github.pull(int(t["number"]))).head_sha
+    marker = Marker(key, t["head_sha"], m.digest(), base=t.get("base_sha", ""))
     mode = ctx.cfg.output.mode
     shown = report  # what the developer sees inline and in the body, for the placement figures
     if t["kind"] == "pull" and mode in ("review", "both"):
-        existing = ctx.github.reviews(int(t["number"]))
-        report = drop_repeated(report, m.files.get(key, {}), earlier_fingerprints(existing, marker))
-        capped = cap_inline(Placement(report.inline, report.unplaced), MAX_INLINE)
-        in_review = replace(report, inline=capped.inline, unplaced=capped.unplaced)
-        all_in_body = replace(in_review, inline=[], unplaced=in_review.unplaced + [
-            (c.finding, "GitHub did not accept it as an inline comment") for c in in_review.inline])
-
-        def build(inline_ok: bool):
-            rep = in_review if inline_ok else all_in_body
-            return review_bodies(rep, digest, marker.base), [comment_payload(c) for c in rep.inline]
-
-        posted = ctx.publisher.post_review(int(t["number"]), t["head_sha"], marker, build, existing=existing)
-        result.reviews_posted += posted.reviews
-        result.write_requests += posted.requests
-        shown = all_in_body if posted.inline_moved_to_body else in_review
-        if posted.inline_moved_to_body:
-            result.moved_after_422 += len(in_review.inline)
+        shown, report = _post_review(ctx, m, report, marker, result)
     if t["kind"] != "pull" or mode in ("check", "both") or failed_batch:
         output, annotations = check_output(report)
         if failed_batch:
@@ -387,6 +375,45 @@ def _post_target(ctx: PollContext, pending: Pending, key: str, results, resubmit
     return True
 
 
+def _post_review(ctx: PollContext, m: Manifest, report: TargetReport, marker: Marker, result: PollResult
+                 ) -> tuple[TargetReport, TargetReport]:
+    """Post the pull request review through the claim (publish.py). (what the review shows, the report
+    without what our earlier reviews already said, for the check run)."""
+    files = m.files.get(report.key, {})
+    digest = m.digest()
+    identity = getattr(ctx.publisher, "identity", None) or Identity(ctx.cfg.output.bot_login)
+    versions: dict[tuple[bool, frozenset], TargetReport] = {}
+
+    def version(inline_ok: bool, reviews) -> TargetReport:
+        """The review as posted: without what our earlier reviews said, inline capped; with inline
+        False (GitHub refused an inline comment) every finding in the body."""
+        earlier = frozenset(earlier_fingerprints(reviews, marker, identity))
+        if (inline_ok, earlier) not in versions:
+            rep = drop_repeated(report, files, earlier)
+            capped = cap_inline(Placement(rep.inline, rep.unplaced), MAX_INLINE)
+            rep = replace(rep, inline=capped.inline, unplaced=capped.unplaced)
+            if not inline_ok:
+                rep = replace(rep, inline=[], unplaced=rep.unplaced + [
+                    (c.finding, "GitHub did not accept it as an inline comment") for c in rep.inline])
+            versions[(inline_ok, earlier)] = rep
+        return versions[(inline_ok, earlier)]
+
+    last: list = [[]]  # the listing the review was last built from
+
+    def build(inline_ok: bool, reviews):
+        last[0] = reviews
+        rep = version(inline_ok, reviews)
+        return review_bodies(rep, digest, marker.base), [comment_payload(c) for c in rep.inline]
+
+    posted = ctx.publisher.post_review(int(m.targets[report.key]["number"]), marker.head, marker, build)
+    result.reviews_posted += posted.reviews
+    result.write_requests += posted.requests
+    if posted.inline_moved_to_body:
+        result.moved_after_422 += len(version(True, last[0]).inline)
+    return (version(not posted.inline_moved_to_body, last[0]),
+            drop_repeated(report, files, earlier_fingerprints(last[0], marker, identity)))
+
+
 def write_sarif(ctx: PollContext, m: Manifest, report: TargetReport) -> Path:
     files = m.files.get(report.key, {})
     fingerprints = {id(c.finding): finding_fingerprint(files, c.finding) for c in report.inline}
@@ -398,14 +425,32 @@ def write_sarif(ctx: PollContext, m: Manifest, report: TargetReport) -> Path:
     return path
 
 
-def earlier_fingerprints(reviews, marker: Marker) -> set[str]:
-    """Fingerprints of the findings our earlier reviews of this target posted (not this posting's own)."""
+def earlier_fingerprints(reviews, marker: Marker, identity: Identity) -> set[str]:
+    """Fingerprints of the findings our earlier reviews of this target posted (not this posting's own):
+    from submitted reviews our identity wrote, out of their leading block only. A fingerprint anyone else
+    writes would hide a finding."""
     fps: set[str] = set()
     for review in reviews:
-        ours = [m for m in find_markers(review.body) if m.target == marker.target]
-        if ours and not any(m.same_posting(marker) for m in ours):
-            fps |= find_fingerprints(review.body)
+        if getattr(review, "pending", False):
+            continue
+        ours = marker_of(review, identity)
+        if ours and ours.target == marker.target and not ours.same_posting(marker):
+            fps |= read_fingerprints(review.body)
     return fps
+
+
+def rate_budget_low(ctx: PollContext, result: PollResult) -> bool:
+    """True once the token has fewer than RATE_RESERVE requests left: posting stops cleanly, what is
+    posted stays posted (markers), and every manifest not finished is kept for the next poll."""
+    if result.rate_limited:
+        return True
+    remaining = ctx.github.rate_remaining() if hasattr(ctx.github, "rate_remaining") else None
+    if remaining is None or remaining >= RATE_RESERVE:
+        return False
+    result.rate_limited = True
+    result.notes.append(f"the GitHub token has {remaining} requests left this hour (keeping {RATE_RESERVE} in "
+                        "reserve): stopped posting; the rest is posted by the next poll")
+    return True
 
 
 def finding_fingerprint(files: dict, f) -> str:

@@ -124,6 +124,8 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
         echo("\n".join(review_bodies(report, "0" * 16)))
     for note in result.notes:
         echo(note)
+    if getattr(result, "rate_limited", False):
+        actions_env.notice("stopped early to keep the GitHub token's rate budget; the next poll posts the rest")
     for problem in result.problems:
         actions_env.warning(problem)
     echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "

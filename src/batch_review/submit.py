@@ -24,7 +24,7 @@ from .diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from .errors import OverBudget, with_context
 from .gitrepo import GitError, GitRepo
 from .manifest import Manifest
-from .markers import Marker, find_markers, from_external_id
+from .markers import Identity, Marker, from_external_id, marker_of
 from .pricing import Cost, estimate_cost, format_usd
 from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, Target, select_pulls
@@ -136,20 +136,27 @@ def github_targets(gh, cfg, git: GitRepo, *, only_prs: tuple[int, ...]) -> tuple
 
 def posted_heads(gh, cfg, targets: list[Target]) -> tuple[set[tuple[str, str]], dict[str, Marker]]:
     """(target key, head sha) pairs that already carry a review or check run of ours, and per pull
-    request the marker of our latest review (where an incremental review starts)."""
+    request the marker of our latest review (where an incremental review starts).
+
+    Ours means written by output.bot_login (check runs: created by its app), with the marker at
+    character 0 of the body: a marker anyone else writes, or one quoted inside a review's text, would
+    otherwise make tonight skip a head, or narrow an incremental review to what came after a commit of
+    the author's choosing. Only a review's marker for its own pull request counts."""
+    identity = Identity(cfg.output.bot_login)
     done: set[tuple[str, str]] = set()
     latest: dict[str, Marker] = {}
     for t in targets:
         if t.kind == "pull" and cfg.output.mode in ("review", "both"):
             for review in sorted(gh.reviews(t.number), key=lambda r: r.id):
-                for m in find_markers(review.body):
-                    done.add((m.target, m.head))
-                    if m.target == t.key:
-                        latest[t.key] = m
+                m = None if review.pending else marker_of(review, identity)
+                if m is None or m.target != t.key:
+                    continue
+                done.add((m.target, m.head))
+                latest[t.key] = m
         if t.kind != "pull" or cfg.output.mode in ("check", "both"):
             for run in gh.check_runs(t.head_sha, cfg.output.check_name):
-                marker = from_external_id(run.external_id)
-                if marker:
+                marker = from_external_id(run.external_id) if identity.ran(run.app_slug) else None
+                if marker and marker.target == t.key and marker.head == t.head_sha:
                     done.add((marker.target, marker.head))
     return done, latest
 

@@ -6,6 +6,15 @@ comment in one hunk (one bad comment fails the whole review, and the error does 
 to 65,536 characters, APPROVE refused to a workflow token, at most 50 annotations a request, the check
 run output limits, artifact downloads by a 302 to a blob host that must not receive the token, deletes
 needing actions: write, and the secondary rate limit on content creation.
+
+Users: each token writes as one user (`add_user`); the default token is the workflow token
+(`github-actions[bot]`, type Bot, app `github-actions`). Reviews carry `user {login, type}` of the token
+that wrote them; check runs carry the `app` of the token (a personal token cannot create one). A review
+created without an event is PENDING: listed to its author only, at most one per user and pull request
+(any second review of that user is refused with 422 "User can only have one pending review per pull
+request", as GitHub answers), submitted with POST .../reviews/{id}/events and deletable until then.
+Each answer carries X-RateLimit-* headers counting down from `rate_remaining`; `delays` slow chosen
+endpoints down (the request is held before it is carried out).
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ DOCS = "https://docs.github.com/rest"
 MAX_BODY = 65_536
 MAX_OUTPUT_TEXT = 65_535
 MAX_ANNOTATIONS = 50
+ONE_PENDING = "User can only have one pending review per pull request"
+WORKFLOW_USER = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot", "app": "github-actions"}
 
 
 def _unprocessable(*errors: str) -> HttpError:
@@ -97,6 +108,20 @@ class GitHubEmulator(Emulator):
         self.blob_host = BlobHost()
         self.blob_ttl = 60.0
         self._id_lock = threading.Lock()
+        self.users: dict[str, dict] = {token: dict(WORKFLOW_USER)}  # token -> user (with its app, if any)
+        self.rate_limit = 5000
+        self.rate_remaining = 5000
+        self.delays: list[tuple[str, re.Pattern, float]] = []
+
+    def add_user(self, token: str, login: str, *, type: str = "User", app: str | None = None) -> dict:
+        """Another identity: a pull request author, a collaborator, or another app's token."""
+        with self.lock:
+            self.users[token] = {"login": login, "id": 500 + len(self.users), "type": type, "app": app}
+            return self.users[token]
+
+    def slow(self, method: str, path_regex: str, seconds: float) -> None:
+        """Hold matching requests this long before carrying them out (a slow endpoint)."""
+        self.delays.append((method.upper(), re.compile(path_regex), seconds))
 
     def start(self):
         self.blob_host.start()
@@ -158,7 +183,25 @@ class GitHubEmulator(Emulator):
             return aid
 
     def reviews(self, number: int) -> list[dict]:
-        return list(self._reviews.get(number, []))
+        """The reviews everyone sees (submitted ones)."""
+        return [r for r in self._reviews.get(number, []) if r["state"] != "PENDING"]
+
+    def clear_reviews(self, number: int) -> None:
+        with self.lock:
+            self._reviews[number] = []
+
+    def pending_reviews(self, number: int) -> list[dict]:
+        return [r for r in self._reviews.get(number, []) if r["state"] == "PENDING"]
+
+    def add_review(self, number: int, body: str, *, login: str = "octocat", type: str = "User",
+                   commit_id: str | None = None, pending: bool = False) -> dict:
+        """A review someone already wrote (as if posted through their own token)."""
+        with self.lock:
+            pull = self.pulls[number]
+            review = self._review_record(pull, {"login": login, "id": 7, "type": type}, body,
+                                         commit_id or pull["head_sha"], "PENDING" if pending else "COMMENTED", [])
+            self._reviews[number].append(review)
+            return review
 
     def check_runs(self) -> list[dict]:
         return list(self._check_runs)
@@ -166,8 +209,30 @@ class GitHubEmulator(Emulator):
     # --- HTTP --------------------------------------------------------------------------------------
     def route(self, method, path, query, headers, body) -> Response:
         auth = headers.get("authorization", "")
-        if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+        token = auth.split(" ", 1)[1] if auth.startswith(("token ", "Bearer ")) else None
+        user = self.users.get(token) if token else None
+        if user is None:
             raise HttpError(401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"})
+        for verb, pattern, seconds in list(self.delays):
+            if verb == method and pattern.search(path):
+                self._stopping.wait(seconds)
+        with self.lock:
+            if path.rstrip("/").endswith("/rate_limit"):  # not counted against the budget
+                return Response(200, {"resources": {"core": self._rate()}, "rate": self._rate()})
+            self.rate_remaining = max(0, self.rate_remaining - 1)
+            rate = self._rate()
+            self._user = user
+            resp = self._route_repo(method, path, query, body)
+        resp.headers.update({"X-RateLimit-Limit": str(rate["limit"]), "X-RateLimit-Remaining": str(rate["remaining"]),
+                             "X-RateLimit-Reset": str(rate["reset"]), "X-RateLimit-Used": str(rate["used"]),
+                             "X-RateLimit-Resource": "core"})
+        return resp
+
+    def _rate(self) -> dict:
+        return {"limit": self.rate_limit, "remaining": self.rate_remaining,
+                "used": self.rate_limit - self.rate_remaining, "reset": int(time.time()) + 3600}
+
+    def _route_repo(self, method, path, query, body) -> Response:
         if self.prefix:
             if not path.startswith(self.prefix + "/"):
                 raise HttpError(404, self.error_body(404, "Not Found"))
@@ -182,12 +247,7 @@ class GitHubEmulator(Emulator):
         if not (path == base or path.startswith(base + "/")):
             raise HttpError(404, self.error_body(404, "Not Found"))
         rest = path[len(base):]
-        with self.lock:
-            resp = self._route(method, rest, query, payload)
-        resp.headers.update({"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
-                             "X-RateLimit-Reset": str(int(time.time()) + 3600), "X-RateLimit-Used": "1",
-                             "X-RateLimit-Resource": "core"})
-        return resp
+        return self._route(method, rest, query, payload)
 
     def _validate(self, operation: str, payload) -> None:
         schema = SCHEMAS[operation]["body"]
@@ -245,10 +305,15 @@ class GitHubEmulator(Emulator):
             pull = self.pulls[number]
             if m[2] is None and method == "GET":
                 return Response(200, self._pull_json(pull))
-            if m[2] == "/reviews" and method == "GET":
-                return self._page(self._reviews[number], query, f"/pulls/{number}/reviews")
+            if m[2] == "/reviews" and method == "GET":  # a pending review is shown to its author only
+                visible = [_public(r) for r in self._reviews[number]
+                           if r["state"] != "PENDING" or r["user"]["login"] == self._user["login"]]
+                return self._page(visible, query, f"/pulls/{number}/reviews")
             if m[2] == "/reviews" and method == "POST":
                 return self._create_review(pull, payload)
+        m = re.fullmatch(r"/pulls/(\d+)/reviews/(\d+)(/events)?", rest)
+        if m and int(m[1]) in self.pulls:
+            return self._pending_review_action(int(m[1]), int(m[2]), method, m[3], payload)
         m = re.fullmatch(r"/commits/([0-9a-f]{7,40})(/check-runs)?", rest)
         if m and method == "GET":
             sha = m[1]
@@ -256,7 +321,8 @@ class GitHubEmulator(Emulator):
                 return Response(200, {"sha": sha, "url": f"{api}/commits/{sha}", "commit": {"message": "x"},
                                       "files": []})
             name = (query.get("check_name") or [None])[0]
-            runs = [r for r in self._check_runs if r["head_sha"] == sha and (name is None or r["name"] == name)]
+            runs = [_public(r) for r in self._check_runs
+                    if r["head_sha"] == sha and (name is None or r["name"] == name)]
             return self._page(runs, query, f"/commits/{sha}/check-runs", "check_runs")
         if rest == "/check-runs" and method == "POST":
             return self._create_check_run(payload)
@@ -268,6 +334,8 @@ class GitHubEmulator(Emulator):
             if m[2] and method == "GET":
                 return self._page(run["_annotations"], query, f"/check-runs/{run['id']}/annotations")
             if method == "PATCH":
+                if run["app"]["slug"] != self._user.get("app"):
+                    raise HttpError(403, self.error_body(403, "Resource not accessible by integration"))
                 return self._update_check_run(run, payload)
             if method == "GET":
                 return Response(200, _public(run))
@@ -315,11 +383,26 @@ class GitHubEmulator(Emulator):
             "url": f"{api}/pulls/{p['number']}", "html_url": f"https://github.com/{self.repo}/pull/{p['number']}",
         }
 
+    def _review_record(self, pull: dict, user: dict, body: str, commit: str, state: str, comments: list) -> dict:
+        rid = self._id()
+        review = {"id": rid, "node_id": "PRR_emu", "body": body, "commit_id": commit, "state": state,
+                  "user": {"login": user["login"], "id": user["id"], "type": user["type"]},
+                  "author_association": "CONTRIBUTOR",
+                  "html_url": f"https://github.com/{self.repo}/pull/{pull['number']}#pullrequestreview-{rid}",
+                  "pull_request_url": f"{self.api_url}/repos/{self.repo}/pulls/{pull['number']}",
+                  "comments": list(comments)}
+        if state != "PENDING":  # GitHub: a pending review has no submitted_at
+            review["submitted_at"] = "2026-11-24T03:00:00Z"
+        return review
+
     def _create_review(self, pull: dict, payload) -> Response:
         self._validate("pulls/create-review", payload)
         self._creation()
-        if payload.get("event") == "APPROVE" and self.workflow_token:
+        event = payload.get("event")
+        if event == "APPROVE" and self._user["login"] == WORKFLOW_USER["login"] and self.workflow_token:
             raise _unprocessable("GitHub Actions is not permitted to approve pull requests.")
+        if event in ("COMMENT", "REQUEST_CHANGES") and not payload.get("body"):
+            raise _unprocessable("Body is required when using COMMENT or REQUEST_CHANGES")
         if len(payload.get("body") or "") > MAX_BODY:
             raise _unprocessable("Body is too long (maximum is 65536 characters)")
         commit = payload.get("commit_id") or pull["head_sha"]
@@ -329,14 +412,42 @@ class GitHubEmulator(Emulator):
             problem = self._comment_problem(pull, c)
             if problem:
                 raise _unprocessable(problem)
-        review = {"id": self._id(), "node_id": "PRR_emu", "body": payload.get("body") or "",
-                  "commit_id": commit, "state": "COMMENTED", "user": {"login": "github-actions[bot]", "id": 41898282},
-                  "submitted_at": "2026-11-24T03:00:00Z",
-                  "html_url": f"https://github.com/{self.repo}/pull/{pull['number']}#pullrequestreview",
-                  "pull_request_url": f"{self.api_url}/repos/{self.repo}/pulls/{pull['number']}",
-                  "comments": list(payload.get("comments") or [])}
+        if any(r["state"] == "PENDING" and r["user"]["login"] == self._user["login"]
+               for r in self._reviews[pull["number"]]):  # whatever the event of the new one
+            raise _unprocessable(ONE_PENDING)
+        state = "PENDING" if event is None else {"COMMENT": "COMMENTED", "APPROVE": "APPROVED",
+                                                  "REQUEST_CHANGES": "CHANGES_REQUESTED"}[event]
+        review = self._review_record(pull, self._user, payload.get("body") or "", commit, state,
+                                     payload.get("comments") or [])
         self._reviews[pull["number"]].append(review)
-        return Response(200, {k: v for k, v in review.items() if k != "comments"})
+        return Response(200, _public(review))
+
+    def _pending_review_action(self, number: int, review_id: int, method: str, events: str | None,
+                               payload) -> Response:
+        review = next((r for r in self._reviews[number] if r["id"] == review_id), None)
+        if review is None or (review["state"] == "PENDING" and review["user"]["login"] != self._user["login"]):
+            raise HttpError(404, self.error_body(404, "Not Found"))  # someone else's draft does not exist for us
+        if events and method == "POST":
+            self._validate("pulls/submit-review", payload)
+            self._creation()
+            if review["state"] != "PENDING":
+                raise _unprocessable("Can not submit a review that is not pending")
+            if payload["event"] == "APPROVE" and self._user["login"] == WORKFLOW_USER["login"]:
+                raise _unprocessable("GitHub Actions is not permitted to approve pull requests.")
+            if payload.get("body") is not None:
+                review["body"] = payload["body"]
+            review["state"] = {"COMMENT": "COMMENTED", "APPROVE": "APPROVED",
+                               "REQUEST_CHANGES": "CHANGES_REQUESTED"}[payload["event"]]
+            review["submitted_at"] = "2026-11-24T03:00:00Z"
+            return Response(200, _public(review))
+        if events is None and method == "DELETE":
+            if review["state"] != "PENDING":
+                raise _unprocessable("Can not delete a non-pending pull request review")
+            self._reviews[number].remove(review)
+            return Response(200, _public(review))
+        if events is None and method == "GET":
+            return Response(200, _public(review))
+        raise HttpError(404, self.error_body(404, "Not Found"))
 
     def _comment_problem(self, pull: dict, c: dict) -> str | None:
         if len(c.get("body") or "") > MAX_BODY:
@@ -379,6 +490,8 @@ class GitHubEmulator(Emulator):
 
     def _create_check_run(self, payload) -> Response:
         self._validate("checks/create", payload)
+        if not self._user.get("app"):
+            raise HttpError(403, self.error_body(403, "You must authenticate via a GitHub App."))
         if self.permissions.get("checks") != "write":
             raise HttpError(403, self.error_body(403, "Resource not accessible by integration"))
         self._creation()
@@ -391,6 +504,8 @@ class GitHubEmulator(Emulator):
                "conclusion": payload.get("conclusion"), "started_at": "2026-11-24T03:00:00Z",
                "completed_at": None, "url": f"{self.api_url}/repos/{self.repo}/check-runs/{run_id}",
                "html_url": f"https://github.com/{self.repo}/runs/{run_id}", "details_url": None,
+               "app": {"slug": self._user["app"], "id": 15368 if self._user["app"] == "github-actions" else run_id,
+                       "owner": {"login": "github" if self._user["app"] == "github-actions" else self._user["login"]}},
                "output": {"title": output.get("title"), "summary": output.get("summary"), "text": output.get("text"),
                           "annotations_count": 0, "annotations_url": ""},
                "_annotations": []}
@@ -424,4 +539,4 @@ class GitHubEmulator(Emulator):
 
 
 def _public(record: dict) -> dict:
-    return {k: v for k, v in record.items() if not k.startswith("_") and k != "data"}
+    return {k: v for k, v in record.items() if not k.startswith("_") and k not in ("data", "comments")}
