@@ -221,7 +221,8 @@ def test_no_secret_reaches_any_output(world, tmp_path):
             assert secret not in "\n".join(x for x in text.splitlines() if not x.startswith("::add-mask::"))
         for blob in written + uploads + sent_to_github:
             assert secret.encode() not in blob
-    assert len(sent_to_github) == 1 and len(uploads) == 2 and logs[0] and logs[1]  # the input, the manifest copy
+    # GitHub: the pending review and its submission (the claim); OpenAI: the input, the manifest copy
+    assert len(sent_to_github) == 2 and len(uploads) == 2 and logs[0] and logs[1]
 
 
 def _printed(text: str) -> str:

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .compose import ANNOTATIONS_PER_REQUEST
-from .config import ConfigError
+from .errors import ConfigError
 from .github_api import GitHubError, is_pending_review_conflict
 from .markers import Identity, Marker, from_external_id, marker_of
 
