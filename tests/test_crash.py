@@ -234,7 +234,7 @@ def test_seam_killed_between_resubmitting_and_storing(world, answers, tmp_path):
     (first,) = world.batch_ids()
     expire_util(world, first)
     # killed right after creating the resubmitted batch, before posting: nothing stored, nothing retired
-    actions.killed("poll", world.github, "GET", r"/pulls/1$")
+    actions.killed("poll", world.github, "POST", r"/pulls/1/reviews$")  # held: the claim is never made
     assert len(world.batch_ids()) == 2 and world.github.reviews(1) == []
     actions.an_hour_later()
     assert actions.job("poll", upload=False) == 0  # and this poll's upload is lost too
