@@ -157,7 +157,7 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) 
         actual = m.digest()
     except ManifestError:
         raise
-    except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError, ArithmeticError) as exc:  # 1e400
         raise ManifestError(f"{source}: not a readable manifest ({type(exc).__name__})") from None
     if actual != digest:
         raise ManifestError(f"{source}: its digest {actual[:16]} is not the batch metadata's {digest[:16]}")
