@@ -142,9 +142,22 @@ def notice(message: str) -> None:
     _command("notice", message, {})
 
 
+# What the Actions runner reads as a workflow command in a line of a step's output (actions/runner,
+# ActionCommand.TryParseV2: the line, leading whitespace trimmed, starts with "::"; TryParse: "##[" anywhere);
+# it splits lines at \r as well as \n
+_RUNNER_COMMAND = re.compile(r"(?:^|(?<=[\r\n]))[^\S\r\n]*:(?=:)|##(?=\[)")
+
+
+def inert(text: str) -> str:
+    """`text` that the runner shows and does not execute: a pull request's title or file name, a model's or
+    a service's words cannot annotate, mask, set outputs or stop commands. A word joiner (invisible)
+    goes between the two characters that would start a command."""
+    return _RUNNER_COMMAND.sub(lambda m: m.group(0) + "\u2060", text)
+
+
 def echo(text: str = "") -> None:
-    """A plain line (or lines) on stdout."""
-    print(redact(str(text)), flush=True)
+    """A plain line (or lines) on stdout: never a workflow command, whoever wrote the text."""
+    print(inert(redact(str(text))), flush=True)
 
 
 def mask(value: str, environ: Mapping[str, str] = os.environ) -> None:
