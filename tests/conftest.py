@@ -58,6 +58,16 @@ class World:
         (path,) = self.manifests()
         return json.loads(path.read_text())
 
+    def configure(self, text: str) -> None:
+        """Add `text` to the repository's .github/batch-review.yml."""
+        path = self.repo.path / ".github" / "batch-review.yml"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text((path.read_text() if path.exists() else "") + text)
+
+    def request_of(self, path: str) -> str:
+        """The custom_id of the (first) request that shows `path`."""
+        return next(cid for cid, r in self.manifest()["requests"].items() if path in paths_of(r))
+
     def batch_ids(self) -> list[str]:
         return list(self.openai.batches)
 
@@ -74,6 +84,11 @@ class World:
             return chat_completion(json.dumps({"findings": answer}), prompt_tokens=1200, completion_tokens=300,
                                    cached_tokens=800)
         self.openai.set_responder(responder)
+
+
+def paths_of(record: dict) -> list[str]:
+    """The files a manifest request record (version 2) shows, in order."""
+    return [f["path"] for f in record["files"]]
 
 
 def user_message(body: dict) -> str:

@@ -160,7 +160,7 @@ def test_entrypoint_submit_then_poll_like_the_runner(world, tmp_path):
     proc, outputs, summary = run_entrypoint(world, tmp_path, "schedule")
     assert proc.returncode == 0, proc.stderr
     (batch_id,) = world.batch_ids()
-    assert outputs["batch-ids"] == batch_id and outputs["requests-submitted"] == "2"
+    assert outputs["batch-ids"] == batch_id and outputs["requests-submitted"] == "1"  # one pull request, one request
     assert float(outputs["estimated-cost"]) > 0
     assert "### batch-review submit (submitted)" in summary and "::group::Targets" in proc.stdout
     # the key is printed only in the command that tells the runner to mask it

@@ -21,6 +21,7 @@ from batch_review.compose import TargetReport, inline_body, review_bodies
 from batch_review.config import ConfigError, load_config
 from batch_review.diffs import CommentableLines, decode_diff, parse_diff
 from batch_review.markers import find_markers
+from batch_review.packing import FileItem, plan_requests
 from batch_review.prompts import RequestBuilder
 from batch_review.results import parse_output_lines, result_of
 
@@ -55,7 +56,8 @@ def test_diff_case(path):
         fd = files[name]
         got = fd.skip_reason()
         if got is None:
-            specs, got = builder.file_requests("pr-1", 0, fd)
+            specs, skipped = plan_requests(lambda model: builder, "pr-1", [FileItem(0, fd, "m")], "", per_file=True)
+            got = skipped[0][1] if skipped else None
             if got is None:  # reviewed: every added line reached a request, under its own number
                 added = sum(1 for h in fd.hunks for ln in h if ln.line_type == "+")
                 text = "".join(s.body["messages"][1]["content"] for s in specs)

@@ -30,7 +30,7 @@ def test_hostile_text_in_every_model_field_is_posted_inert(world):
     """Issue 10, each markdown case at once: fence tricks, unclosed <details>, every mention form,
     issue references, images, link-reference definitions, planted markers, a heading in a title; in
     titles, bodies, categories, suggestions, paths and raw answers. Mode both: review and check run."""
-    configure(world, "output:\n  mode: both\n")
+    configure(world, "output:\n  mode: both\nrequest_unit: file\n")  # an answer per file
     world.answer_with({
         "app.py": [
             finding("app.py", 2, title="inline\n# heading " + ATTACK, body=ATTACK, suggestion="    return 1 @admin",
@@ -64,6 +64,7 @@ def test_an_answer_cut_off_at_the_token_limit_says_so_on_the_pull_request(world)
     """Issue 11: finish_reason "length" with complete findings salvaged still says findings may be missing."""
     answer = '{"findings": [' + ", ".join(
         f'{{"path": "app.py", "line": 2, "severity": "high", "title": "t{i}", "body": "b"}}' for i in range(2)) + ", {"
+    configure(world, "request_unit: file\n")  # app.py's request on its own
     world.answer_with({"app.py": (200, chat_completion(answer, finish_reason="length"))})
     assert world.submit() == 0
     world.openai.complete_all()
@@ -89,7 +90,7 @@ def test_findings_at_the_per_answer_cap_and_one_over(world, count):
 @pytest.mark.parametrize("count", [50, 51])
 def test_annotations_at_50_and_51_all_arrive(world, count):
     """GitHub takes at most 50 annotations a request: 50 go with the creation, the 51st is appended."""
-    configure(world, "output:\n  mode: check\n")
+    configure(world, "output:\n  mode: check\nrequest_unit: file\n")  # at most 50 findings per request
     world.answer_with({"app.py": [finding("app.py", 1 + i % 8, title=f"a{i}") for i in range(26)],
                        "util.py": [finding("util.py", 4 + i % 4, title=f"u{i}") for i in range(count - 26)]})
     assert world.submit() == 0

@@ -9,13 +9,15 @@ import pytest
 
 from batch_review import markdown_safety as ms
 
-from .conftest import finding
+from .conftest import finding, paths_of
 from .emulators.openai_emu import chat_completion
 
 SUGGESTION = "    return x / 1"
 
 
 def scripted(world):
+    """Answers per file, one of them unreadable: each file has a request of its own (request_unit: file)."""
+    world.configure("request_unit: file\n")
     world.answer_with({
         "app.py": [
             finding("app.py", 2, title="Division by zero", suggestion=SUGGESTION),        # inline, suggestion
@@ -87,10 +89,11 @@ def test_a_refusal_is_reported(world):
 
 
 def test_expired_batch_posts_partial_results_and_resubmits_the_rest(world):
+    world.configure("request_unit: file\n")
     world.answer_with({"app.py": [finding("app.py", 2)], "util.py": [finding("util.py", 4, title="Leak")]})
     assert world.submit() == 0
     (batch_id,) = world.batch_ids()
-    app_id = next(cid for cid, r in world.manifest()["requests"].items() if r["path"] == "app.py")
+    app_id = world.request_of("app.py")
     world.openai.advance(batch_id, "expired", finished=lambda cid: cid == app_id)
     assert world.poll() == 0
     (first,) = world.github.reviews(1)
@@ -144,6 +147,7 @@ def test_check_mode_appends_annotations_fifty_at_a_time(world):
     (world.repo.path / ".github").mkdir()
     (world.repo.path / ".github" / "batch-review.yml").write_text(
         "output:\n  mode: check\n  fail_on: high\n")
+    world.configure("request_unit: file\n")  # 100 findings: at most 50 per request are read
     many = [finding("app.py", 1 + i % 8, title=f"issue {i}", severity="high" if i == 0 else "low")
             for i in range(49)] + [finding("app.py", 59 + i % 7, title=f"late {i}") for i in range(48)]
     world.answer_with({"app.py": many[:50], "util.py": [finding("util.py", 4 + i % 4) for i in range(50)]})
@@ -205,11 +209,12 @@ def test_digest_mismatch_is_never_posted(world, capsys):
 
 
 def test_unfinished_requests_in_a_cancelled_batch_are_reported(world):
+    world.configure("request_unit: file\n")
     world.answer_with({"app.py": [finding("app.py", 2)]})
     assert world.submit() == 0
     (batch_id,) = world.batch_ids()
     assert world.run("cancel", "--all", "--state-dir", str(world.state)) == 0
-    app_id = next(cid for cid, r in world.manifest()["requests"].items() if r["path"] == "app.py")
+    app_id = world.request_of("app.py")
     world.openai.finish_cancel(batch_id, finished=lambda cid: cid == app_id)
     assert world.poll() == 0
     (review,) = world.github.reviews(1)
@@ -235,6 +240,7 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     (world.repo.path / ".github").mkdir()
     (world.repo.path / ".github" / "batch-review.yml").write_text(
         f"output:\n  mode: both\n  sarif_dir: {sarif_dir}\n")
+    world.configure("request_unit: file\n")  # 51 findings: at most 50 per request are read
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     levels = ["low", "critical", "medium", "high"]
     huge = [finding("app.py", 100 + i, title=f"far away {i}", severity=levels[i % 4], body="word " * 3000)
@@ -306,6 +312,7 @@ def test_several_batch_files_in_one_manifest(world, monkeypatch):
     import batch_review.batchfile as batchfile
 
     monkeypatch.setattr(batchfile, "MAX_REQUESTS_PER_FILE", 1)
+    world.configure("request_unit: file\n")
     world.answer_with({"app.py": [finding("app.py", 2)], "util.py": [finding("util.py", 4, title="Leak")]})
     submit_and_finish(world)
     m = world.manifest()
@@ -359,6 +366,7 @@ def test_github_calls_per_pull_request_do_not_grow_with_findings(world, mode, pe
 
     (world.repo.path / ".github").mkdir()
     (world.repo.path / ".github" / "batch-review.yml").write_text(f"output:\n  mode: {mode}\n")
+    world.configure("request_unit: file\n")  # 80 findings: at most 50 per request are read
     world.answer_with({"app.py": [finding("app.py", 1 + i % 8, title=f"f{i}") for i in range(40)],
                        "util.py": [finding("util.py", 90 + i, title=f"g{i}") for i in range(40)]})
     submit_and_finish(world)
@@ -387,7 +395,7 @@ def test_model_routing_makes_one_batch_per_model_with_costs_per_model(world, cap
     assert world.submit() == 0
     out = capsys.readouterr().out
     m = world.manifest()
-    models = {r["path"]: r["model"] for r in m["requests"].values()}
+    models = {path: r["model"] for r in m["requests"].values() for path in paths_of(r)}
     assert models == {"app.py": "gpt-5-mini", "util.py": "gpt-5-nano"}  # util.py changes 5 lines
     assert sorted(b["model"] for b in m["batches"]) == ["gpt-5-mini", "gpt-5-nano"]
     assert set(m["estimate"]["by_model"]) == {"gpt-5-mini", "gpt-5-nano"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .conftest import GITHUB_TOKEN, OPENAI_KEY
+from .conftest import GITHUB_TOKEN, OPENAI_KEY, paths_of
 
 
 def test_submit_reviews_open_pull_requests_and_only_once(world, capsys):
@@ -15,7 +15,8 @@ def test_submit_reviews_open_pull_requests_and_only_once(world, capsys):
     assert list(m["targets"]) == ["pr-1"]
     target = m["targets"]["pr-1"]
     assert target["head_sha"] == world.pulls[1] and target["number"] == 1
-    assert sorted(r["path"] for r in m["requests"].values()) == ["app.py", "util.py"]
+    # one request for the pull request: both files, whole, in file order
+    assert [paths_of(r) for r in m["requests"].values()] == [["app.py", "util.py"]]
     assert m["skipped"]["pr-1"] == [{"path": "poetry.lock", "reason": "excluded by default: lock file"}]
     assert m["files"]["pr-1"]["app.py"]["RIGHT"] == [[1, 8], [59, 65]]
     (batch_id,) = world.batch_ids()
@@ -45,7 +46,7 @@ def test_pull_request_heads_are_fetched_without_writing_the_token(world):
 
 def test_over_budget_sends_nothing(world, capsys):
     (world.repo.path / ".github").mkdir()
-    (world.repo.path / ".github" / "batch-review.yml").write_text("budget:\n  max_requests: 1\n")
+    (world.repo.path / ".github" / "batch-review.yml").write_text("request_unit: file\nbudget:\n  max_requests: 1\n")
     assert world.submit() == 3
     err = capsys.readouterr().err
     assert "over budget: 2 requests is over budget.max_requests (1); nothing submitted" in err
@@ -56,7 +57,7 @@ def test_budget_fit_submits_whole_targets_that_fit(world, capsys, github_emu):
     github_emu.pulls[2]["draft"] = False
     (world.repo.path / ".github").mkdir()
     (world.repo.path / ".github" / "batch-review.yml").write_text(
-        "budget:\n  max_requests: 1\n  on_exceed: fit\n")
+        "request_unit: file\nbudget:\n  max_requests: 1\n  on_exceed: fit\n")
     assert world.submit() == 0
     m = world.manifest()
     assert list(m["targets"]) == ["pr-2"]
@@ -125,7 +126,7 @@ def test_no_diff_driver_or_textconv_of_the_repository_is_run(world, tmp_path):
     (world.repo.path / ".gitattributes").write_text("*.py diff=evil\n")
     assert world.submit() == 0
     assert not marker.exists()
-    assert len(world.manifest()["requests"]) == 2
+    assert [paths_of(r) for r in world.manifest()["requests"].values()] == [["app.py", "util.py"]]
 
 
 def test_a_lost_answer_to_create_batch_does_not_create_two(world):

@@ -78,3 +78,58 @@ def test_markers_round_trip():
     assert find_markers(m.html())[0].same_posting(m)
     assert from_external_id(m.external_id()).same_posting(m)
     assert from_external_id("something-else") is None
+
+
+def _pinned(version: int) -> Manifest:
+    """A manifest as submit writes it: version 1 (the previous release) or 2 (one request, several files)."""
+    target = {"kind": "pull", "number": 1, "head_sha": "a" * 40, "base_sha": "b" * 40, "base_ref": "main",
+              "head_ref": "f", "title": "T", "author": "octocat", "since": ""}
+    if version == 1:
+        requests = {"pr-1:0000:0": {"target": "pr-1", "path": "x.py", "old_path": None, "chunk": 0, "chunks": 1,
+                                    "batch": 0, "model": "gpt-5-mini", "est_input_tokens": 1234}}
+        files = {"pr-1": {"x.py": {"RIGHT": [[1, 5]], "LEFT": []}}}
+    else:
+        target["body"] = "Fixes x."
+        requests = {"pr-1:0000:0": {"target": "pr-1", "files": [
+            {"path": "x.py", "old_path": None, "part": 0, "parts": 1},
+            {"path": "y/z.py", "old_path": "y/w.py", "part": 0, "parts": 1}],
+            "batch": 0, "model": "gpt-5-mini", "est_input_tokens": 1234, "max_output_tokens": 1641}}
+        files = {"pr-1": {"x.py": {"RIGHT": [[1, 5]], "LEFT": []}, "y/z.py": {"RIGHT": [[2, 3]], "LEFT": [[2, 2]]}}}
+    return Manifest(
+        repository="acme/widgets", endpoint="/v1/chat/completions", model="gpt-5-mini",
+        provider={"name": "openai", "base_url": "https://api.openai.com/v1"}, created_at="2026-11-24T02:00:00Z",
+        tool="batch-review 0.1.0", targets={"pr-1": target}, requests=requests, files=files, version=version,
+        batches=[{"index": 0, "file": "input-000.jsonl", "id": "batch_1", "input_sha256": "c" * 64, "requests": 1,
+                  "bytes": 10, "model": "gpt-5-mini", "endpoint": "/v1/chat/completions"}])
+
+
+def test_the_digest_is_pinned_for_both_versions(tmp_path):
+    """The digest is in the metadata of batches already running: the algorithm may never drift. The
+    version 1 figure is what the previous release (eac1c4f) computes for the same document."""
+    v1, v2 = _pinned(1), _pinned(2)
+    assert v1.digest() == "0d3f4bf3aacf360341bb5d2eba836eb02955e3ecd9ef81003b6845fd6d7c7911"
+    assert v2.digest() == "9e37e95f06cc2e07a232a77a154f315e26bebeea6dc334a7809e6896a71285c9"
+    for m in (v1, v2):  # read back from disk: same document, same digest, same version in the metadata
+        loaded = Manifest.load(m.save(tmp_path / str(m.version)))
+        assert loaded.digest() == m.digest() and loaded.batch_metadata(0)["batch_review"] == str(m.version)
+
+
+def test_typed_request_records_read_both_versions():
+    (r1,) = (_pinned(1).request(cid) for cid in _pinned(1).requests)
+    assert r1.paths == ("x.py",) and (r1.batch, r1.model, r1.est_input_tokens) == (0, "gpt-5-mini", 1234)
+    (r2,) = (_pinned(2).request(cid) for cid in _pinned(2).requests)
+    assert r2.paths == ("x.py", "y/z.py") and r2.files[1].old_path == "y/w.py" and r2.max_output_tokens == 1641
+
+
+@pytest.mark.parametrize("record", [
+    {"target": "pr-1", "files": "x.py", "batch": 0},
+    {"target": "pr-1", "files": [{"old_path": None}], "batch": 0},
+    {"target": "pr-1", "files": [{"path": "x.py"}], "batch": "first"},
+    {"target": "pr-1", "batch": 0},
+    {"target": "pr-1", "files": [], "batch": 0},
+])
+def test_a_forged_request_record_is_refused_with_its_id(record):
+    data = _pinned(2).to_json()
+    data["requests"] = {"pr-1:0000:0": record}
+    with pytest.raises(ManifestError, match=r"request 'pr-1:0000:0' is malformed"):
+        Manifest.from_json(data, source="m.json")

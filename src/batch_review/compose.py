@@ -31,6 +31,7 @@ MAX_TITLE = 200
 MAX_CATEGORY = 40
 MAX_FOREIGN = 300  # a path, reason or message that came from a manifest or a service
 MAX_SUMMARY = 900_000  # the job summary is limited to 1 MiB
+MAX_SUMMARY_TEXT = 4_000  # the model's summary of the change, all requests' parts together
 ANNOTATIONS_PER_REQUEST = 50
 OVERFLOW_ROOM = 3_000  # kept free for the "not shown here" lines
 FULL_LIST = ("the poll run's job summary, the SARIF file (when `output.sarif_dir` is set) and, with "
@@ -65,6 +66,7 @@ class TargetReport:
     repeated: int = 0  # findings an earlier review already posted, left out
     fingerprints: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
+    summary: str = ""  # the model's summary of the change (model text), parts joined in file order
 
     @property
     def findings(self) -> list:
@@ -188,9 +190,11 @@ class Lazy:
         return Lazy(self.items[index], self.make)
 
 
-def head_units(report: TargetReport) -> list[str]:
+def head_units(report: TargetReport, literal: bool = False) -> list[str]:
     findings = report.findings
     units = [f"## batch-review: {len(findings)} finding{'s' if len(findings) != 1 else ''}"]
+    if report.summary:  # the model's summary of the change leads the body
+        units.append(_model_text(report.summary, literal, MAX_SUMMARY_TEXT))
     models = ", ".join(ms.code_span(m) for m in report.model.split("`, `"))
     reviewed = f"Reviewed commit {ms.code_span(report.head_sha[:12])}"
     if report.current_head and report.current_head != report.head_sha:
@@ -334,7 +338,7 @@ def review_body(report: TargetReport, digest: str, base: str = "") -> str:
     if report.fingerprints:
         leading.append(fingerprints_html(report.fingerprints))
     budget = MAX_BODY - sum(len(line) + 1 for line in leading)
-    return compose_checked(leading, lambda lit: _fit(head_units(report), sections(report, lit), budget),
+    return compose_checked(leading, lambda lit: _fit(head_units(report, lit), sections(report, lit), budget),
                            MAX_BODY, (blob_prefix(report),))
 
 
@@ -358,7 +362,7 @@ def annotation(c) -> dict:
 def check_output(report: TargetReport) -> tuple[dict, list[dict]]:
     """(output without annotations, all annotations). Annotations go out 50 per request, all of them."""
     links = (blob_prefix(report),)
-    summary = compose_checked([], lambda lit: head_units(report), MAX_CHECK_TEXT, links)
+    summary = compose_checked([], lambda lit: head_units(report, lit), MAX_CHECK_TEXT, links)
     secs = sections(report, removed_lines=True)
     n = len(report.findings)
     output = {"title": f"{n} finding{'s' if n != 1 else ''}", "summary": summary}

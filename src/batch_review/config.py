@@ -161,6 +161,7 @@ class OutputConfig:
     max_resubmits: int = 2
     sarif_dir: str | None = None
     bot_login: str = "github-actions[bot]"  # who our token writes as; only its markers are believed
+    summary: bool = True
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ class Config:
     files: FilesConfig = field(default_factory=FilesConfig)
     context_lines: int = 3
     max_input_tokens: int = 16000
+    request_unit: str = "target"
+    max_description_chars: int = 2000
     targets: TargetsConfig = field(default_factory=TargetsConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
@@ -378,6 +381,7 @@ def from_mapping(data: Any, source: str) -> Config:
         max_resubmits=c.integer(out_raw.get("max_resubmits", do.max_resubmits), "output.max_resubmits", 0, 10),
         sarif_dir=c.string(out_raw.get("sarif_dir"), "output.sarif_dir", nullable=True),
         bot_login=c.string(out_raw.get("bot_login", do.bot_login), "output.bot_login"),
+        summary=c.boolean(out_raw.get("summary", do.summary), "output.summary"),
     )
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", output.bot_login):
         raise c.fail("output.bot_login", f"{output.bot_login!r} is not a GitHub login",
@@ -441,6 +445,9 @@ def from_mapping(data: Any, source: str) -> Config:
         context_lines=c.integer(top.get("context_lines", d.context_lines), "context_lines", 3, 100),
         max_input_tokens=c.integer(top.get("max_input_tokens", d.max_input_tokens), "max_input_tokens", 1000,
                                    2_000_000),
+        request_unit=c.choice(top.get("request_unit", d.request_unit), "request_unit", ("target", "file")),
+        max_description_chars=c.integer(top.get("max_description_chars", d.max_description_chars),
+                                        "max_description_chars", 0, 100_000),
         targets=TargetsConfig(pull_requests=pulls, branches=tuple(branches)),
         budget=budget, output=output, artifacts=ArtifactsConfig(prefix), prices=prices, provider=provider,
         routing=tuple(routing), incremental=c.boolean(top.get("incremental", True), "incremental"),

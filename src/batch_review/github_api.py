@@ -41,6 +41,7 @@ class PullInfo:
     head_ref: str
     base_sha: str
     base_ref: str
+    body: str = ""  # the description, written by the author
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,7 @@ class GitHubAPI:
             merged=bool(p.get("merged_at")), draft=bool(p.get("draft")),
             labels=tuple(label.get("name", "") for label in p.get("labels") or []),
             author=user.get("login") or "", head_sha=head.get("sha") or "", head_ref=head.get("ref") or "",
-            base_sha=base.get("sha") or "", base_ref=base.get("ref") or "",
+            base_sha=base.get("sha") or "", base_ref=base.get("ref") or "", body=str(p.get("body") or ""),
         )
 
     def open_pulls(self) -> list[PullInfo]:

@@ -1,6 +1,9 @@
 """The manifest: the versioned record of what one submit run sent, so that poll can post without guessing.
 
-It maps every custom_id to its target and file, and keeps each file's commentable lines. It never holds a
+It maps every custom_id to its target and the files that request showed, and keeps each file's
+commentable lines. Version 2 (one request, several files) is written; version 1 (one request, one file),
+left pending by the previous release, is still read and posted: `request()` gives both as one typed
+record, and the digest is computed over the document as it was written. It never holds a
 secret: no token, no key, no authorization header. Its digest goes into each batch's metadata, and poll
 posts nothing for a batch whose metadata does not carry the digest of the manifest it was found with.
 """
@@ -15,10 +18,66 @@ from pathlib import Path
 from .diffs import CommentableLines
 from .errors import ManifestError
 
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)
 FILENAME = "manifest.json"
 _BATCH_DIGEST_KEYS = ("index", "input_sha256", "requests", "bytes", "model", "endpoint")
 _REQUIRED = ("version", "repository", "endpoint", "model", "targets", "requests", "files", "batches")
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    """A file one request showed: part `part` of `parts` of its diff (0 of 1: the whole file)."""
+
+    path: str
+    old_path: str | None = None
+    part: int = 0
+    parts: int = 1
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "old_path": self.old_path, "part": self.part, "parts": self.parts}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One request: its target, the files it showed in order, its batch part, model and token figures."""
+
+    custom_id: str
+    target: str
+    files: tuple[FileRef, ...]
+    batch: int
+    model: str
+    est_input_tokens: int = 0
+    max_output_tokens: int = 0
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+    def to_json(self) -> dict:
+        return {"target": self.target, "files": [f.to_json() for f in self.files], "batch": self.batch,
+                "model": self.model, "est_input_tokens": self.est_input_tokens,
+                "max_output_tokens": self.max_output_tokens}
+
+    @classmethod
+    def from_json(cls, cid: str, data: dict, default_model: str) -> RequestRecord:
+        if "files" in data:  # version 2
+            files = tuple(FileRef(str(f["path"]), f.get("old_path"), int(f.get("part", 0)), int(f.get("parts", 1)))
+                          for f in data["files"])
+        else:  # version 1: one file, one chunk of it
+            files = (FileRef(str(data["path"]), data.get("old_path"), int(data.get("chunk", 0)),
+                             int(data.get("chunks", 1))),)
+        if not files:
+            raise ValueError("it names no file")
+        return cls(cid, str(data["target"]), files, int(data["batch"]), str(data.get("model") or default_model),
+                   int(data.get("est_input_tokens") or 0), int(data.get("max_output_tokens") or 0))
+
+
+def request_record(target_key: str, spec, batch: int) -> dict:
+    """The manifest entry (version 2) of a prompts.RequestSpec written to batch part `batch`."""
+    files = tuple(FileRef(f.path, f.old_path, f.part, f.parts) for f in spec.files)
+    return RequestRecord(spec.custom_id, target_key, files, batch, spec.model, spec.est_input_tokens,
+                         spec.max_output_tokens).to_json()
 
 
 @dataclass
@@ -56,8 +115,9 @@ class Manifest:
         missing = [k for k in _REQUIRED if k not in data]
         if missing:
             raise ManifestError(f"{source}: missing {', '.join(missing)}")
-        if data["version"] != VERSION:
-            raise ManifestError(f"{source}: version {data['version']!r} is not supported (this tool reads {VERSION})")
+        if data["version"] not in READABLE or isinstance(data["version"], bool):
+            raise ManifestError(f"{source}: version {data['version']!r} is not supported "
+                                f"(this tool reads {', '.join(map(str, READABLE))})")
         for key in ("targets", "requests", "files"):
             if not isinstance(data[key], dict):
                 raise ManifestError(f"{source}: {key} must be an object")
@@ -66,13 +126,17 @@ class Manifest:
         for cid, req in data["requests"].items():
             if not isinstance(req, dict) or req.get("target") not in data["targets"]:
                 raise ManifestError(f"{source}: request {cid!r} names no known target")
+            try:
+                RequestRecord.from_json(cid, req, "")
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise ManifestError(f"{source}: request {cid!r} is malformed ({type(exc).__name__}: {exc})") from exc
         return cls(
             repository=str(data["repository"]), endpoint=str(data["endpoint"]), model=str(data["model"]),
             provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
             tool=str(data.get("tool", "")), targets=data["targets"], requests=data["requests"],
             files=data["files"], skipped=dict(data.get("skipped") or {}), estimate=dict(data.get("estimate") or {}),
             batches=list(data["batches"]), attempt=int(data.get("attempt", 0)), parent=data.get("parent"),
-            dry_run=bool(data.get("dry_run", False)),
+            dry_run=bool(data.get("dry_run", False)), version=data["version"],
         )
 
     def digest(self) -> str:
@@ -85,7 +149,7 @@ class Manifest:
     def batch_metadata(self, index: int) -> dict[str, str]:
         """Metadata for batch `index`: 4 of the 16 pairs the API allows, values well under 512 characters."""
         return {
-            "batch_review": str(VERSION),
+            "batch_review": str(self.version),
             "repository": self.repository[:512],
             "manifest_digest": self.digest(),
             "part": f"{index + 1}/{len(self.batches)}",
@@ -96,6 +160,10 @@ class Manifest:
 
     def requests_for(self, target_key: str) -> list[str]:
         return [cid for cid, req in self.requests.items() if req["target"] == target_key]
+
+    def request(self, cid: str) -> RequestRecord:
+        """The typed record of one request, whichever version wrote it."""
+        return RequestRecord.from_json(cid, self.requests[cid], self.model)
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

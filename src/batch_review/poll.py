@@ -16,14 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import adoption
-from .anchoring import Placement, cap_inline, normalize_path, place_findings, suggestion_block
-from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies, threshold
+from .anchoring import Placement, cap_inline, normalize_path, suggestion_block
+from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies
 from .diffs import line_hash
 from .manifest import Manifest
 from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
+from .review import build_report
 from .sarif import sarif_log
 from .services import BATCH_PENDING, BatchAPIError, GitHubError
 from .store import Pending
@@ -282,46 +283,6 @@ def _adopt_orphans(ctx: PollContext, result: PollResult) -> None:
 
 def _state_of(m: Manifest, states, cid: str) -> str | None:
     return states[m.requests[cid]["batch"]].status
-
-
-def build_report(ctx: PollContext, m: Manifest, key: str, results: dict[str, RequestResult],
-                 resubmitted: set[str]) -> TargetReport:
-    t = m.targets[key]
-    label = f"#{t['number']}" if t["kind"] == "pull" else f"{t['base_ref']}...{t['head_ref']}"
-    models = sorted({m.requests[cid].get("model", m.model) for cid in m.requests_for(key)}) or [m.model]
-    report = TargetReport(key=key, label=label, repository=m.repository, head_sha=t["head_sha"],
-                          model="`, `".join(models), server_url=ctx.server_url, attempt=m.attempt,
-                          since=t.get("since", ""))
-    report.skipped_files = list(m.skipped.get(key, []))
-    report.files_reviewed = len(m.files.get(key, {}))
-    own, other = [], []  # findings on the request's own file, and on a file that request did not show
-    for cid in m.requests_for(key):
-        path = m.requests[cid]["path"]
-        report.requests += 1
-        r = results.get(cid) or RequestResult.failure(cid, "missing", "no result line for this request")
-        if cid in resubmitted:
-            report.resubmitted += 1
-            continue
-        for f in r.findings:  # salvaged findings of an answer with problems count too
-            f = f if f.path else replace(f, path=path)
-            (own if f.path == path or normalize_path(f.path) == path else other).append(f)
-        report.notes.extend((path, note) for note in r.notes)  # caps and salvage: said on the pull request
-        if r.truncated and r.status == "ok" and not any("max_output_tokens" in n for n in r.notes):
-            report.notes.append((path, "the answer hit max_output_tokens; findings may be missing"))
-        if r.refusal:
-            report.unparsable.append((path, "the model refused", r.refusal))
-        if r.status == "unparsable":
-            report.unparsable.append((path, r.error_message or "not the JSON asked for", r.raw_text or ""))
-        elif r.status in ("error", "missing"):
-            report.failed.append((path, r.error_code or "error", r.error_message or ""))
-    own, below_own = threshold(own, ctx.cfg.output.min_severity)
-    other, below_other = threshold(other, ctx.cfg.output.min_severity)
-    report.below_threshold = below_own + below_other
-    placement = place_findings(own, m.commentable(key))
-    report.inline = list(placement.inline)
-    report.unplaced = list(placement.unplaced) + [
-        (f, "the answer names a file that request did not show") for f in other]
-    return report
 
 
 def comment_payload(c) -> dict:

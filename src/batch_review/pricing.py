@@ -131,6 +131,30 @@ def estimate_cost(model: str, input_tokens: int, output_tokens: int,
     return CostEstimate(standard * BATCH_DISCOUNT, standard, price.estimated)
 
 
+def tokens_by_model(specs) -> dict[str, list[int]]:
+    """model -> [requests, estimated input tokens, maximum output tokens]."""
+    out: dict[str, list[int]] = {}
+    for s in specs:
+        t = out.setdefault(s.model, [0, 0, 0])
+        t[0] += 1
+        t[1] += s.est_input_tokens
+        t[2] += s.max_output_tokens
+    return out
+
+
+def cost_of(cfg, specs) -> Cost | None:
+    """Upper-bound cost of requests (output at each one's cap) over all their models, priced with
+    cfg.prices; None when a model has no known price."""
+    batch = standard = 0.0
+    for model, (_, inp, out) in tokens_by_model(specs).items():
+        cost = estimate_cost(model, inp, out, cfg.prices)
+        if cost is None:
+            return None
+        batch += cost.batch_usd
+        standard += cost.standard_usd
+    return Cost(batch, standard)
+
+
 def _tokens(usage, key: str) -> int:
     value = usage.get(key, 0) if isinstance(usage, Mapping) else getattr(usage, key, 0)
     try:

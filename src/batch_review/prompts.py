@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import SEVERITIES
+from .config import DEFAULT_INSTRUCTIONS, SEVERITIES
 from .diffs import FileDiff
 
 CATEGORIES = (
@@ -69,16 +69,22 @@ SUMMARY_CONTRACT = """\
 
 RESPONSE_FORMAT_NAME = "review_findings"
 
-# Calibrated on o200k_base over the diffs of real releases (code, prose, JSON): tokens ~ characters / 4.0
-# plus one per line, less the runs of indentation the tokenizer folds into one token.
-CHARS_PER_TOKEN = 4.0
+# Calibrated on o200k_base over the requests built from real release diffs (six PyPI packages): about
+# 3.8 characters a token plus half a token a line, runs of indentation folded as the tokenizer folds
+# them, and base64-like runs (keys, certificates, hashes) at 1.5 characters a token.
+CHARS_PER_TOKEN = 3.8
+TOKENS_PER_LINE = 0.5
+DENSE_CHARS_PER_TOKEN = 1.5
 _INDENT = re.compile(r"\n {4,}")
+_DENSE = re.compile(r"[A-Za-z0-9+/]{32,}")
 
 
 def estimate_tokens(text: str) -> int:
     """Offline estimate of a text's o200k_base tokens."""
     folded = sum(len(m) - 2 for m in _INDENT.findall(text))
-    return int((len(text) - folded) / CHARS_PER_TOKEN + text.count("\n") * 0.25) + 1
+    dense = sum(len(m) for m in _DENSE.findall(text))
+    return int((len(text) - folded - dense) / CHARS_PER_TOKEN + dense / DENSE_CHARS_PER_TOKEN
+               + text.count("\n") * TOKENS_PER_LINE) + 1
 
 
 REASONING_MODEL = re.compile(r"(ft:)?(gpt-5|o\d|codex)", re.IGNORECASE)
@@ -119,6 +125,8 @@ _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)
 
 def clip_description(text: str, limit: int) -> str:
     """A pull request description without HTML comments (template hints), at most `limit` characters."""
+    if limit <= 0:
+        return ""
     text = _HTML_COMMENT.sub("", text or "").strip()
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
@@ -162,16 +170,27 @@ def file_header(fd: FileDiff, counts: Sequence[int], part: str = "", extra: Sequ
 
 
 @dataclass(frozen=True, slots=True)
+class FilePart:
+    """What one request shows of one file: part `part` of `parts` (0 of 1 when whole)."""
+
+    path: str
+    old_path: str | None
+    part: int = 0
+    parts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class RequestSpec:
     custom_id: str
     model: str
-    path: str
-    old_path: str | None
-    chunk: int
-    chunks: int
+    files: tuple[FilePart, ...]  # in the order the request shows them
     body: dict
     est_input_tokens: int
     max_output_tokens: int
+
+    @property
+    def path(self) -> str:
+        return self.files[0].path
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +203,22 @@ class Prefix:
     cache_key: str
 
 
+# o200k_base tokens of the default prefix (instructions + contract + schema), and of the default
+# instructions alone; pinned by tests/test_prompts_batchfile.py, so the fixed part of every request is
+# counted exactly and only the configured instructions, if any, are estimated.
+DEFAULT_PREFIX_TOKENS = {False: 565, True: 598}  # by output.summary
+DEFAULT_INSTRUCTIONS_TOKENS = 159
+MESSAGE_FRAMING = 7  # two messages' role markers and the reply's start
+
+
 def shared_prefix(instructions: str, *, summary: bool = False) -> Prefix:
     system = instructions.strip() + "\n\n" + OUTPUT_CONTRACT + ("\n" + SUMMARY_CONTRACT if summary else "")
     schema = findings_schema(summary)
-    schema_text = json.dumps(schema)
-    digest = hashlib.sha256((system + schema_text).encode()).hexdigest()
-    return Prefix(system=system, schema=schema, tokens=estimate_tokens(system) + estimate_tokens(schema_text) + 7,
-                  cache_key=f"batch-review-{digest[:16]}")
+    digest = hashlib.sha256((system + json.dumps(schema)).encode()).hexdigest()
+    own = DEFAULT_INSTRUCTIONS_TOKENS if instructions.strip() == DEFAULT_INSTRUCTIONS.strip() \
+        else estimate_tokens(instructions.strip())
+    tokens = DEFAULT_PREFIX_TOKENS[summary] - DEFAULT_INSTRUCTIONS_TOKENS + own + MESSAGE_FRAMING
+    return Prefix(system=system, schema=schema, tokens=tokens, cache_key=f"batch-review-{digest[:16]}")
 
 
 def chunk_hunks(rendered: list[list[str]], budget_tokens: int) -> list[list[str]]:
@@ -290,41 +318,11 @@ class RequestBuilder:
             body["temperature"] = self.temperature
         return body
 
-    def spec(self, cid: str, user: str, fd: FileDiff, chunk: int, chunks: int) -> RequestSpec:
-        tokens = self.prefix.tokens + estimate_tokens(user)
+    def spec(self, cid: str, user: str, files: tuple[FilePart, ...], tokens: int) -> RequestSpec:
+        """One request of `tokens` estimated input tokens; its output cap scales with them."""
         cap = output_cap(tokens, self.max_output_tokens)
-        return RequestSpec(custom_id=cid, model=self.model, path=fd.path, old_path=fd.old_path, chunk=chunk,
-                           chunks=chunks, body=self.body(user, cap), est_input_tokens=tokens, max_output_tokens=cap)
-
-    def file_requests(
-        self, target_key: str, file_index: int, fd: FileDiff, extra_instructions: Sequence[str] = (),
-        *, max_file_chars: int | None = None, context: str = "",
-    ) -> tuple[list[RequestSpec], str | None]:
-        """The requests for one file (after the target's `context`), or ([], reason) when it is too large."""
-        rendered, counts = [], [0, 0]
-        for hunk in fd.hunks:
-            lines, added, removed = render_hunk(hunk)
-            rendered.append(lines)
-            counts[0] += added
-            counts[1] += removed
-        if counts[0] == 0:
-            return [], "lines removed only"
-        total_chars = sum(len(line) + 1 for hunk in rendered for line in hunk)
-        if max_file_chars is not None and total_chars > max_file_chars:
-            return [], f"diff is {total_chars:,} characters, over files.max_file_bytes ({max_file_chars:,})"
-        header = file_header(fd, counts, "", extra_instructions)
-        header_tokens = estimate_tokens(header) + 6  # room for ", part n of m"
-        budget = self.max_input_tokens - self.prefix.tokens - estimate_tokens(context) - header_tokens - 50
-        if budget < 200:
-            return [], "files.max_input_tokens leaves no room for the diff after the instructions"
-        chunks = chunk_hunks(rendered, budget)
-        specs = []
-        for index, lines in enumerate(chunks):
-            if len(chunks) > 1:
-                header = file_header(fd, counts, f", part {index + 1} of {len(chunks)}", extra_instructions)
-            user = context + header + "\n".join(lines) + "\n"
-            specs.append(self.spec(custom_id(target_key, file_index, index), user, fd, index, len(chunks)))
-        return specs, None
+        return RequestSpec(custom_id=cid, model=self.model, files=files, body=self.body(user, cap),
+                           est_input_tokens=tokens, max_output_tokens=cap)
 
 
 def custom_id(target_key: str, file_index: int, chunk: int) -> str:

@@ -29,10 +29,10 @@ from .store import Pending
 def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     wanted = set(custom_ids)
     keys = {old.requests[cid]["target"] for cid in wanted}
-    paths = {(old.requests[cid]["target"], old.requests[cid]["path"]) for cid in wanted}
+    paths = {(old.requests[cid]["target"], path) for cid in wanted for path in old.request(cid).paths}
     return Manifest(
         repository=old.repository, endpoint=old.endpoint, model=old.model, provider=dict(old.provider),
-        created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(),
+        created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(), version=old.version,
         targets={k: v for k, v in old.targets.items() if k in keys},
         requests={cid: dict(r) for cid, r in old.requests.items() if cid in wanted},
         files={k: {p: r for p, r in files.items() if (k, p) in paths} for k, files in old.files.items() if k in keys},

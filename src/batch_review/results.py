@@ -27,6 +27,8 @@ MAX_SUGGESTION = 8_000  # a longer suggestion is dropped, never cut: cut code is
 MAX_PATH = 1_000
 MAX_CATEGORY = 40
 MAX_RAW = 4_000  # raw answer / refusal / error message kept for the report
+MAX_SUMMARY_LINES = 5
+MAX_SUMMARY = 1_000  # characters of one request's summary of the change
 MAX_JSON_STARTS = 200  # candidate "{" / "[" positions tried in prose around the JSON
 
 SEVERITY_ALIASES = {"blocker": "critical", "major": "high", "error": "high", "moderate": "medium",
@@ -70,6 +72,7 @@ class RequestResult:
     refusal: str | None = None
     truncated: bool = False  # the answer stopped at max_output_tokens
     notes: tuple[str, ...] = ()
+    summary: str = ""  # the model's summary of the change (output.summary), clipped; model text
 
     @classmethod
     def failure(cls, custom_id: str, code: str | None, message: str, status: str = "error") -> RequestResult:
@@ -90,6 +93,7 @@ class Answer:
     findings: tuple[Finding, ...]
     problem: str | None  # set when the answer holds no findings list at all
     notes: tuple[str, ...] = ()  # what salvage changed or dropped
+    summary: str = ""
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -236,7 +240,7 @@ def result_of(cid: str, line: dict, default_path: str = "") -> RequestResult:
                              usage=usage, refusal=refusal, truncated=truncated, notes=answer.notes)
     notes = answer.notes + (("the answer hit max_output_tokens; findings may be missing",) if truncated else ())
     return RequestResult(cid, "ok", answer.findings, usage=usage, refusal=refusal, truncated=truncated,
-                         notes=notes)
+                         notes=notes, summary=answer.summary)
 
 
 # --- the model's answer ------------------------------------------------------------------------------------
@@ -371,7 +375,20 @@ def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer
         notes.append(f"{len(findings) - MAX_FINDINGS} more finding(s) not shown "
                      f"(at most {MAX_FINDINGS} per request, the most severe kept)")
         findings = [findings[i] for i in keep]
-    return Answer(tuple(findings), None, tuple(notes))
+    return Answer(tuple(findings), None, tuple(notes), summary_of(text))
+
+
+def summary_of(text: str) -> str:
+    """The answer's "summary": at most five non-empty lines, clipped (still model text: neutralize it)."""
+    try:
+        data, _ = _load_json(text)
+    except ValueError:
+        return ""
+    value = data.get("summary") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return ""
+    lines = [line.strip() for line in value.splitlines() if line.strip()][:MAX_SUMMARY_LINES]
+    return _clip("\n".join(lines), MAX_SUMMARY)
 
 
 def parse_findings(text: str, custom_id: str, *, default_path: str = "") -> tuple[list[Finding], str | None]:

@@ -23,10 +23,11 @@ from .batchfile import BatchFileWriter, encode_line
 from .diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from .errors import OverBudget, with_context
 from .gitrepo import GitError, GitRepo
-from .manifest import Manifest
+from .manifest import Manifest, request_record
 from .markers import Identity, Marker, from_external_id, marker_of
-from .pricing import Cost, estimate_cost, format_usd
-from .prompts import RequestBuilder, RequestSpec
+from .packing import FileItem, plan_requests, target_context
+from .pricing import cost_of, format_usd, tokens_by_model
+from .prompts import RequestBuilder, RequestSpec, clip_description
 from .targets import Skip, Target, select_pulls
 
 
@@ -47,29 +48,6 @@ class TargetPlan:
     @property
     def output_tokens(self) -> int:
         return sum(s.max_output_tokens for s in self.specs)
-
-
-def tokens_by_model(specs) -> dict[str, list[int]]:
-    """model -> [requests, estimated input tokens, maximum output tokens]."""
-    out: dict[str, list[int]] = {}
-    for s in specs:
-        t = out.setdefault(s.model, [0, 0, 0])
-        t[0] += 1
-        t[1] += s.est_input_tokens
-        t[2] += s.max_output_tokens
-    return out
-
-
-def cost_of(cfg, specs) -> Cost | None:
-    """Upper-bound cost of requests over all their models; None when a model has no known price."""
-    batch = standard = 0.0
-    for model, (_, inp, out) in tokens_by_model(specs).items():
-        cost = estimate_cost(model, inp, out, cfg.prices)
-        if cost is None:
-            return None
-        batch += cost.batch_usd
-        standard += cost.standard_usd
-    return Cost(batch, standard)
 
 
 @dataclass
@@ -122,7 +100,8 @@ def github_targets(gh, cfg, git: GitRepo, *, only_prs: tuple[int, ...]) -> tuple
         skipped.extend(skips)
         targets.extend(
             Target(kind="pull", repository=gh.repository, base_ref=p.base_ref, head_ref=p.head_ref,
-                   head_sha=p.head_sha, base_sha=p.base_sha, number=p.number, title=p.title, author=p.author)
+                   head_sha=p.head_sha, base_sha=p.base_sha, number=p.number, title=p.title, author=p.author,
+                   body=clip_description(p.body, cfg.max_description_chars))
             for p in pulls
         )
     if not only_prs:
@@ -215,31 +194,37 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
             plan.target = target = dataclasses.replace(target, since=since.head)
             for fd in reviewed:
                 fd.notes.append(f"only the changes since the last review (commit {since.head[:12]}) are shown")
+    items = []
     for fd in reviewed:
         reason = fd.skip_reason()
         if reason is None:
             ok, why = cfg.files.is_reviewed(fd.path)
             reason = None if ok else why
-        specs: list[RequestSpec] = []
-        if reason is None:
-            changed = sum(1 for h in fd.hunks for ln in h if ln.line_type in "+-") \
-                if cfg.routing_needs_line_counts else 0
-            builder = builder_for(cfg.model_for(fd.path, changed))
-            specs, reason = builder.file_requests(
-                target.key, index_of[fd.path], fd, cfg.path_instructions_for(fd.path),
-                max_file_chars=cfg.files.max_file_bytes,
-            )
         if reason is not None:
             plan.skipped.append({"path": fd.path, "reason": reason})
             continue
+        changed = sum(1 for h in fd.hunks for ln in h if ln.line_type in "+-") if cfg.routing_needs_line_counts else 0
+        items.append(FileItem(index_of[fd.path], fd, cfg.model_for(fd.path, changed),
+                              cfg.path_instructions_for(fd.path)))
+    considered = {item.fd.path for item in items}
+    context = target_context(target, [(fd.path, fd.added, fd.removed, fd.path in considered) for fd in files],
+                             cfg.max_description_chars)
+    specs, skipped = plan_requests(builder_for, target.key, items, context, per_file=cfg.request_unit == "file",
+                                   max_file_chars=cfg.files.max_file_bytes)
+    plan.skipped.extend({"path": path, "reason": reason} for path, reason in skipped)
+    shown = {f.path for spec in specs for f in spec.files}
+    for item in items:
+        if item.fd.path not in shown:
+            continue
         plan.reviewed_files += 1
-        whole = full[fd.path]  # placement and fingerprints use the pull request's diff, as GitHub shows it
-        plan.files[fd.path] = whole.commentable().to_json()
+        whole = full[item.fd.path]  # placement and fingerprints use the pull request's diff, as GitHub shows it
+        plan.files[item.fd.path] = whole.commentable().to_json()
         if cfg.incremental:
-            plan.files[fd.path]["crc"] = right_line_hashes(whole.hunks)
-        for spec in specs:
-            plan.specs.append(spec)
-            plan.lines.append(encode_line(spec.custom_id, cfg.provider.batch_url(builder.endpoint), spec.body))
+            plan.files[item.fd.path]["crc"] = right_line_hashes(whole.hunks)
+    for spec in specs:
+        plan.specs.append(spec)
+        url = cfg.provider.batch_url(builder_for(spec.model).endpoint)
+        plan.lines.append(encode_line(spec.custom_id, url, spec.body))
     return plan
 
 
@@ -298,7 +283,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
             builders[model] = RequestBuilder(
                 model=model, endpoint=cfg.endpoint, instructions=cfg.instructions,
                 max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
-                reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature,
+                reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature, summary=cfg.output.summary,
             )
         return builders[model]
 
@@ -344,10 +329,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
             manifest.skipped[key] = plan.skipped
         for spec, line in zip(plan.specs, plan.lines, strict=True):
             part = writer.add(spec.custom_id, spec.model, manifest.endpoint, line)
-            manifest.requests[spec.custom_id] = {
-                "target": key, "path": spec.path, "old_path": spec.old_path, "chunk": spec.chunk,
-                "chunks": spec.chunks, "batch": part, "model": spec.model, "est_input_tokens": spec.est_input_tokens,
-            }
+            manifest.requests[spec.custom_id] = request_record(key, spec, part)
         plan.lines = []  # written: free the memory
     parts = writer.close()
     manifest.batches = [p.to_json() for p in parts]

@@ -23,6 +23,7 @@ class Target:
     title: str = ""
     author: str = ""
     since: str = ""  # incremental: the head of our last review; only what changed since is reviewed
+    body: str = ""  # the pull request's description (the author's words), clipped
 
     @property
     def key(self) -> str:
@@ -47,7 +48,7 @@ class Target:
             kind=data["kind"], repository=repository, base_ref=data.get("base_ref", ""),
             head_ref=data.get("head_ref", ""), head_sha=data["head_sha"], base_sha=data.get("base_sha", ""),
             number=data.get("number"), title=data.get("title", ""), author=data.get("author", ""),
-            since=data.get("since", ""),
+            since=data.get("since", ""), body=data.get("body", ""),
         )
 
 

@@ -149,13 +149,13 @@ class GitHubEmulator(Emulator):
     # --- control API -----------------------------------------------------------------------------
     def add_pull(self, number: int, *, head_sha: str, base_sha: str, diff: str, base_ref: str = "main",
                  head_ref: str | None = None, title: str = "A change", user: str = "octocat", draft: bool = False,
-                 labels: tuple[str, ...] = (), state: str = "open") -> dict:
+                 labels: tuple[str, ...] = (), state: str = "open", body: str | None = None) -> dict:
         with self.lock:
             self.pulls[number] = {
                 "number": number, "head_sha": head_sha, "base_sha": base_sha, "base_ref": base_ref,
                 "head_ref": head_ref or f"feature-{number}", "title": title, "user": user, "draft": draft,
                 "labels": list(labels), "state": state, "merged": False, "diff": diff, "hunks": hunks_of(diff),
-                "commits": [head_sha],
+                "commits": [head_sha], "body": body,
             }
             self._reviews.setdefault(number, [])
             return self.pulls[number]
@@ -376,6 +376,7 @@ class GitHubEmulator(Emulator):
         repo = {"id": self.repo_id, "full_name": self.repo, "name": self.repo.split("/")[1], "url": api}
         return {
             "id": 10_000 + p["number"], "number": p["number"], "state": p["state"], "title": p["title"],
+            "body": p.get("body"),
             "draft": p["draft"], "merged": p["merged"], "merged_at": "2026-11-24T00:00:00Z" if p["merged"] else None,
             "user": {"login": p["user"], "id": 7, "type": "User"}, "labels": [{"name": n} for n in p["labels"]],
             "head": {"sha": p["head_sha"], "ref": p["head_ref"], "label": f"x:{p['head_ref']}", "repo": repo},

@@ -1,0 +1,176 @@
+"""The requests of one target: its context, then its files packed whole into as few requests as fit (pure).
+
+Files go in a stable order with the files of one directory together (by directory, then path). A request
+takes whole files while they fit the per-request input budget (max_input_tokens less the shared prefix
+and the target's context); a file over the budget on its own gets requests of its own, split between
+hunks (prompts.chunk_hunks). Files routed to different models never share a request. With request_unit
+"file", every file gets its own request(s).
+
+custom_id: `<target key>:<index in the target's diff of the request's first file, 4 digits>:<part of that
+file>`, unique in a target and the same for the same diff.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .diffs import FileDiff
+from .prompts import (
+    FilePart,
+    RequestBuilder,
+    RequestSpec,
+    chunk_hunks,
+    clip_description,
+    custom_id,
+    estimate_tokens,
+    file_header,
+    one_line,
+    quoted_lines,
+    render_hunk,
+)
+
+MAX_LISTED_FILES = 100  # files named in a target's context; the rest are counted
+MIN_DIFF_BUDGET = 200
+
+
+@dataclass(frozen=True, slots=True)
+class FileItem:
+    """A file of the target that is to be reviewed."""
+
+    index: int  # position in the target's diff
+    fd: FileDiff
+    model: str
+    extra: tuple[str, ...] = ()
+
+
+def sort_key(path: str) -> tuple[str, str]:
+    return posixpath.dirname(path), path
+
+
+def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_description_chars: int) -> str:
+    """The target's own context: title, branches, the author's description, every changed file with its
+    counts (`listing`: path, added, removed, reviewed). Author text is framed by prompts.one_line and
+    prompts.quoted_lines, so none of it can end its section or start a file."""
+    lines = []
+    if target.kind == "pull":
+        by = f" by {one_line(target.author)}" if target.author else ""
+        lines.append(f"Pull request #{target.number}{by}: {one_line(target.title)}")
+    lines.append(f"Branches: {one_line(target.head_ref)} into {one_line(target.base_ref)}")
+    description = clip_description(getattr(target, "body", "") or "", max_description_chars)
+    if description:
+        lines.append("Description by the author:")
+        lines.extend(quoted_lines(description))
+    if len(listing) > 1:
+        lines.append("Changed files (+added -removed):")
+        ordered = sorted(listing, key=lambda f: sort_key(f[0]))
+        for path, added, removed, reviewed in ordered[:MAX_LISTED_FILES]:
+            lines.append(f"- {one_line(path)} +{added} -{removed}{'' if reviewed else ' (not reviewed)'}")
+        if len(ordered) > MAX_LISTED_FILES:
+            lines.append(f"- and {len(ordered) - MAX_LISTED_FILES} more files")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Rendered:
+    item: FileItem
+    hunks: list[list[str]]
+    counts: tuple[int, int]
+    text: str
+    tokens: int
+
+
+def _render(item: FileItem, max_file_chars: int | None) -> _Rendered | str:
+    """The file ready to pack, or why it is not reviewed."""
+    hunks, added, removed = [], 0, 0
+    for hunk in item.fd.hunks:
+        lines, a, r = render_hunk(hunk)
+        hunks.append(lines)
+        added += a
+        removed += r
+    if added == 0:
+        return "lines removed only"
+    body = "\n".join(line for hunk in hunks for line in hunk) + "\n"
+    if max_file_chars is not None and len(body) > max_file_chars:
+        return f"diff is {len(body):,} characters, over files.max_file_bytes ({max_file_chars:,})"
+    text = file_header(item.fd, (added, removed), "", item.extra) + body
+    return _Rendered(item, hunks, (added, removed), text, estimate_tokens(text))
+
+
+class _Packer:
+    def __init__(self, builder: RequestBuilder, target_key: str, context: str, per_file: bool) -> None:
+        self.builder = builder
+        self.key = target_key
+        self.context = context
+        self.context_tokens = estimate_tokens(context) if context else 0
+        self.budget = builder.max_input_tokens - builder.prefix.tokens - self.context_tokens - 50
+        self.per_file = per_file
+        self.specs: list[tuple[tuple, RequestSpec]] = []
+        self.current: list[_Rendered] = []
+        self.used = 0
+
+    def flush(self) -> None:
+        if not self.current:
+            return
+        first = self.current[0].item
+        parts = tuple(FilePart(r.item.fd.path, r.item.fd.old_path) for r in self.current)
+        user = self.context + "".join(r.text for r in self.current)
+        tokens = self.builder.prefix.tokens + self.context_tokens + self.used
+        self.specs.append(((sort_key(first.fd.path), 0), self.builder.spec(
+            custom_id(self.key, first.index, 0), user, parts, tokens)))
+        self.current, self.used = [], 0
+
+    def add(self, r: _Rendered) -> str | None:
+        if r.tokens <= self.budget:
+            if self.used + r.tokens > self.budget:
+                self.flush()
+            self.current.append(r)
+            self.used += r.tokens
+            if self.per_file:
+                self.flush()
+            return None
+        self.flush()
+        return self.split(r)
+
+    def split(self, r: _Rendered) -> str | None:
+        fd, extra = r.item.fd, r.item.extra
+        header_tokens = estimate_tokens(file_header(fd, r.counts, "", extra)) + 6  # room for ", part n of m"
+        budget = self.budget - header_tokens
+        if budget < MIN_DIFF_BUDGET:
+            return "max_input_tokens leaves no room for the diff after the instructions"
+        chunks = chunk_hunks(r.hunks, budget)
+        for index, lines in enumerate(chunks):
+            part = f", part {index + 1} of {len(chunks)}" if len(chunks) > 1 else ""
+            user = self.context + file_header(fd, r.counts, part, extra) + "\n".join(lines) + "\n"
+            tokens = self.builder.prefix.tokens + estimate_tokens(user)
+            self.specs.append(((sort_key(fd.path), index), self.builder.spec(
+                custom_id(self.key, r.item.index, index), user,
+                (FilePart(fd.path, fd.old_path, index, len(chunks)),), tokens)))
+        return None
+
+
+def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str, items: Sequence[FileItem],
+                  context: str, *, per_file: bool = False, max_file_chars: int | None = None
+                  ) -> tuple[list[RequestSpec], list[tuple[str, str]]]:
+    """(requests in file order, [(path, why it is not reviewed)]) for the files of one target."""
+    skipped: list[tuple[str, str]] = []
+    packers: dict[str, _Packer] = {}
+    for item in sorted(items, key=lambda i: sort_key(i.fd.path)):
+        rendered = _render(item, max_file_chars)
+        if isinstance(rendered, str):
+            skipped.append((item.fd.path, rendered))
+            continue
+        packer = packers.get(item.model)
+        if packer is None:
+            builder = builder_for(item.model)
+            packer = packers[item.model] = _Packer(builder, target_key, context, per_file)
+            if packer.budget - MIN_DIFF_BUDGET < 0:  # the context leaves no room: go without it
+                packer = packers[item.model] = _Packer(builder, target_key, "", per_file)
+        reason = packer.add(rendered)
+        if reason is not None:
+            skipped.append((item.fd.path, reason))
+    for packer in packers.values():
+        packer.flush()
+    ordered = sorted((entry for p in packers.values() for entry in p.specs), key=lambda e: e[0])
+    return [spec for _, spec in ordered], skipped
