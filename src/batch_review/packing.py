@@ -45,6 +45,17 @@ class FileItem:
     extra: tuple[str, ...] = ()
 
 
+def line_counts(fd: FileDiff) -> tuple[int, int]:
+    """(added, removed) lines of a file, in one pass."""
+    added = removed = 0
+    for hunk in fd.hunks:
+        for ln in hunk:
+            kind = ln.line_type
+            added += kind == "+"
+            removed += kind == "-"
+    return added, removed
+
+
 def sort_key(path: str) -> tuple[str, str]:
     return posixpath.dirname(path), path
 
@@ -151,16 +162,23 @@ class _Packer:
 
 
 def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str, items: Sequence[FileItem],
-                  context: str, *, per_file: bool = False, max_file_chars: int | None = None
-                  ) -> tuple[list[RequestSpec], list[tuple[str, str]]]:
-    """(requests in file order, [(path, why it is not reviewed)]) for the files of one target."""
+                  context: str | Callable[[dict[str, tuple[int, int]]], str], *, per_file: bool = False,
+                  max_file_chars: int | None = None) -> tuple[list[RequestSpec], list[tuple[str, str]]]:
+    """(requests in file order, [(path, why it is not reviewed)]) for the files of one target. `context`
+    is the target's context, or makes it from the +/- counts of the files that will be shown."""
     skipped: list[tuple[str, str]] = []
-    packers: dict[str, _Packer] = {}
+    ready: list[_Rendered] = []
     for item in sorted(items, key=lambda i: sort_key(i.fd.path)):
         rendered = _render(item, max_file_chars)
         if isinstance(rendered, str):
             skipped.append((item.fd.path, rendered))
-            continue
+        else:
+            ready.append(rendered)
+    if callable(context):
+        context = context({r.item.fd.path: r.counts for r in ready})
+    packers: dict[str, _Packer] = {}
+    for rendered in ready:
+        item = rendered.item
         packer = packers.get(item.model)
         if packer is None:
             builder = builder_for(item.model)

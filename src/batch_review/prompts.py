@@ -75,6 +75,7 @@ RESPONSE_FORMAT_NAME = "review_findings"
 CHARS_PER_TOKEN = 3.8
 TOKENS_PER_LINE = 0.5
 DENSE_CHARS_PER_TOKEN = 1.5
+DENSE_SPACES = 0.08  # a text with fewer spaces per character than this is searched for dense runs
 _INDENT = re.compile(r"\n {4,}")
 _DENSE = re.compile(r"[A-Za-z0-9+/]{32,}")
 
@@ -82,7 +83,8 @@ _DENSE = re.compile(r"[A-Za-z0-9+/]{32,}")
 def estimate_tokens(text: str) -> int:
     """Offline estimate of a text's o200k_base tokens."""
     folded = sum(len(m) - 2 for m in _INDENT.findall(text))
-    dense = sum(len(m) for m in _DENSE.findall(text))
+    # base64 and the like have almost no spaces: only then is it worth looking for their runs
+    dense = sum(len(m) for m in _DENSE.findall(text)) if text.count(" ") < len(text) * DENSE_SPACES else 0
     return int((len(text) - folded - dense) / CHARS_PER_TOKEN + dense / DENSE_CHARS_PER_TOKEN
                + text.count("\n") * TOKENS_PER_LINE) + 1
 

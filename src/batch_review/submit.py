@@ -25,7 +25,7 @@ from .errors import OverBudget, with_context
 from .gitrepo import GitError, GitRepo
 from .manifest import Manifest, request_record
 from .markers import Identity, Marker, from_external_id, marker_of
-from .packing import FileItem, plan_requests, target_context
+from .packing import FileItem, line_counts, plan_requests, target_context
 from .pricing import cost_of, format_usd, tokens_by_model
 from .prompts import RequestBuilder, RequestSpec, clip_description
 from .targets import Skip, Target, select_pulls
@@ -206,9 +206,11 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
         changed = sum(1 for h in fd.hunks for ln in h if ln.line_type in "+-") if cfg.routing_needs_line_counts else 0
         items.append(FileItem(index_of[fd.path], fd, cfg.model_for(fd.path, changed),
                               cfg.path_instructions_for(fd.path)))
-    considered = {item.fd.path for item in items}
-    context = target_context(target, [(fd.path, fd.added, fd.removed, fd.path in considered) for fd in files],
-                             cfg.max_description_chars)
+
+    def context(shown: dict[str, tuple[int, int]]) -> str:  # every file of the change, with its counts
+        listing = [(fd.path, *(shown.get(fd.path) or line_counts(fd)), fd.path in shown) for fd in files]
+        return target_context(target, listing, cfg.max_description_chars)
+
     specs, skipped = plan_requests(builder_for, target.key, items, context, per_file=cfg.request_unit == "file",
                                    max_file_chars=cfg.files.max_file_bytes)
     plan.skipped.extend({"path": path, "reason": reason} for path, reason in skipped)
