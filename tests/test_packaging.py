@@ -165,7 +165,7 @@ def test_the_entrypoint_runs_as_the_runner_calls_a_docker_action(installed, worl
         return dict(line.split("=", 1) for line in out.read_text().splitlines())
 
     (tmp_path / "home").mkdir()
-    assert run_action("submit")["requests-submitted"] == "2"
+    assert run_action("submit")["requests-submitted"] == "1"  # pull request 1: its two files in one request
     state = world.repo.path / ".batch-review"
     files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
     world.github.add_artifact("batch-review-99-1", make_zip(files))
