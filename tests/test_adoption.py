@@ -195,6 +195,7 @@ def test_emulator_files_expire_and_list_newest_first(client, openai_emu):
 
 def test_an_expired_orphan_is_resubmitted_from_its_inputs_on_the_batch_service(world):
     """No stored input files: the expired request's line is downloaded and checked against the manifest."""
+    world.configure("request_unit: file\n")  # app.py's request can finish while util.py's expires
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
                        "util.py": [finding("util.py", 4, title="Leak")]})
     assert world.submit() == 0
@@ -217,6 +218,7 @@ def test_an_expired_orphan_is_resubmitted_from_its_inputs_on_the_batch_service(w
 def test_without_a_copy_the_original_waits_until_the_resubmission_is_stored(world, capsys):
     """A service that refuses the manifest copy: the expired manifest is not retired in the run that
     resubmits it, but once the resubmission's manifest is listed in the store (next poll)."""
+    world.configure("request_unit: file\n")  # app.py's request can finish while util.py's expires
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
                        "util.py": [finding("util.py", 4, title="Leak")]})
     assert world.submit() == 0
