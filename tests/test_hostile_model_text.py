@@ -41,7 +41,7 @@ def test_a_lone_surrogate_in_every_field_of_an_answer_is_posted_not_a_crash(worl
     it: the poll died with UnicodeEncodeError every hour and the findings were never posted."""
     summary = tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    configure(world, f"output:\n  mode: both\n  sarif_dir: {tmp_path / 'sarif'}\n")
+    configure(world, f"output:\n  mode: both\n  sarif_dir: {tmp_path / 'sarif'}\nrequest_unit: file\n")  # per file
     world.answer_with({
         "app.py": [finding("app.py", 2, title="title \ud800 one", body="body \udfff", category="c\ud800",
                            suggestion="    return 1  # \ud800"),
