@@ -51,8 +51,8 @@ def test_metadata_fits_the_api_limits():
         ([], "not a JSON object"),
         ({"version": 1}, "missing repository"),
         ({**sample().to_json(), "version": 9}, "version 9 is not supported"),
-        ({**sample().to_json(), "requests": {"x": {"target": "nope"}}}, "request 'x' names no known target"),
-        ({**sample().to_json(), "batches": {}}, "batches must be a list"),
+        ({**sample().to_json(), "requests": {"x": {"target": "nope"}}}, "requests.x: names no known target"),
+        ({**sample().to_json(), "batches": {}}, "batches: must be a list, not an object"),
     ],
 )
 def test_bad_manifests_are_refused(data, message):

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from .diffs import CommentableLines
 from .errors import ManifestError
+from .manifest_checks import MAX_BYTES, check_document, check_fields, named_targets, show
+
+__all__ = ["FILENAME", "VERSION", "Manifest", "ManifestError"]
 
 VERSION = 2
 READABLE = (1, 2)
@@ -110,26 +113,22 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: object, *, source: str = "manifest") -> Manifest:
-        if not isinstance(data, dict):
-            raise ManifestError(f"{source}: not a JSON object")
-        missing = [k for k in _REQUIRED if k not in data]
-        if missing:
-            raise ManifestError(f"{source}: missing {', '.join(missing)}")
-        if data["version"] not in READABLE or isinstance(data["version"], bool):
-            raise ManifestError(f"{source}: version {data['version']!r} is not supported "
-                                f"(this tool reads {', '.join(map(str, READABLE))})")
-        for key in ("targets", "requests", "files"):
-            if not isinstance(data[key], dict):
-                raise ManifestError(f"{source}: {key} must be an object")
-        if not isinstance(data["batches"], list):
-            raise ManifestError(f"{source}: batches must be a list")
-        for cid, req in data["requests"].items():
-            if not isinstance(req, dict) or req.get("target") not in data["targets"]:
-                raise ManifestError(f"{source}: request {cid!r} names no known target")
-            try:
-                RequestRecord.from_json(cid, req, "")
-            except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                raise ManifestError(f"{source}: request {cid!r} is malformed ({type(exc).__name__}: {exc})") from exc
+        """A manifest from its JSON, every field the tool reads checked first (manifest_checks.py)."""
+        try:
+            check_document(data, source, _REQUIRED)
+            if data["version"] not in READABLE or isinstance(data["version"], bool):
+                raise ManifestError(f"{source}: version {show(data['version'])} is not supported "
+                                    f"(this tool reads {', '.join(map(str, READABLE))})")
+            check_fields(data, source)
+            for cid, req in data["requests"].items():
+                try:
+                    RequestRecord.from_json(cid, req, "")
+                except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                    raise ManifestError(f"{source}: request {show(cid)} is malformed "
+                                        f"({type(exc).__name__}: {exc})") from exc
+        except ManifestError as exc:
+            exc.targets = named_targets(data)
+            raise
         return cls(
             repository=str(data["repository"]), endpoint=str(data["endpoint"]), model=str(data["model"]),
             provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
@@ -177,8 +176,17 @@ class Manifest:
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
+        """Read and check a manifest file: at most MAX_BYTES, JSON, not nested too deep, well typed."""
+        path = Path(path)
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if path.is_symlink() or not path.is_file():
+                raise ManifestError(f"{path}: not a regular file")
+            size = path.stat().st_size
+            if size > MAX_BYTES:
+                raise ManifestError(f"{path}: {size:,} bytes, over the {MAX_BYTES:,} a manifest may have")
+            data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ManifestError(f"{path}: cannot read: {exc}") from exc
+        except RecursionError:
+            raise ManifestError(f"{path}: nested too deep to read; a manifest is never that deep") from None
         return cls.from_json(data, source=str(path))
