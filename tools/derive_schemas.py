@@ -18,8 +18,12 @@ GITHUB_OPS = (
     "repos/get", "pulls/list", "pulls/get", "pulls/list-files", "pulls/create-review", "pulls/list-reviews",
     "pulls/submit-review", "pulls/delete-pending-review",
     "checks/create", "checks/update", "checks/list-for-ref", "actions/list-artifacts-for-repo",
-    "actions/get-artifact", "actions/download-artifact", "actions/delete-artifact",
+    "actions/get-artifact", "actions/download-artifact", "actions/delete-artifact", "actions/get-workflow-run",
+    "actions/list-workflow-run-artifacts",
 )
+# operations whose answers the GitHub emulator checks against the description before sending them
+GITHUB_RESPONSES = ("actions/get-workflow-run", "actions/list-workflow-run-artifacts",
+                    "actions/list-artifacts-for-repo")
 OPENAI_OPS = ("createFile", "listFiles", "retrieveFile", "downloadFile", "deleteFile", "createBatch", "retrieveBatch",
               "listBatches", "cancelBatch")
 DROP = {"description", "examples", "example", "title", "x-github", "x-octokit", "externalDocs"}
@@ -41,7 +45,7 @@ def resolve(node, spec, seen=()):
     return node
 
 
-def operations(spec: dict, wanted: tuple[str, ...]) -> dict:
+def operations(spec: dict, wanted: tuple[str, ...], responses: tuple[str, ...] = ()) -> dict:
     out = {}
     for path, item in sorted(spec["paths"].items()):
         for method, op in sorted(item.items()):
@@ -56,6 +60,9 @@ def operations(spec: dict, wanted: tuple[str, ...]) -> dict:
                                 "schema": p.get("schema", {})} for p in params],
                 "body": resolve(schema, spec) if schema else None,
             }
+            if op["operationId"] in responses:
+                ok = resolve(op["responses"]["200"], spec)
+                out[op["operationId"]]["response"] = ok["content"]["application/json"]["schema"]
     missing = set(wanted) - set(out)
     if missing:
         raise SystemExit(f"operations not found: {sorted(missing)}")
@@ -67,7 +74,7 @@ def main() -> None:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = ap.parse_args()
     specs = args.shared / "specs"
-    gh = operations(json.loads((specs / "github" / "api.github.com.json").read_text()), GITHUB_OPS)
+    gh = operations(json.loads((specs / "github" / "api.github.com.json").read_text()), GITHUB_OPS, GITHUB_RESPONSES)
     # The live API serves compare at /compare/{basehead}; Octokit's copy names it differently (SOURCES.md).
     oa_spec = json.loads((specs / "openai" / "openapi.json").read_text())
     oa = operations(oa_spec, OPENAI_OPS)

@@ -107,11 +107,15 @@ def cmd_submit(args) -> int:
             targets, skipped = github_targets(gh, cfg, git, only_prs=tuple(args.pr))
         store = runtime.manifest_store(args, cfg, gh)
         listing = store.list()
-        if listing.failures:  # without every pending manifest, a head could be submitted twice
+        if listing.failures:  # GitHub did not answer: without every pending manifest, a head could be submitted twice
             raise ServiceError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted",
                                transient=True)
-        for problem in listing.problems:
+        for problem in listing.problems:  # a bad or untrusted artifact: skipped, the others still count
             actions_env.warning(problem)
+        for note in listing.notes:
+            actions_env.echo(note)
+        for bug in listing.bugs:
+            actions_env.error(bug)
         done, last_reviews = pending_heads(listing), {}
         if gh is not None:
             posted, last_reviews = posted_heads(gh, cfg, targets)
@@ -133,7 +137,7 @@ def cmd_submit(args) -> int:
     with actions_env.group("Build and submit"):
         result = run_submit(ctx)
     present.submit_report(result, cfg)
-    return EXIT_OK
+    return EXIT_FAILED if listing.bugs else EXIT_OK
 
 
 def poll_context(args, cfg, *, need_github: bool):
@@ -163,7 +167,7 @@ def cmd_poll(args) -> int:
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
     present.poll_report(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
-    return EXIT_FAILED if result.failures else EXIT_OK
+    return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
 
 
 def cmd_status(args) -> int:
@@ -173,7 +177,7 @@ def cmd_status(args) -> int:
     store = runtime.manifest_store(args, cfg, runtime.github_from_env(required=bool(args.artifacts)))
     client = runtime.batch_client(cfg)
     listing = store.list()
-    present.status_report(status_rows(listing, client), listing.failures + listing.problems)
+    present.status_report(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
     return EXIT_OK
 
 

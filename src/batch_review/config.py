@@ -167,6 +167,9 @@ class OutputConfig:
 @dataclass(frozen=True)
 class ArtifactsConfig:
     prefix: str = "batch-review-"
+    # the workflow files whose scheduled or dispatched runs on the default branch may upload manifests
+    workflows: tuple[str, ...] = (".github/workflows/batch-review-submit.yml",
+                                  ".github/workflows/batch-review-poll.yml")
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,9 @@ def _range(low, high, nullable) -> str:
     return text + (", or null" if nullable else "")
 
 
+_WORKFLOW_PATH = re.compile(r"\.github/workflows/[A-Za-z0-9._/-]+\.ya?ml")
+
+
 def _fields(cls) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(cls))
 
@@ -391,6 +397,14 @@ def from_mapping(data: Any, source: str) -> Config:
     if len(prefix) > 64 or not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in prefix):
         raise c.fail("artifacts.prefix", f"{prefix!r} is not a valid artifact name prefix",
                      "1 to 64 letters, digits, '.', '_' or '-'")
+    workflows = c.strings(art_raw.get("workflows", list(ArtifactsConfig().workflows)), "artifacts.workflows")
+    for i, path in enumerate(workflows):
+        if not _WORKFLOW_PATH.fullmatch(path) or ".." in path.split("/"):
+            raise c.fail(f"artifacts.workflows[{i}]", f"{path!r} is not a workflow file of this repository",
+                         "a path like .github/workflows/NAME.yml")
+    if not workflows:
+        raise c.fail("artifacts.workflows", "is empty: no artifact could be trusted",
+                     "the paths of the submit and poll workflow files")
     prices_raw = top.get("prices") or {}
     prices = {}
     if not isinstance(prices_raw, dict):
@@ -449,7 +463,7 @@ def from_mapping(data: Any, source: str) -> Config:
         max_description_chars=c.integer(top.get("max_description_chars", d.max_description_chars),
                                         "max_description_chars", 0, 100_000),
         targets=TargetsConfig(pull_requests=pulls, branches=tuple(branches)),
-        budget=budget, output=output, artifacts=ArtifactsConfig(prefix), prices=prices, provider=provider,
+        budget=budget, output=output, artifacts=ArtifactsConfig(prefix, workflows), prices=prices, provider=provider,
         routing=tuple(routing), incremental=c.boolean(top.get("incremental", True), "incremental"),
     )
 

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
+from github.Artifact import Artifact
+from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
 from .services import DEFAULT_GITHUB_API_URL, GitHubError
@@ -80,6 +82,20 @@ class ArtifactInfo:
     repository_id: int | None
     head_repository_id: int | None
     head_sha: str | None
+    head_branch: str | None = None
+    has_workflow_run: bool = True  # False: the listing has no workflow_run (older GitHub Enterprise Server)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What GitHub says about the workflow run that uploaded an artifact (fields of actions/get-workflow-run)."""
+
+    id: int
+    event: str
+    path: str
+    head_branch: str | None
+    repository_id: int | None
+    head_repository_id: int | None
 
 
 def _error(exc: Exception, what: str) -> GitHubError:
@@ -96,6 +112,10 @@ def _error(exc: Exception, what: str) -> GitHubError:
             retry_after = float(headers["retry-after"])
         return GitHubError(exc.status, f"{what}: HTTP {exc.status} {detail}".strip(), retry_after=retry_after)
     return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _require_ids(items: list, what: str) -> None:
@@ -158,6 +178,10 @@ class GitHubAPI:
     @property
     def repository_id(self) -> int:
         return self.repo.id
+
+    @property
+    def default_branch(self) -> str:
+        return self.repo.default_branch
 
     # --- pull requests -------------------------------------------------------------------------------
 
@@ -325,17 +349,47 @@ class GitHubAPI:
             for a in self.repo.get_artifacts():
                 if not a.name.startswith(prefix) or a.expired:
                     continue
-                run = a.raw_data.get("workflow_run") or {}
+                raw = a.raw_data.get("workflow_run")
+                run = raw if isinstance(raw, dict) else {}
                 out.append(ArtifactInfo(
                     id=a.id, name=a.name, created_at=a.created_at.isoformat() if a.created_at else "",
                     expired=bool(a.expired), size=int(a.size_in_bytes or 0),
-                    run_id=run.get("id"), repository_id=run.get("repository_id"),
-                    head_repository_id=run.get("head_repository_id"), head_sha=run.get("head_sha"),
+                    run_id=_int_or_none(run.get("id")), repository_id=_int_or_none(run.get("repository_id")),
+                    head_repository_id=_int_or_none(run.get("head_repository_id")),
+                    head_sha=run.get("head_sha"), head_branch=run.get("head_branch"),
+                    has_workflow_run="workflow_run" in a.raw_data,
                 ))
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "listing workflow artifacts") from exc
         out.sort(key=lambda a: (a.created_at, a.id))
         return out
+
+    def workflow_run(self, run_id: int) -> RunInfo:
+        """GET /repos/{o}/{r}/actions/runs/{run_id}: who ran which workflow file, on what event and branch."""
+        try:
+            _, data = self.repo._requester.requestJsonAndCheck(
+                "GET", f"{self.repo.url}/actions/runs/{int(run_id)}", parameters={"exclude_pull_requests": "true"})
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"reading workflow run {run_id}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("id"), int):
+            raise GitHubError(0, f"reading workflow run {run_id}: the answer was not the JSON GitHub sends")
+        repo, head = data.get("repository"), data.get("head_repository")
+        return RunInfo(
+            id=data["id"], event=str(data.get("event") or ""), path=str(data.get("path") or ""),
+            head_branch=data.get("head_branch") if isinstance(data.get("head_branch"), str) else None,
+            repository_id=_int_or_none(repo.get("id")) if isinstance(repo, dict) else None,
+            head_repository_id=_int_or_none(head.get("id")) if isinstance(head, dict) else None,
+        )
+
+    def run_artifact_ids(self, run_id: int) -> set[int]:
+        """The ids of the artifacts GitHub lists under one workflow run (actions/list-workflow-run-artifacts)."""
+        try:
+            listing = PaginatedList(Artifact, self.repo._requester,
+                                    f"{self.repo.url}/actions/runs/{int(run_id)}/artifacts", {"per_page": 100},
+                                    list_item="artifacts")
+            return {a.id for a in listing}
+        except Exception as exc:  # noqa: BLE001
+            raise _error(exc, f"listing the artifacts of workflow run {run_id}") from exc
 
     def download_artifact(self, artifact_id: int, *, max_bytes: int = 512 * 1024 * 1024) -> bytes:
         """The artifact's zip. GitHub answers 302 to a short-lived blob URL: the token is never sent there."""

@@ -178,6 +178,16 @@ class BatchClient:
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, f"downloading file {file_id}") from exc
 
+    def file_info(self, file_id: str) -> tuple[str, int, str] | None:
+        """(filename, bytes, purpose) of an uploaded file, or None when there is no such file."""
+        try:
+            f = self._client.files.retrieve(file_id)
+        except openai.NotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001
+            raise _fail(exc, f"reading file {file_id}") from exc
+        return str(f.filename or ""), int(f.bytes or 0), str(f.purpose or "")
+
     def delete_file(self, file_id: str) -> None:
         try:
             self._client.files.delete(file_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,11 +20,13 @@ from . import adoption
 from .anchoring import Placement, cap_inline, normalize_path, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies
 from .diffs import line_hash
+from .errors import BatchReviewError
 from .manifest import Manifest
 from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .pricing import actual_cost, format_usd
 from .resubmit import resubmit_expired
 from .results import RequestResult, parse_output_lines
+from .resume import resume_batches
 from .review import build_report
 from .sarif import sarif_log
 from .services import BATCH_PENDING, BatchAPIError, GitHubError
@@ -60,6 +63,7 @@ class PollResult:
     rows: list[BatchRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # reported; nothing to retry
     failures: list[str] = field(default_factory=list)  # a service failed: left pending, the run exits 1
+    bugs: list[str] = field(default_factory=list)  # an unexpected exception, with its traceback: exits 1
     notes: list[str] = field(default_factory=list)
     reviews_posted: int = 0
     check_runs_posted: int = 0
@@ -108,21 +112,57 @@ def run_poll(ctx: PollContext) -> PollResult:
 
 
 def _run_poll(ctx: PollContext, result: PollResult) -> None:
+    """Each manifest has its own fate: a transient service failure leaves it for the next run, a bad one is
+    reported (log, summary, a check run on the commits it names) and skipped, a bug in our code is reported
+    with its traceback; every other manifest proceeds either way."""
     listing = ctx.store.list()
     result.seen = adoption.seen_in(listing)
     result.problems.extend(listing.problems)
     result.failures.extend(listing.failures)
+    result.notes.extend(listing.notes)
+    result.bugs.extend(listing.bugs)
+    for damaged in listing.damaged:
+        report_on_commits(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
     for pending in listing.pending:
+        _poll_one(ctx, pending, result)
+
+
+def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
+    """One manifest, in isolation from the others."""
+    try:
+        _poll_manifest(ctx, pending, result)
+    except (GitHubError, BatchAPIError) as exc:
+        result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
+    except BatchReviewError as exc:  # this manifest cannot be used as it is (bad input, over budget)
+        message = str(exc) if str(exc).startswith(pending.name) else f"{pending.name}: {exc}"
+        result.problems.append(message)
+        targets = [(key, t["head_sha"]) for key, t in pending.manifest.targets.items()]
+        report_on_commits(ctx, result, pending.name, message, targets, pending.manifest.digest())
+    except Exception:  # noqa: BLE001 - a bug: shown with its traceback, the others still proceed
+        result.bugs.append(f"{pending.name}: unexpected error (a bug in batch-review, please report it):\n"
+                           f"{traceback.format_exc().rstrip()}")
+
+
+def report_on_commits(ctx: PollContext, result: PollResult, name: str, message: str,
+                      targets: list[tuple[str, str]], digest: str) -> None:
+    """A check run on each commit a manifest we cannot use names, so the problem shows where the review
+    was expected. It is named apart from the review check run, so it never counts as a posted review."""
+    if ctx.github is None or ctx.publisher is None or ctx.dry_run:
+        return
+    output = {"title": "batch-review could not use this review's manifest",
+              "summary": f"The manifest `{name}` was not used; nothing was posted from it:\n\n"
+                         f"    {' '.join(message.split())[:2000]}\n\nThe next submit reviews this commit again once the manifest "
+                         "is retired or expires."}
+    for key, head_sha in targets:
         try:
-            _poll_manifest(ctx, pending, result)
-        except Exception as exc:
-            if not _transient(exc):
-                raise
-            result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
-
-
-def _transient(exc: Exception) -> bool:
-    return isinstance(exc, (GitHubError, BatchAPIError))
+            posted = ctx.publisher.post_check_run(
+                name=f"{ctx.cfg.output.check_name}: problem", head_sha=head_sha,
+                marker=Marker(key, head_sha, digest), output=output, annotations=[], conclusion="neutral")
+        except GitHubError as exc:
+            result.notes.append(f"{name}: could not report the problem on {head_sha[:12]}: {exc}")
+            continue
+        result.check_runs_posted += posted.check_runs
+        result.write_requests += posted.requests
 
 
 def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[object | None] | None:
@@ -136,10 +176,11 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             if not b.get("id") and state is not None:
                 b["id"] = state.id
                 result.notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
-            elif not b.get("id") and not ctx.dry_run and _older_than(m.created_at, RESUME_AFTER, ctx.now()):
-                b["id"] = resume_batch(ctx, pending, b).id
-                result.notes.append(f"{pending.name}: the submit run stopped before creating batch part "
-                                    f"{b['index'] + 1}; created it now as {b['id']}")
+        missing = [b for b in m.batches if not b.get("id")]
+        if missing and not ctx.dry_run and _older_than(m.created_at, RESUME_AFTER, ctx.now()):
+            for batch_id in resume_batches(ctx.client, ctx.cfg, pending, missing, log=ctx.log):
+                result.notes.append(f"{pending.name}: the submit run stopped before creating a batch; "
+                                    f"created it now as {batch_id}")
     states: list[object | None] = []
     for b in m.batches:
         if not b.get("id"):
@@ -158,21 +199,6 @@ def batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list
             int(counts.get("failed", 0)), int(counts.get("total", b.get("requests", 0))), state.created_at,
             state.expires_at))
     return states
-
-
-def resume_batch(ctx: PollContext, pending: Pending, b: dict):
-    """Create a batch a killed submit run planned but never created, from the same input file (uploaded
-    again only if the recorded upload is gone). Its metadata carries the manifest digest like the others."""
-    m = pending.manifest
-    metadata = adoption.batch_metadata(m, b["index"])
-    if b.get("input_file_id"):
-        try:
-            return ctx.client.create(b["input_file_id"], m.endpoint, metadata)
-        except BatchAPIError as exc:
-            if exc.status != 404:
-                raise
-    path = pending.directory / b.get("file", f"input-{b['index']:03d}.jsonl")
-    return ctx.client.create(ctx.client.upload(path), m.endpoint, metadata)
 
 
 def _labels(m: Manifest) -> list[str]:
@@ -273,12 +299,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
 def _adopt_orphans(ctx: PollContext, result: PollResult) -> None:
     """Process the batches of ours that no stored manifest covers, from their manifest copies."""
     for pending in adoption.adoptable(ctx, result):
-        try:
-            _poll_manifest(ctx, pending, result)
-        except Exception as exc:
-            if not _transient(exc):
-                raise
-            result.failures.append(f"{pending.name}: {exc}; left for the next run")
+        _poll_one(ctx, pending, result)
 
 
 def _state_of(m: Manifest, states, cid: str) -> str | None:

@@ -141,6 +141,7 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += [f"- {p}" for p in result.failures + result.problems]
+    summary += [f"- {b.splitlines()[0]} (traceback in the log)" for b in result.bugs]
     summary += ["", *(summary_markdown(r) for r in result.reports)]  # every finding, whatever was posted
     actions_env.append_summary("\n".join(summary) + "\n", os.environ)
     costs = [actual_cost(m, t, cfg.prices) for m, t in result.usage.items()]
@@ -148,7 +149,7 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
     actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)
     actions_env.set_output("reviews-posted", str(result.reviews_posted), os.environ)
     actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
-    for failure in result.failures:
+    for failure in result.failures + result.bugs:
         actions_env.error(failure)
 
 

@@ -105,5 +105,5 @@ def manifest_store(args, cfg, gh):
     if args.artifacts or (actions_env.in_actions(os.environ) and gh is not None):
         if gh is None:
             raise UsageError("--artifacts needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-        return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix)
+        return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix, workflows=cfg.artifacts.workflows)
     return LocalStore(args.state_dir)

@@ -230,18 +230,25 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     return plan
 
 
+def over_budget(cfg, specs) -> str | None:
+    """Why these requests (anything with model, est_input_tokens, max_output_tokens) are over the
+    configured budget, or None. Costs are upper bounds: full max_output_tokens for every request."""
+    budget = cfg.budget
+    if budget.max_requests is not None and len(specs) > budget.max_requests:
+        return f"{len(specs):,} requests is over budget.max_requests ({budget.max_requests:,})"
+    cost = cost_of(cfg, specs)
+    if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
+        return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
+                f"({format_usd(budget.max_cost_usd)})")
+    return None
+
+
 def apply_budget(cfg, plans: list[TargetPlan]) -> tuple[list[TargetPlan], list[TargetPlan], str | None]:
     """(kept, deferred, note). Costs are upper bounds: full max_output_tokens for every request."""
     budget = cfg.budget
 
     def over(specs: list[RequestSpec]) -> str | None:
-        if budget.max_requests is not None and len(specs) > budget.max_requests:
-            return f"{len(specs):,} requests is over budget.max_requests ({budget.max_requests:,})"
-        cost = cost_of(cfg, specs)
-        if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
-            return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
-                    f"({format_usd(budget.max_cost_usd)})")
-        return None
+        return over_budget(cfg, specs)
 
     total = over([s for p in plans for s in p.specs])
     if total is None:

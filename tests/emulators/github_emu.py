@@ -59,12 +59,51 @@ def hunks_of(diff: str) -> dict[str, dict[str, list[tuple[int, int]]]]:
     return out
 
 
-def make_zip(files: dict[str, bytes | str]) -> bytes:
+def make_zip(files: dict[str, bytes | str], *, v3: bool = False) -> bytes:
+    """An artifact zip as GitHub serves it. upload-artifact v4+ zips the files (deflated, no folder entries);
+    the server's zip of a v3 artifact (GitHub Enterprise Server) stores them, with an entry per folder."""
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED if v3 else zipfile.ZIP_DEFLATED) as zf:
+        folders = sorted({"/".join(n.split("/")[:i]) + "/" for n in files for i in range(1, n.count("/") + 1)})
+        for folder in folders if v3 else ():
+            zf.writestr(zipfile.ZipInfo(folder), b"")
         for name, data in files.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def openapi_schema(node):
+    """OpenAPI 3.0 `nullable: true` as JSON Schema (jsonschema ignores `nullable`)."""
+    if isinstance(node, list):
+        return [openapi_schema(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: openapi_schema(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") and isinstance(node.get("type"), str):
+        out["type"] = [node["type"], "null"]
+        if "enum" in out:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def sample_of(schema: dict):
+    """The smallest document with every required field of `schema` (values to be overridden)."""
+    if "allOf" in schema:
+        merged: dict = {}
+        for part in schema["allOf"]:
+            merged |= sample_of(part) or {}
+        return merged
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return sample_of(schema[key][0])
+    if "enum" in schema:
+        return next(v for v in schema["enum"] if v is not None)
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {k: sample_of(props.get(k, {"type": "string"})) for k in schema.get("required", [])}
+    return {"array": [], "integer": 1, "number": 1, "boolean": False}.get(
+        kind, "2026-11-24T02:00:00Z" if schema.get("format") == "date-time" else "https://example.invalid/x")
 
 
 class BlobHost(Emulator):
@@ -104,6 +143,7 @@ class GitHubEmulator(Emulator):
         self._reviews: dict[int, list[dict]] = {}
         self._check_runs: list[dict] = []
         self.artifacts: dict[int, dict] = {}
+        self.runs: dict[int, dict] = {}  # workflow runs that uploaded artifacts
         self._ids = itertools.count(1000)
         self.blob_host = BlobHost()
         self.blob_ttl = 60.0
@@ -169,17 +209,39 @@ class GitHubEmulator(Emulator):
             self.pulls[number]["head_sha"] = new_sha
             self.pulls[number]["commits"].append(new_sha)
 
-    def add_artifact(self, name: str, zip_bytes: bytes, *, head_repository_id: int | None = None,
-                     run_id: int = 1, expired: bool = False) -> int:
+    def add_run(self, run_id: int, *, event: str = "schedule", path: str = ".github/workflows/batch-review-submit.yml",
+                head_branch: str | None = "main", repository_id: int | None = None,
+                head_repository_id: int | None = None) -> dict:
+        """A workflow run of the repository; by default the nightly submit on the default branch."""
         with self.lock:
+            self.runs[run_id] = {"id": run_id, "event": event, "path": path, "head_branch": head_branch,
+                                 "repository_id": self.repo_id if repository_id is None else repository_id,
+                                 "head_repository_id": self.repo_id if head_repository_id is None
+                                 else head_repository_id, "head_sha": "f" * 40}
+            return self.runs[run_id]
+
+    def add_artifact(self, name: str, zip_bytes: bytes, *, head_repository_id: int | None = None,
+                     run_id: int = 1, expired: bool = False, workflow_run: dict | None = None,
+                     v3: bool = False) -> int:
+        """An artifact uploaded by run `run_id` (created as a trusted run unless added before).
+        `workflow_run` overrides fields of the listing's workflow_run (None values: null ids); v3: as
+        upload-artifact v3 on GitHub Enterprise Server lists it (no digest; with `workflow_run={}` absent)."""
+        with self.lock:
+            if run_id not in self.runs:
+                self.add_run(run_id, head_repository_id=head_repository_id)
+            run = self.runs[run_id]
             aid = self._id()
-            self.artifacts[aid] = {
+            record = {
                 "id": aid, "name": name, "size_in_bytes": len(zip_bytes), "expired": expired,
-                "created_at": f"2026-11-24T02:{len(self.artifacts) % 60:02d}:00Z", "data": zip_bytes,
-                "workflow_run": {"id": run_id, "repository_id": self.repo_id,
-                                 "head_repository_id": self.repo_id if head_repository_id is None else head_repository_id,
-                                 "head_branch": "main", "head_sha": "f" * 40},
+                "created_at": f"2026-11-24T02:{len(self.artifacts) % 60:02d}:00Z", "data": zip_bytes, "_v3": v3,
+                "_run": run_id,
             }
+            if not (v3 and workflow_run == {}):
+                record["workflow_run"] = {"id": run_id, "repository_id": run["repository_id"],
+                                          "head_repository_id": run["head_repository_id"],
+                                          "head_branch": run["head_branch"], "head_sha": run["head_sha"]}
+                record["workflow_run"].update(workflow_run or {})
+            self.artifacts[aid] = record
             return aid
 
     def reviews(self, number: int) -> list[dict]:
@@ -343,7 +405,11 @@ class GitHubEmulator(Emulator):
             name = (query.get("name") or [None])[0]
             items = [_public(a) | self._artifact_urls(a) for a in sorted(self.artifacts.values(), key=lambda a: -a["id"])
                      if name is None or a["name"] == name]
-            return self._page(items, query, "/actions/artifacts", "artifacts")
+            return self._answer("actions/list-artifacts-for-repo", self._page(items, query, "/actions/artifacts",
+                                                                              "artifacts"))
+        m = re.fullmatch(r"/actions/runs/([^/]+)(/artifacts)?", rest)
+        if m and method == "GET":
+            return self._run_route(m[1], m[2], query)
         m = re.fullmatch(r"/actions/artifacts/(\d+)(?:/(zip))?", rest)
         if m:
             art = self.artifacts.get(int(m[1]))
@@ -367,9 +433,62 @@ class GitHubEmulator(Emulator):
 
     def _artifact_urls(self, art: dict) -> dict:
         api = f"{self.api_url}/repos/{self.repo}/actions/artifacts/{art['id']}"
-        return {"url": api, "archive_download_url": f"{api}/zip", "node_id": f"MDg6QXJ0aWZhY3Q{art['id']}",
-                "expires_at": "2026-12-01T00:00:00Z", "updated_at": art["created_at"],
-                "digest": "sha256:" + "0" * 64}
+        urls = {"url": api, "archive_download_url": f"{api}/zip", "node_id": f"MDg6QXJ0aWZhY3Q{art['id']}",
+                "expires_at": "2026-12-01T00:00:00Z", "updated_at": art["created_at"]}
+        if not art["_v3"]:  # v4+ records the zip's digest; v3 artifacts have none
+            urls["digest"] = "sha256:" + "0" * 64
+        return urls
+
+    def _query_params(self, operation: str, query: dict) -> None:
+        """Query parameters against the operation's description: unknown or mistyped ones are a 422."""
+        params = {p["name"]: p["schema"] for p in SCHEMAS[operation]["parameters"] if p["in"] == "query"}
+        for key, values in query.items():
+            if key not in params:
+                raise _unprocessable(f"unknown query parameter {key!r}")
+            kind = params[key].get("type")
+            ok = {"boolean": values[0] in ("true", "false"), "integer": values[0].isdigit()}.get(kind, True)
+            if not ok or ("enum" in params[key] and values[0] not in params[key]["enum"]):
+                raise _unprocessable(f"{key}: {values[0]!r} is not a valid {kind}")
+
+    def _answer(self, operation: str, resp: Response) -> Response:
+        """The emulator's own answer checked against the description's response schema before it is sent."""
+        schema = openapi_schema(SCHEMAS[operation]["response"])
+        if "artifacts" in schema.get("properties", {}):
+            # one deviation, on purpose: issue 10 reports artifacts whose workflow_run ids are null, which
+            # the description (integer) does not allow; the emulator can send them so the tool is tested
+            run = schema["properties"]["artifacts"]["items"]["properties"]["workflow_run"]["properties"]
+            for key in ("id", "repository_id", "head_repository_id"):
+                run[key] = {"type": ["integer", "null"]}
+        jsonschema.validate(resp.body, schema)
+        return resp
+
+    def _run_route(self, run_id: str, artifacts: str | None, query: dict) -> Response:
+        if not run_id.isdigit():  # run_id is an integer in the description
+            raise HttpError(404, self.error_body(404, "Not Found"))
+        operation = "actions/list-workflow-run-artifacts" if artifacts else "actions/get-workflow-run"
+        self._query_params(operation, query)
+        run = self.runs.get(int(run_id))
+        if run is None:
+            raise HttpError(404, self.error_body(404, "Not Found"))
+        if artifacts:
+            items = [_public(a) | self._artifact_urls(a) for a in sorted(self.artifacts.values(), key=lambda a: -a["id"])
+                     if a["_run"] == run["id"]]
+            return self._answer(operation, self._page(items, query, f"/actions/runs/{run_id}/artifacts", "artifacts"))
+        return self._answer(operation, Response(200, self._run_json(run)))
+
+    def _run_json(self, run: dict) -> dict:
+        """A workflow-run object: every field the description requires, the meaningful ones from the run."""
+        doc = sample_of(SCHEMAS["actions/get-workflow-run"]["response"])
+        api = f"{self.api_url}/repos/{self.repo}/actions/runs/{run['id']}"
+        name = self.repo.split("/")[1]
+        doc.update(id=run["id"], event=run["event"], path=run["path"], head_branch=run["head_branch"],
+                   head_sha=run["head_sha"], status="completed", conclusion="success", url=api,
+                   html_url=f"https://github.com/{self.repo}/actions/runs/{run['id']}")
+        for key, repo_id in (("repository", run["repository_id"]), ("head_repository", run["head_repository_id"])):
+            full = self.repo if repo_id == self.repo_id else f"someone/{name}"
+            doc[key] = doc[key] | {"id": repo_id, "name": name, "full_name": full,
+                                   "owner": doc[key]["owner"] | {"login": full.split("/")[0]}}
+        return doc
 
     def _pull_json(self, p: dict) -> dict:
         api = f"{self.api_url}/repos/{self.repo}"
