@@ -148,6 +148,7 @@ def test_a_foreign_input_file_id_is_never_used(world, tmp_path):
 
 
 def test_a_foreign_input_file_id_without_the_file_creates_nothing(world, tmp_path, capsys):
+    """Without its own file, the recorded upload's content is used only if it is the manifest's (sha256)."""
     files = killed_submit_state(world)
     foreign = world.openai.add_file(b"{}\n", "batch", "input-000.jsonl")
     files = edit_manifest(files, lambda doc: doc["batches"][0].update(input_file_id=foreign["id"]))
@@ -157,7 +158,7 @@ def test_a_foreign_input_file_id_without_the_file_creates_nothing(world, tmp_pat
     assert [f["id"] for f in batch_uploads(world)] == [foreign["id"]] and world.batch_ids() == []
     assert world.github.reviews(1) == []
     err = capsys.readouterr().err
-    assert len([x for x in err.splitlines() if "batch file 'input-000.jsonl' is missing" in x]) == 1, err
+    assert len([x for x in err.splitlines() if f"the upload {foreign['id']} has 3 bytes" in x]) == 1, err
 
 
 @pytest.mark.parametrize("name", ["../../../../etc/hostname", "/etc/hostname", "sub/input-000.jsonl",
@@ -196,7 +197,7 @@ def test_a_symlinked_batch_file_in_the_state_folder_is_refused(world, capsys):
 
 @pytest.mark.parametrize(("tamper", "expected"), [
     (lambda data: data.replace(b"Division", b"Divisi0n") if b"Division" in data else data[:-2] + b" \n",
-     "the file was altered"),
+     "of the file is not the manifest's"),
     (lambda data: data + data, "the file has"),
 ])
 def test_a_tampered_input_file_is_not_uploaded(tamper, expected, world, tmp_path, capsys):

@@ -90,8 +90,10 @@ def test_a_damaged_manifest_is_reported_on_the_commit_it_names(world, tmp_path):
     assert run["name"] == "batch-review: problem" and run["head_sha"] == world.pulls[1]
     assert run["conclusion"] == "neutral" and "requests.pr-1:9999:0.path: must be a string" in run["output"]["summary"]
     assert poll_artifacts(world, tmp_path) == 0 and len(world.github.check_runs()) == 1, "reported once"
-    # it is not mistaken for the review's own check run: the pull request is submitted again
-    assert world.submit() == 0 and len(world.batch_ids()) == 2
+    # it is not mistaken for the review's own check run: with the night's batch gone (so nothing can be
+    # adopted), the pull request is submitted again
+    world.openai.batches.clear()
+    assert world.submit() == 0 and len(world.batch_ids()) == 1
 
 
 def test_a_manifest_that_cannot_be_resubmitted_does_not_stop_the_others(world, tmp_path, capsys):
@@ -100,7 +102,9 @@ def test_a_manifest_that_cannot_be_resubmitted_does_not_stop_the_others(world, t
     (batch_id,) = world.batch_ids()
     world.openai.advance(batch_id, "expired", finished=lambda cid: False)
     files = {str(p.relative_to(world.state)): p.read_bytes() for p in world.state.rglob("*") if p.is_file()}
-    no_input = {n: d for n, d in files.items() if not n.endswith(".jsonl")}
+    # neither the input file nor the record of its upload: the expired requests cannot be sent again
+    no_input = edited({n: d for n, d in files.items() if not n.endswith(".jsonl")},
+                      lambda d: [b.pop("input_file_id", None) for b in d["batches"]])
     world.github.add_artifact("batch-review-1-1", make_zip(no_input))
     world.github.add_artifact("batch-review-2-1", make_zip(files), run_id=2)
     assert poll_artifacts(world, tmp_path) == 0

@@ -4,8 +4,10 @@ A manifest batch without an id is created by poll, but only from the manifest's 
 first: a plain file directly in the manifest's folder, exactly the size, sha256 and request count the
 manifest records, every line a request of this manifest to its endpoint and model with an output token
 cap. The file is always uploaded afresh: a recorded `input_file_id` is never reused (in a shared OpenAI
-account it could name another repository's file, whose content would be reviewed and posted here); it is
-deleted afterwards only when it is plainly the killed run's upload (same name, size and purpose). The
+account it could name another repository's file, whose content would be reviewed and posted here). A
+folder without the file (a manifest adopted from its copy on the batch service) takes the recorded
+upload's content only when its size and sha256 are the manifest's, and uploads those bytes afresh. The
+recorded upload is deleted afterwards only when it is plainly the killed run's (name, size, purpose). The
 requests then pass the same budget check as a fresh submit (`submit.over_budget`), all parts of the
 manifest together, before anything is uploaded.
 """
@@ -42,20 +44,21 @@ def batch_file_name(b: dict) -> str:
     return b.get("file", f"input-{b['index']:03d}.jsonl")
 
 
-def checked_input(pending: Pending, b: dict) -> tuple[Path, list[Planned]]:
-    """The input file of manifest batch `b` and its requests, or ManifestError naming what does not match."""
+def checked_input(client, pending: Pending, b: dict) -> tuple[Path, list[Planned]]:
+    """The input file of manifest batch `b` and its requests, or ManifestError naming what does not match.
+    A folder without the file (an adopted manifest has none) gets the recorded upload's content, but only
+    when it is exactly the content the manifest records: its bytes are then uploaded afresh like a file's."""
     m = pending.manifest
     name = batch_file_name(b)
     where = f"{pending.directory / FILENAME}: batches[{b['index']}] ({name})"
-    path = input_path(pending.directory, name)
-    size = path.stat().st_size
-    if size != b["bytes"]:
-        raise ManifestError(f"{where}: the file has {size:,} bytes, the manifest records {b['bytes']:,}")
+    path = input_path(pending.directory, name, missing_ok=bool(b.get("input_file_id")))
+    if not path.exists():
+        data = client.download_bytes(b["input_file_id"])
+        _same(where, len(data), hashlib.sha256(data).hexdigest(), b, f"the upload {b['input_file_id']}")
+        path.write_bytes(data)
     with path.open("rb") as fh:
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
-    if sha != b["input_sha256"]:
-        raise ManifestError(f"{where}: sha256 {sha[:16]}… is not the manifest's {b['input_sha256'][:16]}…: "
-                            "the file was altered")
+    _same(where, path.stat().st_size, sha, b, "the file")
     planned = []
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
@@ -66,6 +69,14 @@ def checked_input(pending: Pending, b: dict) -> tuple[Path, list[Planned]]:
         raise ManifestError(f"{where}: holds {len(planned)} request(s) ({len(set(ids))} distinct), the manifest "
                             f"records {b['requests']} and lists {len(expected)} for this batch")
     return path, planned
+
+
+def _same(where: str, size: int, sha: str, b: dict, what: str) -> None:
+    if size != b["bytes"]:
+        raise ManifestError(f"{where}: {what} has {size:,} bytes, the manifest records {b['bytes']:,}")
+    if sha != b["input_sha256"]:
+        raise ManifestError(f"{where}: sha256 {sha[:16]}… of {what} is not the manifest's "
+                            f"{b['input_sha256'][:16]}…: altered, or not this manifest's input")
 
 
 def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
@@ -89,7 +100,7 @@ def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
 def resume_batches(client, cfg, pending: Pending, batches: list[dict], log=print) -> list[str]:
     """Check every listed part, check the budget for all of them, then upload and create each; the ids."""
     m: Manifest = pending.manifest
-    checked = [(b, *checked_input(pending, b)) for b in batches]
+    checked = [(b, *checked_input(client, pending, b)) for b in batches]
     problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
     if problem:
         raise OverBudget(f"{pending.name}: resuming {len(batches)} batch(es) a killed submit planned: {problem}; "

@@ -80,15 +80,18 @@ def file_digest(path: Path) -> str:
         return hashlib.sha256(str(path).encode()).hexdigest()
 
 
-def input_path(directory: Path, name: str) -> Path:
+def input_path(directory: Path, name: str, *, missing_ok: bool = False) -> Path:
     """The batch input file `name` of a manifest: a regular file directly inside its folder, or ManifestError
-    (an absolute path, '..', a subfolder or a symlink could make poll upload a file of the runner)."""
+    (an absolute path, '..', a subfolder or a symlink could make poll upload a file of the runner). With
+    `missing_ok`, where such a file would be when there is none yet."""
     folder = Path(directory)
     path = folder / name
     if PurePosixPath(name).name != name or "\\" in name or name in ("", ".", ".."):
         raise ManifestError(f"{folder / FILENAME}: batch file {name!r} is not a plain name inside the manifest's folder")
     if path.is_symlink() or path.resolve().parent != folder.resolve():
         raise ManifestError(f"{folder / FILENAME}: batch file {name!r} leaves the manifest's folder")
+    if missing_ok and not path.exists():
+        return path
     if not path.is_file():
         raise ManifestError(f"{folder / FILENAME}: batch file {name!r} is missing")
     return path
