@@ -20,7 +20,7 @@ from . import adoption
 from .anchoring import Placement, cap_inline, normalize_path, suggestion_block
 from .compose import TargetReport, check_conclusion, check_output, inline_body, review_bodies
 from .diffs import line_hash
-from .errors import BatchReviewError
+from .errors import BatchReviewError, ConfigError, StateError, UsageError
 from .manifest import Manifest
 from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .pricing import actual_cost, format_usd
@@ -133,6 +133,8 @@ def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
         _poll_manifest(ctx, pending, result)
     except (GitHubError, BatchAPIError) as exc:
         result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
+    except (ConfigError, UsageError, StateError):  # the run's own setup, not this manifest: stop here
+        raise
     except BatchReviewError as exc:  # this manifest cannot be used as it is (bad input, over budget)
         message = str(exc) if str(exc).startswith(pending.name) else f"{pending.name}: {exc}"
         result.problems.append(message)
