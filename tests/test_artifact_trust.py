@@ -30,7 +30,9 @@ def _resume_at_once(monkeypatch):
 def killed_submit_state(world) -> dict[str, bytes]:
     """What a submit killed before it created its batch leaves: the manifest (no batch id) and the input."""
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
-    assert world.submit("--dry-run") == 0
+    per_file = world.state.parent / "per-file.yml"  # two requests, so that max_requests: 1 is over budget
+    per_file.write_text("request_unit: file\n")
+    assert world.submit("--dry-run", "--config", str(per_file)) == 0
     (path,) = world.manifests()
     doc = json.loads(path.read_text())
     doc["dry_run"] = False
