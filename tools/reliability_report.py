@@ -4,6 +4,8 @@
 
 Runs tests/test_fault_matrix.py with BATCH_REVIEW_RELIABILITY_REPORT set, so every cell appends its
 outcome (how it ended, runs needed, duplicates, findings lost) to a JSON-lines file, then renders the table.
+Then runs every test named in tools/reliability_cases.py (hostile input, seams, errors) and writes each
+row with the result its test had in this run.
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ import os
 import subprocess
 import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from reliability_cases import TABLES, node_ids  # noqa: E402
 
 
 def _count_tests(path: Path) -> int:
@@ -87,9 +93,41 @@ def main() -> int:
         "body that is not JSON).",
         "",
     ]
+    cases_ok, case_lines = case_tables()
+    lines += case_lines
     (ROOT / "docs" / "reliability.md").write_text("\n".join(lines))
     print("\n".join(lines))
-    return proc.returncode or security.returncode
+    return proc.returncode or security.returncode or (0 if cases_ok else 1)
+
+
+def case_results(ids: list[str]) -> dict[str, str]:
+    """Run the named tests once; 'passed' for a test all of whose cases passed, else what went wrong."""
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "cases.xml"
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", *ids],
+                       cwd=ROOT)
+        outcome: dict[str, str] = {}
+        for case in ET.parse(xml).getroot().iter("testcase") if xml.exists() else ():
+            module = case.get("classname", "").replace(".", "/") + ".py"
+            node = f"{module}::{case.get('name', '').split('[')[0]}"
+            failed = case.find("failure") is not None or case.find("error") is not None
+            skipped = case.find("skipped") is not None
+            if failed:
+                outcome[node] = "FAILED"
+            elif outcome.get(node) != "FAILED":
+                outcome[node] = "skipped" if skipped and node not in outcome else outcome.get(node, "passed")
+    return {i: outcome.get(i, "not run") for i in ids}
+
+
+def case_tables() -> tuple[bool, list[str]]:
+    results = case_results(node_ids())
+    lines: list[str] = []
+    for title, intro, (what, how), rows in TABLES:
+        lines += [f"## {title}", "", intro, "", f"| {what} | {how} | test | result |", "|---|---|---|---|"]
+        lines += [f"| {a} | {b} | `{t.split('::')[1]}` ({t.split('::')[0].removeprefix('tests/')}) | {results[t]} |"
+                  for a, b, t in rows]
+        lines.append("")
+    return all(r == "passed" for r in results.values()), lines
 
 
 if __name__ == "__main__":

@@ -1,0 +1,137 @@
+"""The hostile-input, seam and misleading-error cases of docs/reliability.md, each tied to the test that
+plays it. tools/reliability_report.py runs exactly these tests and writes each row's result beside it;
+tests/test_reliability_cases.py fails when a row names a test that does not exist.
+
+A row: (what is tried, what stops it or what the user sees, "tests/file.py::test_name").
+"""
+
+from __future__ import annotations
+
+MD = "tests/test_markdown_safety.py::"
+GATE = "tests/test_poll_gate.py::"
+ADOPT = "tests/test_adoption.py::"
+CRASH = "tests/test_crash.py::"
+ERR = "tests/test_errors.py::"
+ENV = "tests/test_actions_env.py::"
+
+# Who could write it, what they try, what stops it.
+HOSTILE: list[tuple[str, str, str]] = [
+    # model text (a prompt injection in the diff shapes the answer)
+    ("a line like ```` ``` a`b ```` (not a fence to CommonMark) so a later fence swallows the findings after it",
+     "cmark-gfm decides what is a fence; we write our own closed fence; each finding checked in its own block",
+     MD + "test_a_backtick_fence_whose_info_string_has_a_backtick_swallows_nothing"),
+    ("a fence closed by a run of the same length, then mentions in the prose after it",
+     "structure from the parser; prose escaped and mentions broken",
+     MD + "test_a_fence_closed_by_a_run_of_the_same_length_leaves_later_prose_neutralized"),
+    ("an unclosed `~~~~` or longer fence", "rewritten as a closed fence inside its finding",
+     MD + "test_an_unclosed_tilde_or_longer_fence_in_a_body_is_closed_inside_its_finding"),
+    ("an unclosed `<details>` folds the rest of the review",
+     "raw HTML shown as text; the render check refuses raw HTML and open elements",
+     MD + "test_an_unclosed_details_element_folds_nothing"),
+    ("a planted marker or fingerprints comment, hidden HTML comments",
+     "comments shown as text; only the leading comments of our own reviews count",
+     MD + "test_html_comments_and_planted_markers_are_shown_as_text_not_hidden"),
+    ("`@user`, `.@user`, `x/@org/team`, `(@u)`, `a@b.co`", "a word joiner after every `@`",
+     MD + "test_every_mention_form_githubs_filter_links_is_broken"),
+    ("`#123`, `owner/repo#5`, `GH-7`, issue URLs, `www.`, `<https://…>` (cross-references)",
+     "a word joiner breaks each pattern; links written as text",
+     MD + "test_issue_references_and_issue_urls_create_no_cross_reference"),
+    ("`![](…)`, `<img>`, reference images: tracking pixels", "images written as text; the check refuses `<img>`",
+     MD + "test_no_image_loads_a_tracking_pixel"),
+    ("link-reference definitions that hide text", "`[` escaped in prose; the check flags definitions",
+     MD + "test_a_link_reference_definition_hides_nothing_and_links_nothing"),
+    ("a newline in a title injects a heading", "titles are one line",
+     MD + "test_a_newline_in_a_title_cannot_inject_a_heading_or_a_new_block"),
+    ("raw HTML blocks, `<script>`, `<iframe>`", "shown as text", MD + "test_raw_html_blocks_and_script_show_as_text"),
+    ("a body over the clip length loses the closing fence neutralizing added", "clip before neutralizing, never after",
+     MD + "test_a_body_over_the_clip_length_keeps_its_closing_fence"),
+    ("hostile raw answers, refusals, error messages, file paths", "literal fences and code spans, clipped",
+     MD + "test_raw_answers_refusals_and_failures_are_literal_and_inert"),
+    ("text that defeats the neutralizer", "the render check fails and the body is posted as literal text, never dropped",
+     MD + "test_a_body_failing_the_check_is_posted_literal_never_dropped"),
+    ("the same attacks in check-run output and annotations", "same neutralizer and check; plain-text annotations",
+     MD + "test_check_run_output_and_annotations_are_inert"),
+    ("every attack at once, in every model field, through the CLI", "as above, rendered by GitHub's parser",
+     "tests/test_e2e_markdown.py::test_hostile_text_in_every_model_field_is_posted_inert"),
+    ("any text over an adversarial alphabet (Hypothesis)", "each finding in its own block, nothing live",
+     "tests/test_markdown_properties.py::test_any_model_text_composes_to_an_inert_review_body"),
+    ("sixty files of long findings: fifteen reviews, fifteen notifications",
+     "one review per pull request per poll; the rest counted by severity, the full list in check run, SARIF, "
+     "job summary", "tests/test_e2e_poll.py::test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dropped"),
+    # a service that echoes what it was sent
+    ("an endpoint whose error body repeats the Authorization header",
+     "service text clipped and redacted where the error is made; every printing path redacts",
+     ENV + "test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it"),
+    ("an echoed key of no known shape", "the configured keys are redacted by value",
+     ENV + "test_a_key_of_no_known_shape_is_redacted_too"),
+    ("a per-request error line that repeats the key, posted on the pull request", "redacted before composition",
+     ENV + "test_a_failed_requests_echoed_key_is_not_posted_on_the_pull_request"),
+    ("a key split over two writes", "line-buffered redacting streams",
+     ENV + "test_printed_lines_are_redacted_even_when_written_in_pieces"),
+    # someone holding the OpenAI key, or a damaged copy on the batch service
+    ("a forged manifest copy (another head) named by a batch", "its digest must equal the batch metadata's",
+     ADOPT + "test_a_forged_copy_is_not_adopted"),
+    ("a manifest copy naming another repository", "the repository must be this one",
+     ADOPT + "test_a_copy_for_another_repository_is_not_adopted"),
+    ("batches of another repository under the same OpenAI key", "metadata repository filter; never downloaded",
+     ADOPT + "test_another_repositorys_batches_are_never_read"),
+    ("a damaged copy (not JSON, deep nesting, not a manifest)", "reported; the poll goes on",
+     ADOPT + "test_a_damaged_copy_is_reported_and_the_poll_goes_on"),
+    ("a batch claiming to be a part it is not", "every batch naming a copy must be one of its parts",
+     ADOPT + "test_rebuild_refuses_a_batch_that_is_not_one_of_its_parts"),
+    # the poll gate (before any container)
+    ("a fork's workflow uploads `batch-review-*` to force hourly container builds",
+     "the gate counts only artifacts of runs of this repository", GATE + "test_artifacts_from_a_fork_cannot_force_polls"),
+    ("artifact names with `$(…)`, backticks, a newline and `poll=false`",
+     "names compared inside jq only; one constant output line",
+     GATE + "test_hostile_artifact_names_reach_no_shell_and_no_output"),
+    ("a listing answer of an unexpected shape", "any doubt means poll", GATE + "test_an_unexpected_answer_polls_anyway"),
+    ("an image reference with a newline and `RUN …` fed to the release Dockerfile", "strict digest reference check",
+     "tests/test_packaging.py::test_release_inputs_that_cannot_be_used_are_one_line"),
+]
+
+# Kill points between steps and between the two workflows: nothing lost, nothing twice.
+SEAMS: list[tuple[str, str, str]] = [
+    ("poll killed after posting, before retiring and before the upload step (a resubmission was made)",
+     "lost 0, twice 0", CRASH + "test_seam_killed_after_posting_before_the_upload_step"),
+    ("poll killed between resubmitting (batch created) and storing its manifest; the next upload lost too",
+     "lost 0, twice 0", CRASH + "test_seam_killed_between_resubmitting_and_storing"),
+    ("the resubmitted batch's manifest never uploaded (a later failure, upload skipped, original retired)",
+     "lost 0, twice 0", CRASH + "test_seam_resubmitted_manifest_never_uploaded"),
+    ("submit killed after the first of two batches exists, manifest never stored",
+     "lost 0, twice 0 (poll adopts it)", CRASH + "test_seam_submit_killed_after_a_batch_exists"),
+    ("submit's undo fails (second create refused, first cannot be cancelled), upload skipped",
+     "lost 0, twice 0", CRASH + "test_seam_submit_undo_fails"),
+    ("the batch service keeps no manifest copy: the original waits until its resubmission is stored",
+     "lost 0, twice 0", ADOPT + "test_without_a_copy_the_original_waits_until_the_resubmission_is_stored"),
+    ("an orphaned batch (its manifest never stored) an hour later", "adopted and posted once",
+     ADOPT + "test_an_orphan_is_adopted_an_hour_later_and_posted_once"),
+    ("a step fails or times out before the upload step", "uploads run `if: always()`",
+     "tests/test_packaging.py::test_example_workflows_keep_what_was_written"),
+    ("the gate job fails or times out", "the container job still runs",
+     GATE + "test_the_container_job_is_skipped_only_on_a_plain_no"),
+    ("the artifact listing fails in the gate", "the poll runs anyway", GATE + "test_an_api_error_polls_anyway"),
+]
+
+# Failures that used to be misreported.
+ERRORS: list[tuple[str, str, str]] = [
+    ("a checkout owned by another user (container actions)", "exit 2, git's own words and the safe.directory command",
+     ERR + "test_a_checkout_of_another_user_is_reported_with_gits_words"),
+    ("`git fetch` of pull request heads fails", "exit 1 (a service failed; the next run retries), not bad input",
+     ERR + "test_a_failed_fetch_is_a_service_failure_not_bad_input"),
+    ("`provider: azure` with only `AZURE_OPENAI_API_KEY`", "works in every command: one key rule",
+     ERR + "test_azure_with_only_its_own_key_variable_works_in_every_command"),
+    ("an unusable state directory", "exit 2, one line, before anything is sent",
+     ERR + "test_an_unusable_state_dir_is_one_line_before_anything_is_sent"),
+    ("a bug in the tool", "its traceback (redacted), not a pretend service failure", ERR + "test_a_bug_shows_its_traceback"),
+]
+
+TABLES = [
+    ("Hostile input", "Who could have written it, and what happens when they lie.", ("attack", "what stops it"), HOSTILE),
+    ("Seams", "Kill points between workflow steps and between the two workflows.", ("kill point", "end state"), SEAMS),
+    ("Errors that say what happened", "Failures that used to be misreported.", ("failure", "what the user sees"), ERRORS),
+]
+
+
+def node_ids() -> list[str]:
+    return sorted({row[2] for _, _, _, rows in TABLES for row in rows})
