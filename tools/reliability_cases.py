@@ -13,9 +13,29 @@ ADOPT = "tests/test_adoption.py::"
 CRASH = "tests/test_crash.py::"
 ERR = "tests/test_errors.py::"
 ENV = "tests/test_actions_env.py::"
+ID = "tests/test_identity.py::"
+CLAIM = "tests/test_claim.py::"
 
 # Who could write it, what they try, what stops it.
 HOSTILE: list[tuple[str, str, str]] = [
+    # the pull request's author (a fork, or a branch of this repository)
+    ("the author's COMMENT review carries a marker naming their head (or another pull request's): submit skips it",
+     "markers count only at character 0 of a submitted review written by our bot login, for that target",
+     ID + "test_a_marker_in_someone_elses_review_does_not_skip_the_pull_request"),
+    ("the manifest digest copied from the public artifact into the exact marker poll would write",
+     "only our own submitted reviews count as posted", ID +
+     "test_the_manifest_digest_copied_into_someone_elses_review_does_not_stop_the_post"),
+    ("an earlier commit named as reviewed, so the incremental review skips a backdoor commit",
+     "`since` comes only from our own reviews",
+     ID + "test_an_earlier_commit_named_by_someone_else_does_not_narrow_the_incremental_review"),
+    ("fingerprints of tonight's findings in someone else's review", "fingerprints read only from our reviews",
+     ID + "test_fingerprints_in_someone_elses_review_hide_no_finding"),
+    ("a marker planted by the model inside the bot's own review", "only character 0 counts",
+     ID + "test_a_marker_planted_inside_the_bots_own_review_is_ignored"),
+    ("another app's check run with our name and external_id", "only our app's check runs count",
+     ID + "test_a_check_run_of_another_app_with_our_external_id_is_not_ours"),
+    ("a token that writes as another login than configured", "the first post checks the author; exit 2 naming the login",
+     ID + "test_a_wrong_bot_login_stops_at_the_first_post_and_names_the_login"),
     # model text (a prompt injection in the diff shapes the answer)
     ("a line like ```` ``` a`b ```` (not a fence to CommonMark) so a later fence swallows the findings after it",
      "cmark-gfm decides what is a fence; we write our own closed fence; each finding checked in its own block",
@@ -92,6 +112,17 @@ HOSTILE: list[tuple[str, str, str]] = [
 
 # Kill points between steps and between the two workflows: nothing lost, nothing twice.
 SEAMS: list[tuple[str, str, str]] = [
+    ("two polls at once (threads, slow review endpoint, 20 rounds)",
+     "one review every round: the pending-review claim GitHub arbitrates",
+     CLAIM + "test_two_pollers_in_threads_post_exactly_one_review_every_round"),
+    ("two poll processes at once (slow review endpoint)", "one review",
+     CLAIM + "test_two_poller_processes_post_exactly_one_review"),
+    ("poll killed between claiming (pending review) and submitting it", "the next poll submits it: lost 0, twice 0",
+     CLAIM + "test_a_pending_review_left_by_a_killed_poll_is_submitted_by_the_next"),
+    ("a losing poll's pending duplicate of a posted review", "deleted, twice 0",
+     CLAIM + "test_a_pending_duplicate_of_a_posted_review_is_deleted"),
+    ("the token's rate budget runs low mid-poll", "posting stops cleanly; the next poll goes on",
+     "tests/test_e2e_poll.py::test_a_low_rate_budget_stops_posting_cleanly_and_the_next_poll_goes_on"),
     ("poll killed after posting, before retiring and before the upload step (a resubmission was made)",
      "lost 0, twice 0", CRASH + "test_seam_killed_after_posting_before_the_upload_step"),
     ("poll killed between resubmitting (batch created) and storing its manifest; the next upload lost too",
