@@ -63,7 +63,10 @@ GOAL_FRAMING = 200
 PREFIX = 24  # at most this many characters (line numbers, marker) precede a diff line's content
 ENCODING_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
 ENCODING_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
-DEFAULT_ENCODING = ROOT.parent.parent / "shared" / "data" / "o200k_base.tiktoken"
+# ../shared beside the checkout (CI and the main worktree), or beside a folder of worktrees
+DEFAULT_ENCODING = next((d / "shared" / "data" / "o200k_base.tiktoken" for d in ROOT.parents
+                         if (d / "shared" / "data" / "o200k_base.tiktoken").is_file()),
+                        ROOT.parent / "shared" / "data" / "o200k_base.tiktoken")
 
 # (package, older release, newer release): consecutive releases, each a moderate change
 PACKAGES = [
