@@ -15,6 +15,8 @@ ERR = "tests/test_errors.py::"
 ENV = "tests/test_actions_env.py::"
 ID = "tests/test_identity.py::"
 CLAIM = "tests/test_claim.py::"
+TRUST = "tests/test_artifact_trust.py::"
+FATE = "tests/test_one_manifest_one_fate.py::"
 
 # Who could write it, what they try, what stops it.
 HOSTILE: list[tuple[str, str, str]] = [
@@ -36,6 +38,23 @@ HOSTILE: list[tuple[str, str, str]] = [
      ID + "test_a_check_run_of_another_app_with_our_external_id_is_not_ours"),
     ("a token that writes as another login than configured", "the first post checks the author; exit 2 naming the login",
      ID + "test_a_wrong_bot_login_stops_at_the_first_post_and_names_the_login"),
+    # a contributor with a branch of this repository, or a fork, uploads an artifact
+    ("a forged `batch-review-…` artifact from a branch's `pull_request` run, a `workflow_run` relay, a dispatch "
+     "on another branch, another workflow file, a fork",
+     "trusted only from a `schedule`/`workflow_dispatch` run of a configured workflow file on the default "
+     "branch of this repository; never downloaded otherwise",
+     TRUST + "test_forged_manifest_from_an_untrusted_run_is_never_executed"),
+    ("an artifact whose `workflow_run` ids are null", "refused before any download",
+     TRUST + "test_null_workflow_run_ids_are_refused"),
+    ("a manifest naming another repository's `input_file_id` in the same OpenAI account",
+     "a recorded upload is never reused; the artifact's own checked file is uploaded afresh",
+     TRUST + "test_a_foreign_input_file_id_is_never_used"),
+    ("a `batches[].file` that leaves the artifact folder (`../`, absolute, backslash)",
+     "plain names inside the manifest's folder only", TRUST + "test_a_batch_file_outside_the_artifact_folder_is_refused"),
+    ("a tampered batch input (sha256 or size not the manifest's)", "not uploaded",
+     TRUST + "test_a_tampered_input_file_is_not_uploaded"),
+    ("a resumable batch over the budget", "the same budget guard as a fresh submit",
+     TRUST + "test_resuming_a_killed_submit_is_held_to_the_budget"),
     # model text (a prompt injection in the diff shapes the answer)
     ("a line like ```` ``` a`b ```` (not a fence to CommonMark) so a later fence swallows the findings after it",
      "cmark-gfm decides what is a fence; we write our own closed fence; each finding checked in its own block",
@@ -158,8 +177,20 @@ SEAMS: list[tuple[str, str, str]] = [
     ("the artifact listing fails in the gate", "the poll runs anyway", GATE + "test_an_api_error_polls_anyway"),
 ]
 
-# Failures that used to be misreported.
+# Failures that used to be misreported, or that stopped every later run.
 ERRORS: list[tuple[str, str, str]] = [
+    ("one bad artifact (too deep, a target without head_sha, not a zip, a damaged field)",
+     "reported and skipped; every other manifest is posted", FATE + "test_a_damaged_artifact_does_not_stop_the_others"),
+    ("a damaged manifest that names its commit", "a problem check run on that commit, once",
+     FATE + "test_a_damaged_manifest_is_reported_on_the_commit_it_names"),
+    ("a manifest that cannot be resubmitted", "the others proceed",
+     FATE + "test_a_manifest_that_cannot_be_resubmitted_does_not_stop_the_others"),
+    ("an artifact retired by another run between listing and download (poll and submit)", "not a failure",
+     FATE + "test_an_artifact_retired_meanwhile_is_not_a_failure"),
+    ("a bug while one manifest is processed", "its traceback; the others are posted; exit 1",
+     FATE + "test_a_bug_shows_its_traceback_and_the_others_proceed"),
+    ("artifacts of upload-artifact v3 (GitHub Enterprise Server)", "read, trusted through their run",
+     FATE + "test_v3_artifacts_without_workflow_run_are_trusted_through_their_run"),
     ("a checkout owned by another user (container actions)", "exit 2, git's own words and the safe.directory command",
      ERR + "test_a_checkout_of_another_user_is_reported_with_gits_words"),
     ("`git fetch` of pull request heads fails", "exit 1 (a service failed; the next run retries), not bad input",
@@ -174,7 +205,7 @@ ERRORS: list[tuple[str, str, str]] = [
 TABLES = [
     ("Hostile input", "Who could have written it, and what happens when they lie.", ("attack", "what stops it"), HOSTILE),
     ("Seams", "Kill points between workflow steps and between the two workflows.", ("kill point", "end state"), SEAMS),
-    ("Errors that say what happened", "Failures that used to be misreported.", ("failure", "what the user sees"), ERRORS),
+    ("Failures that stop nothing and say what happened", "Failures that used to be misreported, or stopped every later run.", ("failure", "what the user sees"), ERRORS),
 ]
 
 
