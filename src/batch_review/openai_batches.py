@@ -126,39 +126,12 @@ class BatchClient:
 
     def recent_batches(self, *, now: float | None = None) -> list[BatchState]:
         """Every batch created in the last FILES_LIVE seconds, newest first (at most MAX_LIST_PAGES pages)."""
-        since = (time.time() if now is None else now) - FILES_LIVE
-        found: list[BatchState] = []
-        try:
-            page = self._client.batches.list(limit=100)
-            for _ in range(MAX_LIST_PAGES):
-                for batch in page.data:
-                    if batch.created_at < since:
-                        return found
-                    found.append(_state(batch))
-                if not page.has_next_page():
-                    break
-                page = page.get_next_page()
-        except Exception as exc:  # noqa: BLE001
-            raise _fail(exc, "listing batches") from exc
-        return found
+        return [_state(b) for b in _newest(lambda: self._client.batches.list(limit=100), now, "listing batches")]
 
     def live_files(self, *, now: float | None = None) -> dict[str, int]:
         """id -> size in bytes of the batch-purpose files created in the last FILES_LIVE seconds."""
-        since = (time.time() if now is None else now) - FILES_LIVE
-        found: dict[str, int] = {}
-        try:
-            page = self._client.files.list(purpose="batch", limit=10_000, order="desc")
-            for _ in range(MAX_LIST_PAGES):
-                for f in page.data:
-                    if f.created_at < since:
-                        return found
-                    found[f.id] = int(f.bytes or 0)
-                if not page.has_next_page():
-                    break
-                page = page.get_next_page()
-        except Exception as exc:  # noqa: BLE001
-            raise _fail(exc, "listing files") from exc
-        return found
+        first = lambda: self._client.files.list(purpose="batch", limit=10_000, order="desc")  # noqa: E731
+        return {f.id: int(f.bytes or 0) for f in _newest(first, now, "listing files")}
 
     def cancel(self, batch_id: str) -> BatchState:
         try:
@@ -216,3 +189,23 @@ def _state(batch) -> BatchState:
         error_file_id=batch.error_file_id, metadata=dict(batch.metadata or {}), request_counts=counts,
         usage=usage, errors=errors, model=getattr(batch, "model", None),
     )
+
+
+def _newest(first_page, now: float | None, what: str) -> list:
+    """The items of a newest-first listing created in the last FILES_LIVE seconds, at most MAX_LIST_PAGES
+    pages read; `first_page()` asks for the first page."""
+    since = (time.time() if now is None else now) - FILES_LIVE
+    found = []
+    try:
+        page = first_page()
+        for _ in range(MAX_LIST_PAGES):
+            for item in page.data:
+                if item.created_at < since:
+                    return found
+                found.append(item)
+            if not page.has_next_page():
+                break
+            page = page.get_next_page()
+    except Exception as exc:  # noqa: BLE001
+        raise _fail(exc, what) from exc
+    return found
