@@ -17,7 +17,7 @@ from batch_review.anchoring import (
     suggestion_block,
 )
 from batch_review.diffs import CommentableLines
-from batch_review.results import Finding
+from batch_review.vocabulary import Finding
 
 # src/a.py: two hunks on the new side (1-10, 20-30), one on the old side (3-12)
 A = CommentableLines(right=((1, 10), (20, 30)), left=((3, 12),))

@@ -23,7 +23,7 @@ from batch_review.compose import (
     review_body,
 )
 from batch_review.markers import find_fingerprints, find_markers
-from batch_review.results import Finding
+from batch_review.vocabulary import Finding
 
 from .test_markdown_safety import BLOB, DIGEST, assert_inert, headings, report_of
 

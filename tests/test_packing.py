@@ -7,7 +7,7 @@ import re
 from batch_review.diffs import parse_diff
 from batch_review.packing import MAX_LISTED_FILES, FileItem, plan_requests, target_context
 from batch_review.prompts import RequestBuilder
-from batch_review.targets import Target
+from batch_review.vocabulary import Target
 
 
 def file_diff(path: str, hunks: int = 1, lines: int = 3, width: int = 20) -> str:

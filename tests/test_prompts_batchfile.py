@@ -223,7 +223,7 @@ def test_estimate_within_ten_percent_of_o200k_on_real_code(o200k):
     import json.decoder
     import textwrap
 
-    from batch_review.config import DEFAULT_INSTRUCTIONS
+    from batch_review.vocabulary import DEFAULT_INSTRUCTIONS
 
     b = RequestBuilder(model="gpt-5-mini", endpoint="/v1/chat/completions", instructions=DEFAULT_INSTRUCTIONS,
                        max_output_tokens=4096, max_input_tokens=16000)
@@ -257,8 +257,8 @@ def base64_module():
 def test_the_fixed_prefix_is_counted_exactly(o200k):
     """The default instructions, output contract and schema are the same bytes in every request: their
     o200k_base count is pinned in prompts.py; a change to any of them must update it."""
-    from batch_review.config import DEFAULT_INSTRUCTIONS
     from batch_review.prompts import DEFAULT_INSTRUCTIONS_TOKENS, DEFAULT_PREFIX_TOKENS, MESSAGE_FRAMING
+    from batch_review.vocabulary import DEFAULT_INSTRUCTIONS
 
     assert len(o200k.encode(DEFAULT_INSTRUCTIONS.strip())) == DEFAULT_INSTRUCTIONS_TOKENS
     for summary in (False, True):

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from .config import severity_rank
-
-if TYPE_CHECKING:
-    from .results import Finding
-
-RIGHT, LEFT = "RIGHT", "LEFT"
+from .vocabulary import LEFT, RIGHT, Finding, severity_rank
 
 
 class Commentable(Protocol):  # diffs.CommentableLines

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from . import markdown_safety as ms
-from .config import SEVERITIES, severity_rank
 from .markers import Marker, fingerprints_html
 from .report import md_table
+from .vocabulary import SEVERITIES, severity_rank
 
 MAX_BODY = 65_536  # review body, comment body (characters)
 MAX_CHECK_TEXT = 65_535  # check run output.summary / output.text

@@ -19,21 +19,12 @@ import pathspec
 import yaml
 
 from .errors import ConfigError
+from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
 
 DEFAULT_CONFIG_PATH = ".github/batch-review.yml"
 MAX_CONFIG_BYTES = 1024 * 1024
-SEVERITIES = ("info", "low", "medium", "high", "critical")
 ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
 EFFORTS = ("minimal", "low", "medium", "high")
-
-DEFAULT_INSTRUCTIONS = """\
-Review this change as a senior engineer. Report only concrete problems it introduces or exposes: bugs,
-security holes, data loss, races, wrong error handling, leaks, broken edge cases, API misuse. No remarks
-on style, naming, docs or tests unless they cause a defect; no praise, no restating the change. When
-unsure, stay silent. Per problem: the exact line, a one-sentence title, a body with the consequence (what
-fails, for which input) and the fix when clear. suggestion: replacement code for exactly start_line..line,
-only when certain, else null. Severity: critical = exploitable hole or data loss; high = bug in normal
-use; medium = edge case; low = minor risk; info = worth knowing."""
 
 # Skipped unless files.default_excludes is false; each group has the reason reported for a skipped file.
 DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
@@ -54,10 +45,6 @@ DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
         "*.mp4", "*.mov", "*.avi", "*.wav", "*.ogg", "*.psd", "*.sqlite", "*.db", "*.bin",
     ),
 }
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else SEVERITIES.index("medium")
 
 
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:

@@ -16,8 +16,9 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import Hunk, PatchedFile
 
+from .vocabulary import LEFT, RIGHT
+
 GITHUB_CONTEXT = 3  # lines of context in the diff GitHub shows, and so in its commentable lines
-RIGHT, LEFT = "RIGHT", "LEFT"
 
 Range = tuple[int, int]
 

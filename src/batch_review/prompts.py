@@ -19,8 +19,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import DEFAULT_INSTRUCTIONS, SEVERITIES
 from .diffs import FileDiff
+from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
 
 CATEGORIES = (
     "bug", "security", "correctness", "concurrency", "error-handling", "resource-leak",

@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .config import SEVERITIES
 from .redact import redact
+from .vocabulary import SEVERITIES, SEVERITY_ALIASES, SIDE_ALIASES, Finding
 
 MAX_FINDINGS = 50  # per request; more is noise or a runaway answer (the most severe are kept)
 MAX_TITLE = 200
@@ -30,27 +30,6 @@ MAX_RAW = 4_000  # raw answer / refusal / error message kept for the report
 MAX_SUMMARY_LINES = 5
 MAX_SUMMARY = 1_000  # characters of one request's summary of the change
 MAX_JSON_STARTS = 200  # candidate "{" / "[" positions tried in prose around the JSON
-
-SEVERITY_ALIASES = {"blocker": "critical", "major": "high", "error": "high", "moderate": "medium",
-                    "warning": "medium", "minor": "low", "nit": "low", "trivial": "low", "note": "info",
-                    "informational": "info", "information": "info"}
-SIDE_ALIASES = {"new": "RIGHT", "right": "RIGHT", "+": "RIGHT", "added": "RIGHT", "head": "RIGHT",
-                "old": "LEFT", "left": "LEFT", "-": "LEFT", "removed": "LEFT", "deleted": "LEFT", "base": "LEFT"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    custom_id: str
-    path: str
-    line: int | None  # None when the model gave no usable line
-    start_line: int | None  # None, or < line
-    side: str  # RIGHT | LEFT
-    severity: str  # info | low | medium | high | critical
-    category: str
-    title: str
-    body: str
-    suggestion: str | None  # replacement code for exactly start_line..line (RIGHT side only)
-
 
 @dataclass(frozen=True)
 class Usage:

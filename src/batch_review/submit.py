@@ -28,7 +28,8 @@ from .markers import Identity, Marker, from_external_id, marker_of
 from .packing import FileItem, line_counts, plan_requests, target_context
 from .pricing import cost_of, format_usd, tokens_by_model
 from .prompts import RequestBuilder, RequestSpec, clip_description
-from .targets import Skip, Target, select_pulls
+from .targets import Skip, select_pulls
+from .vocabulary import Target
 
 
 @dataclass

@@ -1,59 +1,15 @@
 """What to review tonight: open pull requests, or branch pairs, minus what was already submitted or posted.
 
-`select_pulls` is pure (the config's rules applied to a list of pull requests); `Target` is what the rest
-of the pipeline and the manifest know about one thing under review.
+`select_pulls` is pure (the config's rules applied to a list of pull requests); `Target` (vocabulary.py) is
+what the rest of the pipeline and the manifest know about one thing under review.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Target:
-    kind: str  # "pull" | "branches"
-    repository: str
-    base_ref: str
-    head_ref: str
-    head_sha: str
-    base_sha: str = ""  # the merge base the diff is taken from
-    number: int | None = None
-    title: str = ""
-    author: str = ""
-    since: str = ""  # incremental: the head of our last review; only what changed since is reviewed
-    body: str = ""  # the pull request's description (the author's words), clipped
-
-    @property
-    def key(self) -> str:
-        if self.kind == "pull":
-            return f"pr-{self.number}"
-        return branches_key(self.base_ref, self.head_ref)
-
-    @property
-    def label(self) -> str:
-        return f"#{self.number}" if self.kind == "pull" else f"{self.base_ref}...{self.head_ref}"
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data.pop("repository")
-        if self.kind != "pull":
-            data.pop("number")
-        return data
-
-    @classmethod
-    def from_json(cls, repository: str, data: dict) -> Target:
-        return cls(
-            kind=data["kind"], repository=repository, base_ref=data.get("base_ref", ""),
-            head_ref=data.get("head_ref", ""), head_sha=data["head_sha"], base_sha=data.get("base_sha", ""),
-            number=data.get("number"), title=data.get("title", ""), author=data.get("author", ""),
-            since=data.get("since", ""), body=data.get("body", ""),
-        )
-
-
-def branches_key(base: str, head: str) -> str:
-    return "branches-" + hashlib.sha256(f"{base}...{head}".encode()).hexdigest()[:12]
+from .vocabulary import Target
 
 
 @dataclass(frozen=True)
