@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from batch_review.config import Config, ConfigError, apply_overrides, load_config
+from batch_review.config import Config, apply_overrides, from_mapping, json_schema, load_config
+from batch_review.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -149,3 +153,101 @@ def test_routing_rules(tmp_path):
         load_config(write(tmp_path, "routing:\n  - {model: small}\n"))
     assert str(exc.value).endswith("routing[0]: needs max_changed_lines or paths (a rule without either would "
                                    "take every file)")
+
+
+# --- the file may come from a pull request's branch: what an attacker could write -----------------------
+
+ALLOWED_TOP = ("model, endpoint, max_output_tokens, reasoning_effort, temperature, instructions, path_instructions, "
+               "files, context_lines, max_input_tokens, request_unit, max_description_chars, targets, budget, output, "
+               "artifacts, prices, provider, routing, incremental")
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    # a key that is a list would crash a set of seen keys (a traceback instead of a line)
+    ("? [a, b]\n: 1\n", "line 1, column 3: a key must be a plain word, not a list or a mapping"),
+    ("? {a: 1}\n: 1\n", "line 1, column 3: a key must be a plain word, not a list or a mapping"),
+    # nesting without aliases: PyYAML's composer recurses once per level (RecursionError)
+    ("model: " + "[" * 100_000 + "\n", "line 1, column 27: nested deeper than 20 levels"),
+    # Python refuses to convert an integer of more than 4,300 digits (ValueError)
+    ("max_input_tokens: " + "9" * 5_000 + "\n", "line 1, column 19: a number of 5,000 characters is too long"),
+    # tags beyond JSON's types: an unordered set for ordered globs, bytes
+    ("files:\n  include: !!set {a, b}\n",
+     "line 2, column 12: could not determine a constructor for the tag 'tag:yaml.org,2002:set'"),
+    ("model: !!binary aGVsbG8=\n",
+     "line 1, column 8: could not determine a constructor for the tag 'tag:yaml.org,2002:binary'"),
+    # keys and values that are not plain words come out escaped and clipped, on one line
+    ("1: x\n", f"1: unknown key; allowed: {ALLOWED_TOP}"),
+    ('"x\\n::error::owned": 1\n', f"x\\n::error::owned: unknown key; allowed: {ALLOWED_TOP}"),
+    ("? " + "k" * 5000 + "\n: 1\n", "k" * 77 + f"...: unknown key; allowed: {ALLOWED_TOP}"),
+    ("output:\n  mode: '" + "x" * 5000 + "'\n", "output.mode: '" + "x" * 76 + "... is not allowed; allowed: review, "
+                                                "check, both"),
+    ('output:\n  bot_login: "a\\n::add-mask::b"\n', "output.bot_login: 'a\\n::add-mask::b' is not a GitHub login; "
+                                                     "allowed: a user name, or an app's bot login such as my-app[bot]"),
+    ("just words\n", "(top level): must be a mapping, not the string 'just words'"),
+    ("prices:\n  1: {input: 1, output: 2}\n", "prices.1: the key must be a string, not a number"),
+    ("temperature: .nan\n", "temperature: nan is out of range; allowed: 0 to 2, or null"),
+    ("budget:\n  max_cost_usd: .inf\n", "budget.max_cost_usd: inf is out of range; allowed: 0 or more, or null"),
+    ("artifacts:\n  workflows: ['.github/workflows/../../x.yml']\n",
+     "artifacts.workflows[0]: '.github/workflows/../../x.yml' is not a workflow file of this repository; "
+     "allowed: a path like .github/workflows/NAME.yml"),
+    ("artifacts:\n  workflows: []\n", "artifacts.workflows: is empty: no artifact could be trusted; allowed: the "
+                                      "paths of the submit and poll workflow files"),
+    ("provider:\n  azure_endpoint: https://x.openai.azure.com\n",
+     "provider.azure_endpoint: is only used with provider.name azure, not openai; allowed: null"),
+    ("routing: [7]\n", "routing[0]: must be a mapping with model and max_changed_lines and paths"),
+    ("targets:\n  branches: 3\n", "targets.branches: must be a list of {base, head}, not a number"),
+    ("files:\n  exclude: ['!']\n", "files.exclude[0]: invalid glob '!': Invalid git pattern: '!'; allowed: "
+                                     "gitignore patterns"),
+    ("files:\n  exclude: ['[z-a]']\n", "files.exclude[0]: invalid glob '[z-a]': bad character range z-a at position "
+                                         "10; allowed: gitignore patterns"),
+])
+def test_hostile_files_are_one_line_never_a_traceback(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as exc:
+        load_config(path)
+    line = str(exc.value)
+    assert "\n" not in line and "\r" not in line and len(line) < 600
+    assert line == f"{path}: {message}"
+
+
+def test_values_yaml_would_turn_into_dates_stay_strings_and_sections_may_be_empty(tmp_path):
+    cfg = load_config(write(tmp_path, "provider:\n  api_version: 2024-10-21\nfiles:\nbudget: null\n"))
+    assert cfg.provider.api_version == "2024-10-21"
+    assert cfg.files == Config().files and cfg.budget == Config().budget
+
+
+def test_anthropic_is_a_provider_and_base_url_is_its_gateway(tmp_path):
+    cfg = load_config(write(tmp_path, "provider:\n  name: anthropic\n  base_url: https://gateway.example/v1\n"))
+    assert (cfg.provider.name, cfg.provider.base_url) == ("anthropic", "https://gateway.example/v1")
+    assert cfg.provider.batch_url("/v1/chat/completions") == "/v1/chat/completions"
+    azure = load_config(write(tmp_path, "provider:\n  name: azure\n  azure_endpoint: https://a.openai.azure.com\n"))
+    assert azure.provider.batch_url("/v1/chat/completions") == "/chat/completions"
+
+
+def test_the_configuration_cannot_be_changed_after_loading():
+    cfg = Config()
+    with pytest.raises(ValidationError):
+        cfg.model = "other"  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        cfg.output.mode = "check"  # type: ignore[misc]
+
+
+KEY_NAMES = sorted({k for d in [json_schema(), *json_schema()["$defs"].values()] for k in d.get("properties", {})})
+SCALARS = (st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats(allow_nan=True)
+           | st.text(max_size=20) | st.sampled_from(["review", "azure", "anthropic", "https://x", "**", "!", "[z-a]"]))
+KEYS = st.sampled_from(KEY_NAMES) | st.text(max_size=10) | st.integers(-3, 3) | st.booleans() | st.none()
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=5),
+                      max_leaves=30)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.dictionaries(KEYS, VALUES, max_size=6) | VALUES)
+def test_any_parsed_yaml_is_a_config_or_one_line_naming_the_file(data):
+    """Whatever a YAML file parses to, loading it gives a Config or a ConfigError of one printable line."""
+    try:
+        cfg = from_mapping(data, "c.yml")
+    except ConfigError as exc:
+        line = str(exc)
+        assert line.startswith("c.yml: ") and line.isprintable() and len(line) < 1000, line
+    else:
+        assert isinstance(cfg, Config)

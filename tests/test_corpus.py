@@ -18,8 +18,9 @@ import pytest
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import place_findings, suggestion_block
 from batch_review.compose import TargetReport, inline_body, review_bodies
-from batch_review.config import ConfigError, load_config
+from batch_review.config import load_config
 from batch_review.diffs import CommentableLines, decode_diff, parse_diff
+from batch_review.errors import ConfigError
 from batch_review.markers import find_markers
 from batch_review.packing import FileItem, plan_requests
 from batch_review.prompts import RequestBuilder

@@ -1,30 +1,41 @@
-"""Load and validate the YAML configuration (pure apart from reading the one file).
+"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, and loading the file.
 
-Every problem is one line: `<file>: <key>: <problem>; allowed: <what is allowed>`. The defaults here are
-the values documented in config.example.yml; a test keeps the two identical.
+pydantic checks every type, range and choice; the same models give the JSON Schema editors check the file
+with (schema/batch-review.schema.json, written by `python tools/config_schema.py`). Reading the file
+safely and turning the first problem into one line (`<file>: <key>: <problem>; allowed: <what is
+allowed>`, exit code 2) is config_file.py's job; no half-read configuration is ever returned. The
+defaults are the values documented in config.example.yml; a test keeps the two identical.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
+import functools
 import os
-import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pathspec
-import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import GenerateJsonSchema
 
+from . import __version__
+from .config_file import explain, problem, read_yaml
 from .errors import ConfigError
 from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
 
 DEFAULT_CONFIG_PATH = ".github/batch-review.yml"
-MAX_CONFIG_BYTES = 1024 * 1024
-ENDPOINTS = ("/v1/chat/completions", "/v1/responses")
-EFFORTS = ("minimal", "low", "medium", "high")
+SCHEMA_URL = (f"https://raw.githubusercontent.com/batch-review/batch-review/v{__version__}/"
+              "schema/batch-review.schema.json")
 
 # Skipped unless files.default_excludes is false; each group has the reason reported for a skipped file.
 DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
@@ -47,27 +58,80 @@ DEFAULT_EXCLUDES: dict[str, tuple[str, ...]] = {
 }
 
 
+# --- value types: each carries its check, and the JSON Schema says the same ------------------------------
+
 def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
     return pathspec.GitIgnoreSpec.from_lines(patterns)
 
 
-@dataclass(frozen=True)
-class PathInstruction:
-    path: str
-    instructions: str
+def _glob(pattern: str) -> str:
+    try:
+        _spec((pattern,))
+    except Exception as exc:  # noqa: BLE001 - pathspec raises several types for bad patterns
+        raise problem(f"invalid glob {pattern!r}: {exc}", "gitignore patterns") from exc
+    return pattern
+
+
+def _matching(pattern: str, message: str) -> Any:
+    """A string matching `pattern`; `message` is what editors and our error line say when it does not."""
+    return Annotated[str, Strict(), Field(pattern=pattern, json_schema_extra={"patternErrorMessage": message})]
+
+
+Whole = Annotated[int, Strict()]
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+Flag = Annotated[bool, Strict()]
+Text = _matching(r"\S", "must not be empty")
+Word = Annotated[str, Strict(), Field(min_length=1)]  # an item of a list of strings
+Glob = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_glob)]
+Url = _matching(r"^https?://", "is not an http(s) URL")
+Login = _matching(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$", "is not a GitHub login; allowed: a user name, or "
+                  "an app's bot login such as my-app[bot]")
+Prefix = _matching(r"^[A-Za-z0-9._-]{1,64}$", "is not a valid artifact name prefix; allowed: 1 to 64 letters, "
+                   "digits, '.', '_' or '-'")
+Workflow = _matching(r"^\.github/workflows/([A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.ya?ml$",
+                     "is not a workflow file of this repository; allowed: a path like .github/workflows/NAME.yml")
+Severity = Literal[SEVERITIES]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Section(_Model):
+    """A mapping with a default for every key; `section:` with nothing under it means the defaults."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_defaults(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+# --- the configuration -------------------------------------------------------------------------------------
+
+class PathInstruction(_Model):
+    path: Glob
+    instructions: Text
 
     @cached_property
     def spec(self) -> pathspec.GitIgnoreSpec:
         return _spec((self.path,))
 
 
-@dataclass(frozen=True)
-class RoutingRule:
+class RoutingRule(_Model):
     """Requests of files matching this rule go to `model` (one batch per model)."""
 
-    model: str
-    max_changed_lines: int | None = None
-    paths: tuple[str, ...] = ()
+    model_config = ConfigDict(json_schema_extra={"anyOf": [  # editors see the rule _narrows checks
+        {"required": ["max_changed_lines"], "properties": {"max_changed_lines": {"type": "integer"}}},
+        {"required": ["paths"], "properties": {"paths": {"minItems": 1}}}]})
+    model: Text
+    max_changed_lines: Whole | None = Field(None, ge=0)
+    paths: tuple[Glob, ...] = ()
+
+    @model_validator(mode="after")
+    def _narrows(self) -> RoutingRule:
+        if self.max_changed_lines is None and not self.paths:
+            raise problem("needs max_changed_lines or paths (a rule without either would take every file)")
+        return self
 
     @cached_property
     def spec(self) -> pathspec.GitIgnoreSpec:
@@ -79,12 +143,11 @@ class RoutingRule:
         return not self.paths or self.spec.match_file(path)
 
 
-@dataclass(frozen=True)
-class FilesConfig:
-    include: tuple[str, ...] = ("**",)
-    exclude: tuple[str, ...] = ()
-    default_excludes: bool = True
-    max_file_bytes: int = 500_000
+class FilesConfig(_Section):
+    include: tuple[Glob, ...] = ("**",)
+    exclude: tuple[Glob, ...] = ()
+    default_excludes: Flag = True
+    max_file_bytes: Whole = Field(500_000, ge=1)
 
     @cached_property
     def _include(self) -> pathspec.GitIgnoreSpec:
@@ -110,96 +173,118 @@ class FilesConfig:
         return True, None
 
 
-@dataclass(frozen=True)
-class PullRequestsConfig:
-    enabled: bool = True
-    labels: tuple[str, ...] = ()
-    exclude_labels: tuple[str, ...] = ("no-batch-review",)
-    skip_drafts: bool = True
-    skip_authors: tuple[str, ...] = ("dependabot[bot]", "renovate[bot]")
+class PullRequestsConfig(_Section):
+    enabled: Flag = True
+    labels: tuple[Word, ...] = ()
+    exclude_labels: tuple[Word, ...] = ("no-batch-review",)
+    skip_drafts: Flag = True
+    skip_authors: tuple[Word, ...] = ("dependabot[bot]", "renovate[bot]")
 
 
-@dataclass(frozen=True)
-class BranchPair:
-    base: str
-    head: str
+class BranchPair(_Model):
+    base: Text
+    head: Text
 
 
-@dataclass(frozen=True)
-class TargetsConfig:
-    pull_requests: PullRequestsConfig = field(default_factory=PullRequestsConfig)
+class TargetsConfig(_Section):
+    pull_requests: PullRequestsConfig = Field(default_factory=PullRequestsConfig)
     branches: tuple[BranchPair, ...] = ()
 
 
-@dataclass(frozen=True)
-class BudgetConfig:
-    max_cost_usd: float | None = 5.0
-    max_requests: int | None = 5000
-    on_exceed: str = "skip"
+class BudgetConfig(_Section):
+    max_cost_usd: Number | None = Field(5.0, ge=0)
+    max_requests: Whole | None = Field(5000, ge=0)
+    on_exceed: Literal["skip", "fit"] = "skip"
 
 
-@dataclass(frozen=True)
-class OutputConfig:
-    mode: str = "review"
-    min_severity: str = "low"
-    check_name: str = "batch-review"
-    fail_on: str | None = None
-    post_on_closed: bool = False
-    max_resubmits: int = 2
-    sarif_dir: str | None = None
-    bot_login: str = "github-actions[bot]"  # who our token writes as; only its markers are believed
-    summary: bool = True
+class OutputConfig(_Section):
+    mode: Literal["review", "check", "both"] = "review"
+    min_severity: Severity = "low"
+    check_name: Text = "batch-review"
+    fail_on: Severity | None = None
+    post_on_closed: Flag = False
+    max_resubmits: Whole = Field(2, ge=0, le=10)
+    sarif_dir: Text | None = None
+    # who our token writes as; only its markers are believed
+    bot_login: Login = "github-actions[bot]"
+    summary: Flag = True
 
 
-@dataclass(frozen=True)
-class ArtifactsConfig:
-    prefix: str = "batch-review-"
+class ArtifactsConfig(_Section):
+    prefix: Prefix = "batch-review-"
     # the workflow files whose scheduled or dispatched runs on the default branch may upload manifests
-    workflows: tuple[str, ...] = (".github/workflows/batch-review-submit.yml",
-                                  ".github/workflows/batch-review-poll.yml")
+    workflows: tuple[Workflow, ...] = Field(
+        (".github/workflows/batch-review-submit.yml", ".github/workflows/batch-review-poll.yml"),
+        json_schema_extra={"minItems": 1})
+
+    @model_validator(mode="after")
+    def _some_workflow(self) -> ArtifactsConfig:
+        if not self.workflows:
+            raise problem("is empty: no artifact could be trusted", "the paths of the submit and poll workflow "
+                          "files", at="workflows")
+        return self
 
 
-@dataclass(frozen=True)
-class ModelPrice:
-    input: float
-    output: float
-    cached_input: float | None = None
+class ModelPrice(_Model):
+    input: Number = Field(ge=0)
+    output: Number = Field(ge=0)
+    cached_input: Number | None = Field(None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _priced(cls, data: Any) -> Any:
+        if data is None or (isinstance(data, dict) and not {"input", "output"} <= set(data)):
+            raise problem("needs input and output (US dollars per million tokens)")
+        return data
 
 
-@dataclass(frozen=True)
-class ProviderConfig:
-    name: str = "openai"
-    base_url: str | None = None
-    azure_endpoint: str | None = None
-    api_version: str = "2024-10-21"
+class ProviderConfig(_Section):
+    model_config = ConfigDict(json_schema_extra={  # editors see the rule _endpoint_is_azure checks
+        "if": {"required": ["name"], "properties": {"name": {"const": "azure"}}},
+        "else": {"properties": {"azure_endpoint": {"type": "null"}}}})
+    name: Literal["openai", "azure", "anthropic"] = "openai"
+    base_url: Url | None = None  # the API's base URL for any provider (a gateway, a compatible service)
+    azure_endpoint: Url | None = None
+    api_version: Text = "2024-10-21"
+
+    @model_validator(mode="after")
+    def _endpoint_is_azure(self) -> ProviderConfig:
+        if self.azure_endpoint is not None and self.name != "azure":
+            raise problem(f"is only used with provider.name azure, not {self.name}", "null", at="azure_endpoint")
+        return self
 
     def batch_url(self, endpoint: str) -> str:
         """The url of each JSONL line and the batch's endpoint: Azure's batch API takes them without /v1."""
         return endpoint.removeprefix("/v1") if self.name == "azure" else endpoint
 
 
-@dataclass(frozen=True)
-class Config:
-    model: str = "gpt-5-mini"
-    endpoint: str = "/v1/chat/completions"
-    max_output_tokens: int = 4096
-    reasoning_effort: str | None = "low"
-    temperature: float | None = None
-    instructions: str = DEFAULT_INSTRUCTIONS
+class Config(_Model):
+    model: Text = "gpt-5-mini"
+    endpoint: Literal["/v1/chat/completions", "/v1/responses"] = "/v1/chat/completions"
+    max_output_tokens: Whole = Field(4096, ge=1, le=1_000_000)
+    reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = "low"
+    temperature: Number | None = Field(None, ge=0, le=2)
+    instructions: Text | None = DEFAULT_INSTRUCTIONS  # null: the built-in instructions
     path_instructions: tuple[PathInstruction, ...] = ()
-    files: FilesConfig = field(default_factory=FilesConfig)
-    context_lines: int = 3
-    max_input_tokens: int = 16000
-    request_unit: str = "target"
-    max_description_chars: int = 2000
-    targets: TargetsConfig = field(default_factory=TargetsConfig)
-    budget: BudgetConfig = field(default_factory=BudgetConfig)
-    output: OutputConfig = field(default_factory=OutputConfig)
-    artifacts: ArtifactsConfig = field(default_factory=ArtifactsConfig)
-    prices: dict[str, ModelPrice] = field(default_factory=dict)
-    provider: ProviderConfig = field(default_factory=ProviderConfig)
+    files: FilesConfig = Field(default_factory=FilesConfig)
+    context_lines: Whole = Field(3, ge=3, le=100)
+    max_input_tokens: Whole = Field(16000, ge=1000, le=2_000_000)
+    request_unit: Literal["target", "file"] = "target"
+    max_description_chars: Whole = Field(2000, ge=0, le=100_000)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    prices: dict[Annotated[str, Strict()], ModelPrice] = Field(
+        {}, json_schema_extra={"propertyNames": {"description": "model names"}})
+    provider: ProviderConfig = Field(default_factory=ProviderConfig)
     routing: tuple[RoutingRule, ...] = ()
-    incremental: bool = True
+    incremental: Flag = True
+
+    @field_validator("instructions")
+    @classmethod
+    def _builtin_instructions(cls, value: str | None) -> str:
+        return DEFAULT_INSTRUCTIONS if value is None else value
 
     @property
     def routing_needs_line_counts(self) -> bool:
@@ -216,275 +301,27 @@ class Config:
         return tuple(p.instructions for p in self.path_instructions if p.spec.match_file(path))
 
 
-# --- validation ----------------------------------------------------------------------------------------
+# --- schema and loading ----------------------------------------------------------------------------------
 
-class _Checker:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, problem: str, allowed: str | None = None) -> ConfigError:
-        return ConfigError(f"{self.source}: {key}: {problem}" + (f"; allowed: {allowed}" if allowed else ""))
-
-    def mapping(self, value: Any, key: str, known: tuple[str, ...]) -> dict:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise self.fail(key or "(top level)", f"must be a mapping, not {_kind(value)}")
-        for name in value:
-            if not isinstance(name, str) or name not in known:
-                full = f"{key}.{name}" if key else str(name)
-                close = difflib.get_close_matches(str(name), known, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise self.fail(full, f"unknown key{hint}", ", ".join(known))
-        return value
-
-    def integer(self, value: Any, key: str, low: int, high: int | None = None, *, nullable: bool = False):
-        if value is None and nullable:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, f"must be a whole number, not {_kind(value)}", _range(low, high, nullable))
-        if value < low or (high is not None and value > high):
-            raise self.fail(key, f"{value} is out of range", _range(low, high, nullable))
-        return value
-
-    def number(self, value: Any, key: str, low: float, high: float | None = None, *, nullable: bool = False):
-        if value is None and nullable:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"must be a number, not {_kind(value)}", _range(low, high, nullable))
-        if value != value or value < low or (high is not None and value > high):
-            raise self.fail(key, f"{value} is out of range", _range(low, high, nullable))
-        return float(value)
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, f"must be true or false, not {_kind(value)}")
-        return value
-
-    def string(self, value: Any, key: str, *, nullable: bool = False, empty: bool = False):
-        if value is None and nullable:
-            return None
-        if not isinstance(value, str):
-            raise self.fail(key, f"must be a string, not {_kind(value)}")
-        if not empty and not value.strip():
-            raise self.fail(key, "must not be empty")
-        return value
-
-    def choice(self, value: Any, key: str, options: tuple[str, ...], *, nullable: bool = False):
-        if value is None and nullable:
-            return None
-        allowed = ", ".join(options) + (", null" if nullable else "")
-        if not isinstance(value, str) or value not in options:
-            raise self.fail(key, f"{value!r} is not allowed", allowed)
-        return value
-
-    def records(self, value: Any, key: str, fields: tuple[str, ...]) -> list[tuple[str, dict]]:
-        """A list of mappings with the given fields: [(key of the item, item)]."""
-        if not isinstance(value, list):
-            raise self.fail(key, f"must be a list of {{{', '.join(fields)}}}, not {_kind(value)}")
-        items = []
-        for i, item in enumerate(value):
-            item_key = f"{key}[{i}]"
-            if not isinstance(item, dict):
-                raise self.fail(item_key, f"must be a mapping with {' and '.join(fields)}")
-            items.append((item_key, self.mapping(item, item_key, fields)))
-        return items
-
-    def strings(self, value: Any, key: str) -> tuple[str, ...]:
-        if not isinstance(value, list):
-            raise self.fail(key, f"must be a list of strings, not {_kind(value)}")
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not item:
-                raise self.fail(f"{key}[{i}]", f"must be a non-empty string, not {_kind(item)}")
-        return tuple(value)
-
-    def globs(self, value: Any, key: str) -> tuple[str, ...]:
-        patterns = self.strings(value, key)
-        for i, pattern in enumerate(patterns):
-            try:
-                _spec((pattern,))
-            except Exception as exc:  # noqa: BLE001 - pathspec raises several types for bad patterns
-                raise self.fail(f"{key}[{i}]", f"invalid glob {pattern!r}: {exc}",
-                                "gitignore patterns") from exc
-        return patterns
+class _Schema(GenerateJsonSchema):
+    def field_title_should_be_set(self, schema) -> bool:  # the key is the title; no "Max Output Tokens"
+        return False
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: f"the string {value!r}"[:60],
-            list: "a list", dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def _range(low, high, nullable) -> str:
-    text = f"{low} or more" if high is None else f"{low} to {high}"
-    return text + (", or null" if nullable else "")
-
-
-_WORKFLOW_PATH = re.compile(r"\.github/workflows/[A-Za-z0-9._/-]+\.ya?ml")
-
-
-def _fields(cls) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+@functools.cache
+def json_schema() -> dict:
+    """The configuration's JSON Schema (draft 2020-12), as published in schema/batch-review.schema.json."""
+    schema = Config.model_json_schema(schema_generator=_Schema)
+    schema["title"] = "batch-review configuration (.github/batch-review.yml)"
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_URL, **schema}
 
 
 def from_mapping(data: Any, source: str) -> Config:
-    c = _Checker(source)
-    top = c.mapping(data, "", _fields(Config))
-    d = Config()
-    files_raw = c.mapping(top.get("files"), "files", _fields(FilesConfig))
-    files = FilesConfig(
-        include=c.globs(files_raw["include"], "files.include") if "include" in files_raw else d.files.include,
-        exclude=c.globs(files_raw["exclude"], "files.exclude") if "exclude" in files_raw else d.files.exclude,
-        default_excludes=c.boolean(files_raw.get("default_excludes", True), "files.default_excludes"),
-        max_file_bytes=c.integer(files_raw.get("max_file_bytes", d.files.max_file_bytes), "files.max_file_bytes", 1),
-    )
-    targets_raw = c.mapping(top.get("targets"), "targets", _fields(TargetsConfig))
-    pr_raw = c.mapping(targets_raw.get("pull_requests"), "targets.pull_requests", _fields(PullRequestsConfig))
-    dp = PullRequestsConfig()
-    pulls = PullRequestsConfig(
-        enabled=c.boolean(pr_raw.get("enabled", dp.enabled), "targets.pull_requests.enabled"),
-        labels=c.strings(pr_raw.get("labels", list(dp.labels)), "targets.pull_requests.labels"),
-        exclude_labels=c.strings(pr_raw.get("exclude_labels", list(dp.exclude_labels)),
-                                 "targets.pull_requests.exclude_labels"),
-        skip_drafts=c.boolean(pr_raw.get("skip_drafts", dp.skip_drafts), "targets.pull_requests.skip_drafts"),
-        skip_authors=c.strings(pr_raw.get("skip_authors", list(dp.skip_authors)),
-                               "targets.pull_requests.skip_authors"),
-    )
-    branches = []
-    for key, pair in c.records(targets_raw.get("branches", []), "targets.branches", ("base", "head")):
-        branches.append(BranchPair(c.string(pair.get("base"), f"{key}.base"), c.string(pair.get("head"), f"{key}.head")))
-    budget_raw = c.mapping(top.get("budget"), "budget", _fields(BudgetConfig))
-    db = BudgetConfig()
-    budget = BudgetConfig(
-        max_cost_usd=c.number(budget_raw.get("max_cost_usd", db.max_cost_usd), "budget.max_cost_usd", 0,
-                              nullable=True),
-        max_requests=c.integer(budget_raw.get("max_requests", db.max_requests), "budget.max_requests", 0,
-                               nullable=True),
-        on_exceed=c.choice(budget_raw.get("on_exceed", db.on_exceed), "budget.on_exceed", ("skip", "fit")),
-    )
-    out_raw = c.mapping(top.get("output"), "output", _fields(OutputConfig))
-    do = OutputConfig()
-    output = OutputConfig(
-        mode=c.choice(out_raw.get("mode", do.mode), "output.mode", ("review", "check", "both")),
-        min_severity=c.choice(out_raw.get("min_severity", do.min_severity), "output.min_severity", SEVERITIES),
-        check_name=c.string(out_raw.get("check_name", do.check_name), "output.check_name"),
-        fail_on=c.choice(out_raw.get("fail_on", do.fail_on), "output.fail_on", SEVERITIES, nullable=True),
-        post_on_closed=c.boolean(out_raw.get("post_on_closed", do.post_on_closed), "output.post_on_closed"),
-        max_resubmits=c.integer(out_raw.get("max_resubmits", do.max_resubmits), "output.max_resubmits", 0, 10),
-        sarif_dir=c.string(out_raw.get("sarif_dir"), "output.sarif_dir", nullable=True),
-        bot_login=c.string(out_raw.get("bot_login", do.bot_login), "output.bot_login"),
-        summary=c.boolean(out_raw.get("summary", do.summary), "output.summary"),
-    )
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?", output.bot_login):
-        raise c.fail("output.bot_login", f"{output.bot_login!r} is not a GitHub login",
-                     "a user name, or an app's bot login such as my-app[bot]")
-    art_raw = c.mapping(top.get("artifacts"), "artifacts", _fields(ArtifactsConfig))
-    prefix = c.string(art_raw.get("prefix", ArtifactsConfig().prefix), "artifacts.prefix")
-    if len(prefix) > 64 or not all(ch.isascii() and (ch.isalnum() or ch in "._-") for ch in prefix):
-        raise c.fail("artifacts.prefix", f"{prefix!r} is not a valid artifact name prefix",
-                     "1 to 64 letters, digits, '.', '_' or '-'")
-    workflows = c.strings(art_raw.get("workflows", list(ArtifactsConfig().workflows)), "artifacts.workflows")
-    for i, path in enumerate(workflows):
-        if not _WORKFLOW_PATH.fullmatch(path) or ".." in path.split("/"):
-            raise c.fail(f"artifacts.workflows[{i}]", f"{path!r} is not a workflow file of this repository",
-                         "a path like .github/workflows/NAME.yml")
-    if not workflows:
-        raise c.fail("artifacts.workflows", "is empty: no artifact could be trusted",
-                     "the paths of the submit and poll workflow files")
-    prices_raw = top.get("prices") or {}
-    prices = {}
-    if not isinstance(prices_raw, dict):
-        raise c.fail("prices", f"must be a mapping of model names, not {_kind(prices_raw)}")
-    for model, entry in prices_raw.items():
-        key = f"prices.{model}"
-        e = c.mapping(entry, key, ("input", "cached_input", "output"))
-        if "input" not in e or "output" not in e:
-            raise c.fail(key, "needs input and output (US dollars per million tokens)")
-        prices[str(model)] = ModelPrice(
-            input=c.number(e["input"], f"{key}.input", 0), output=c.number(e["output"], f"{key}.output", 0),
-            cached_input=c.number(e.get("cached_input"), f"{key}.cached_input", 0, nullable=True),
-        )
-    prov_raw = c.mapping(top.get("provider"), "provider", _fields(ProviderConfig))
-    urls = {}
-    for name in ("base_url", "azure_endpoint"):
-        url = c.string(prov_raw.get(name), f"provider.{name}", nullable=True)
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise c.fail(f"provider.{name}", f"{url!r} is not an http(s) URL")
-        urls[name] = url
-    provider = ProviderConfig(
-        name=c.choice(prov_raw.get("name", "openai"), "provider.name", ("openai", "azure")),
-        api_version=c.string(prov_raw.get("api_version", ProviderConfig.api_version), "provider.api_version"),
-        **urls,
-    )
-    path_instructions = []
-    for key, item in c.records(top.get("path_instructions", []), "path_instructions", ("path", "instructions")):
-        glob = c.globs([c.string(item.get("path"), f"{key}.path")], f"{key}.path")[0]
-        path_instructions.append(PathInstruction(glob, c.string(item.get("instructions"), f"{key}.instructions")))
-    routing = []
-    for key, item in c.records(top.get("routing", []), "routing", ("model", "max_changed_lines", "paths")):
-        rule = RoutingRule(
-            model=c.string(item.get("model"), f"{key}.model"),
-            max_changed_lines=c.integer(item.get("max_changed_lines"), f"{key}.max_changed_lines", 0, nullable=True),
-            paths=c.globs(item.get("paths", []), f"{key}.paths"),
-        )
-        if rule.max_changed_lines is None and not rule.paths:
-            raise c.fail(key, "needs max_changed_lines or paths (a rule without either would take every file)")
-        routing.append(rule)
-    instructions = c.string(top.get("instructions"), "instructions", nullable=True)
-    return Config(
-        model=c.string(top.get("model", d.model), "model"),
-        endpoint=c.choice(top.get("endpoint", d.endpoint), "endpoint", ENDPOINTS),
-        max_output_tokens=c.integer(top.get("max_output_tokens", d.max_output_tokens), "max_output_tokens", 1,
-                                    1_000_000),
-        reasoning_effort=c.choice(top.get("reasoning_effort", d.reasoning_effort), "reasoning_effort", EFFORTS,
-                                  nullable=True),
-        temperature=c.number(top.get("temperature"), "temperature", 0, 2, nullable=True),
-        instructions=instructions if instructions is not None else DEFAULT_INSTRUCTIONS,
-        path_instructions=tuple(path_instructions),
-        files=files,
-        context_lines=c.integer(top.get("context_lines", d.context_lines), "context_lines", 3, 100),
-        max_input_tokens=c.integer(top.get("max_input_tokens", d.max_input_tokens), "max_input_tokens", 1000,
-                                   2_000_000),
-        request_unit=c.choice(top.get("request_unit", d.request_unit), "request_unit", ("target", "file")),
-        max_description_chars=c.integer(top.get("max_description_chars", d.max_description_chars),
-                                        "max_description_chars", 0, 100_000),
-        targets=TargetsConfig(pull_requests=pulls, branches=tuple(branches)),
-        budget=budget, output=output, artifacts=ArtifactsConfig(prefix, workflows), prices=prices, provider=provider,
-        routing=tuple(routing), incremental=c.boolean(top.get("incremental", True), "incremental"),
-    )
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and aliases (no silent last-wins, no alias bombs)."""
-
-    def compose_node(self, parent, index):  # noqa: D401 - yaml API
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None, None, "aliases (*name) are not allowed in this file", event.start_mark)
-        return super().compose_node(parent, index)
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def parse_yaml(text: str, source: str) -> Any:
+    """The configuration from parsed YAML, or a ConfigError with the first problem."""
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{source}: {where}{exc.problem or exc.context}".rstrip()) from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {str(exc).splitlines()[0]}") from exc
+        return Config.model_validate({} if data is None else data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {explain(exc.errors(include_url=False)[0], json_schema())}") from None
 
 
 def load_config(path: str | os.PathLike | None, *, required: bool = False) -> Config:
@@ -497,21 +334,12 @@ def load_config(path: str | os.PathLike | None, *, required: bool = False) -> Co
         if required:
             raise ConfigError(f"{source}: no such file")
         return Config()
-    size = p.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{source}: {size:,} bytes is too large for a configuration file (1 MiB at most)")
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{source}: not valid UTF-8 (byte {exc.start})") from exc
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror}") from exc
-    return from_mapping(parse_yaml(text, source), source)
+    return from_mapping(read_yaml(p, source), source)
 
 
 def apply_overrides(cfg: Config, *, model: str | None = None) -> Config:
     if model is not None:
         if not model.strip():
             raise ConfigError("--model: must not be empty")
-        cfg = dataclasses.replace(cfg, model=model)
+        cfg = cfg.model_copy(update={"model": model})
     return cfg
