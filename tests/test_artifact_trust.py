@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from batch_review import poll as poll_module
+from batch_review import batches
 from batch_review.store import run_problem, workflow_file
 
 from .conftest import finding
@@ -24,7 +24,7 @@ SUBMIT_YML = ".github/workflows/batch-review-submit.yml"
 
 @pytest.fixture(autouse=True)
 def _resume_at_once(monkeypatch):
-    monkeypatch.setattr(poll_module, "RESUME_AFTER", poll_module.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
 
 
 def killed_submit_state(world) -> dict[str, bytes]:

@@ -73,9 +73,9 @@ def test_submit_killed_then_next_runs(world, answers, method, path, monkeypatch)
     assert world.poll() == 0
     assert world.batch_ids() == []
     # a later poll creates the batch the killed run planned, reusing its upload if it had one
-    import batch_review.poll as poll
+    import batch_review.batches as batches
 
-    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
     assert world.poll() == 0
     (batch_id,) = world.batch_ids()
     assert unnamed_uploads(world) == [], "no orphaned upload"
@@ -284,9 +284,9 @@ def test_seam_submit_killed_after_a_batch_exists(world, answers, two_parts, tmp_
     actions.an_hour_later()
     assert actions.job("submit") == 0 and world.batch_ids() == [orphan]
     # the next poll adopts it and creates the part the killed run never created
-    import batch_review.poll as poll
+    import batch_review.batches as batches
 
-    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
     assert actions.job("poll") == 0
     assert len(world.batch_ids()) == 2 and world.github.reviews(1) == []
     finish(world, actions)
@@ -304,9 +304,9 @@ def test_seam_submit_undo_fails(world, answers, two_parts, tmp_path, monkeypatch
         world.openai.faults.clear()
     actions.an_hour_later()
     assert actions.job("submit") == 0 and world.batch_ids() == [orphan]
-    import batch_review.poll as poll
+    import batch_review.batches as batches
 
-    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
     assert actions.job("poll") == 0
     finish(world, actions)
     assert len(world.github.reviews(1)) == 1, "one review holding every finding"

@@ -138,7 +138,7 @@ def test_the_manifest_digest_copied_into_someone_elses_review_does_not_stop_the_
 def test_fingerprints_in_someone_elses_review_hide_no_finding(author):
     """The author posts an 'earlier review' (marker of another posting at character 0) whose
     fingerprints name every finding of tonight's answer: nothing is dropped as repeated."""
-    from batch_review.poll import finding_fingerprint
+    from batch_review.review import finding_fingerprint
 
     world = author
     answers(world)
@@ -157,7 +157,7 @@ def test_fingerprints_in_someone_elses_review_hide_no_finding(author):
 def test_our_own_fingerprints_still_drop_repeats(world):
     """The same attack's control: the bot's own earlier review (written by github-actions[bot]) does
     drop the finding it already posted."""
-    from batch_review.poll import finding_fingerprint
+    from batch_review.review import finding_fingerprint
 
     answers(world)
     assert world.submit() == 0

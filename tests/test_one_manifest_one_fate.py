@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from batch_review import poll as poll_module
+from batch_review import review as review_module
 from batch_review.manifest import Manifest, ManifestError
 from batch_review.manifest_checks import MAX_DEPTH, too_deep
 
@@ -138,16 +138,16 @@ def test_a_bug_shows_its_traceback_and_the_others_proceed(world, tmp_path, monke
     files = submitted(world)
     world.github.add_artifact("batch-review-1-1", make_zip(files))
     world.github.add_artifact("batch-review-2-1", make_zip(files), run_id=2)
-    real = poll_module.build_report
+    real = review_module.assemble
     calls = []
 
-    def buggy(ctx, m, *args, **kwargs):  # a bug in our code, hit by the first manifest only
+    def buggy(m, *args, **kwargs):  # a bug in our code, hit by the first manifest only
         calls.append(m)
         if len(calls) == 1:
             raise TypeError("unsupported operand")
-        return real(ctx, m, *args, **kwargs)
+        return real(m, *args, **kwargs)
 
-    monkeypatch.setattr(poll_module, "build_report", buggy)
+    monkeypatch.setattr(review_module, "assemble", buggy)
     assert poll_artifacts(world, tmp_path) == 1
     assert len(world.github.reviews(1)) == 1
     err = capsys.readouterr().err

@@ -108,18 +108,37 @@ class Orphan:
         return Pending(f"orphan-{self.digest[:12]}", self.manifest, directory, Adopted(self.file_id))
 
 
-def find_orphans(client, repository: str, covered: set[str], *, now: float, min_age: float
-                 ) -> tuple[list[Orphan], list[str]]:
-    """(orphans to adopt, problems): ours, uncovered, at least `min_age` seconds old, with a live copy."""
+def _uncovered(states: Iterable, repository: str, covered: set[str]) -> dict[str, list]:
+    """Our batches (metadata `batch_review`, this repository) by manifest digest, minus the covered ones."""
     groups: dict[str, list] = {}
-    for state in client.recent_batches(now=now):
+    for state in states:
         md = state.metadata
         digest = md.get("manifest_digest", "")
         if "batch_review" not in md or md.get("repository") != repository or digest in covered:
             continue
         if isinstance(digest, str) and _DIGEST.fullmatch(digest):
             groups.setdefault(digest, []).append(state)
-    candidates = {d: states for d, states in groups.items()
+    return groups
+
+
+def _copy_of(states: list, live: dict[str, int]) -> str | None:
+    """The one live manifest copy the batches name; None when it is gone (retired or expired);
+    ManifestError when they disagree or it is too large."""
+    copies = {s.metadata.get(MANIFEST_FILE) for s in states} - {None}
+    if len(copies) != 1:
+        raise ManifestError(f"they name different manifest copies ({', '.join(sorted(map(str, copies)))})")
+    (copy,) = copies
+    if copy not in live:
+        return None  # retired (its copy deleted) or expired: nothing left to post
+    if live[copy] > MAX_COPY_BYTES:
+        raise ManifestError(f"manifest copy {copy} is {live[copy]:,} bytes, over {MAX_COPY_BYTES:,}")
+    return copy
+
+
+def find_orphans(client, repository: str, covered: set[str], *, now: float, min_age: float
+                 ) -> tuple[list[Orphan], list[str]]:
+    """(orphans to adopt, problems): ours, uncovered, at least `min_age` seconds old, with a live copy."""
+    candidates = {d: states for d, states in _uncovered(client.recent_batches(now=now), repository, covered).items()
                   if min(s.created_at for s in states) <= now - min_age
                   and any(s.metadata.get(MANIFEST_FILE) for s in states)}
     if not candidates:
@@ -127,38 +146,21 @@ def find_orphans(client, repository: str, covered: set[str], *, now: float, min_
     live = client.live_files(now=now)
     orphans, problems = [], []
     for digest, states in sorted(candidates.items()):
-        copies = {s.metadata.get(MANIFEST_FILE) for s in states} - {None}
-        ids = ", ".join(sorted(s.id for s in states))
-        if len(copies) != 1:
-            problems.append(f"batches {ids} name different manifest copies ({', '.join(sorted(copies))}): "
-                            "not adopted")
-            continue
-        (copy,) = copies
-        if copy not in live:
-            continue  # retired (its copy deleted) or expired: nothing left to post
-        if live[copy] > MAX_COPY_BYTES:
-            problems.append(f"batch {ids}: manifest copy {copy} is {live[copy]:,} bytes, over "
-                            f"{MAX_COPY_BYTES:,}: not adopted")
-            continue
+        ids = sorted(s.id for s in states)
         try:
+            copy = _copy_of(states, live)
+            if copy is None:
+                continue
             manifest = rebuild(client.download_bytes(copy), copy, digest, repository, states)
         except ManifestError as exc:
-            problems.append(f"batch {ids}: {exc}; not adopted")
+            problems.append(f"batch(es) {', '.join(ids)}: {exc}; not adopted")
             continue
-        orphans.append(Orphan(digest, manifest, sorted(s.id for s in states), copy))
+        orphans.append(Orphan(digest, manifest, ids, copy))
     return orphans, problems
 
 
-def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) -> Manifest:
-    """The manifest from its copy, checked against the batches that name it; ManifestError if it fails."""
-    source = f"manifest copy {copy}"
-    try:
-        m = Manifest.from_json(json.loads(data.decode("utf-8")), source=source)
-        actual = m.digest()
-    except ManifestError:
-        raise
-    except (ValueError, TypeError, AttributeError, KeyError, RecursionError, ArithmeticError) as exc:  # 1e400
-        raise ManifestError(f"{source}: not a readable manifest ({type(exc).__name__})") from None
+def _check_copy(m: Manifest, source: str, digest: str, repository: str) -> None:
+    actual = m.digest()
     if actual != digest:
         raise ManifestError(f"{source}: its digest {actual[:16]} is not the batch metadata's {digest[:16]}")
     if m.repository != repository:
@@ -167,6 +169,18 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) 
         raise ManifestError(f"{source}: a dry-run manifest")
     if any(not isinstance(b, dict) or b.get("index") != i for i, b in enumerate(m.batches)):
         raise ManifestError(f"{source}: its batches are not numbered 0 to {len(m.batches) - 1}")
+
+
+def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) -> Manifest:
+    """The manifest from its copy, checked against the batches that name it; ManifestError if it fails."""
+    source = f"manifest copy {copy}"
+    try:
+        m = Manifest.from_json(json.loads(data.decode("utf-8")), source=source)
+        _check_copy(m, source, digest, repository)
+    except ManifestError:
+        raise
+    except (ValueError, TypeError, AttributeError, KeyError, RecursionError, ArithmeticError) as exc:  # 1e400
+        raise ManifestError(f"{source}: not a readable manifest ({type(exc).__name__})") from None
     for b in m.batches:
         b.pop("id", None)
         b[MANIFEST_FILE] = copy

@@ -171,7 +171,7 @@ def cmd_poll(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from .poll import status_rows
+    from .batches import status_rows
 
     cfg = runtime.load(args)
     store = runtime.manifest_store(args, cfg, runtime.github_from_env(required=bool(args.artifacts)))

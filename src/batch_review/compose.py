@@ -59,7 +59,6 @@ class TargetReport:
     skipped_files: list[dict] = field(default_factory=list)
     files_reviewed: int = 0
     requests: int = 0
-    usage_line: str = ""
     resubmitted: int = 0
     attempt: int = 0
     since: str = ""  # incremental: only the changes since this commit were reviewed
@@ -199,8 +198,7 @@ def head_units(report: TargetReport, literal: bool = False) -> list[str]:
     reviewed = f"Reviewed commit {ms.code_span(report.head_sha[:12])}"
     if report.current_head and report.current_head != report.head_sha:
         reviewed += f" (the pull request has moved on to {ms.code_span(report.current_head[:12])} since)"
-    lines = [f"{reviewed} · model {models} · {report.files_reviewed} files · {report.requests} requests"
-             + (f" · {ms.escape(report.usage_line)}" if report.usage_line else "")]
+    lines = [f"{reviewed} · model {models} · {report.files_reviewed} files · {report.requests} requests"]
     if report.since:
         lines.append(f"Incremental review: only the changes since {ms.code_span(report.since[:12])}, reviewed "
                      "before, were sent to the model.")

@@ -18,6 +18,7 @@ from pathlib import Path
 from .diffs import CommentableLines
 from .errors import ManifestError
 from .manifest_checks import MAX_BYTES, check_document, check_fields, named_targets, show
+from .targets import Target
 
 __all__ = ["FILENAME", "VERSION", "Manifest", "ManifestError"]
 
@@ -163,6 +164,14 @@ class Manifest:
     def request(self, cid: str) -> RequestRecord:
         """The typed record of one request, whichever version wrote it."""
         return RequestRecord.from_json(cid, self.requests[cid], self.model)
+
+    def records(self) -> dict[str, RequestRecord]:
+        """Every request's typed record, by custom_id, in the manifest's order."""
+        return {cid: self.request(cid) for cid in self.requests}
+
+    def target(self, key: str) -> Target:
+        """The typed record of one target (its label, kind, number and commits)."""
+        return Target.from_json(self.repository, self.targets[key])
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)

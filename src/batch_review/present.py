@@ -112,27 +112,41 @@ def batch_table(rows) -> list[list]:
              _when(r.expires_at)] for r in rows]
 
 
-def poll_report(result, cfg, *, show_bodies: bool) -> None:
-    """The batches, what was (or would be) posted, the cost; failures last, as errors."""
-    from .compose import review_bodies, summary_markdown
-    from .poll import cost_rows
+def cost_rows(cfg, usage: dict[str, dict]) -> list[list[str]]:
+    """One row per model: requests, tokens, and what they cost at batch and at standard prices."""
+    rows = []
+    for model, t in sorted(usage.items()):
+        cost = actual_cost(model, t, cfg.prices)
+        rows.append([model, t["requests"], f"{t['input_tokens']:,}", f"{t['cached_input_tokens']:,}",
+                     f"{t['output_tokens']:,}", _usd(cost, "batch_usd") if cost else "unknown price",
+                     _usd(cost, "standard_usd") if cost else "unknown price"])
+    return rows
 
-    rows = batch_table(result.rows)
+
+def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies: bool) -> None:
+    """The log: batches, the bodies (local or dry run), notes, problems as warnings, the counts, the cost."""
+    from .compose import review_bodies
+
     echo(text_table(BATCH_HEADERS, rows) if rows else "no pending batches")
     for report in result.reports if show_bodies else []:
         echo()
         echo("\n".join(review_bodies(report, "0" * 16)))
     for note in result.notes:
         echo(note)
-    if getattr(result, "rate_limited", False):
+    if result.rate_limited:
         actions_env.notice("stopped early to keep the GitHub token's rate budget; the next poll posts the rest")
     for problem in result.problems:
         actions_env.warning(problem)
     echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
          f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}")
-    usage_rows = cost_rows(cfg, result.usage)
     if usage_rows:
         echo(text_table(COST_HEADERS, usage_rows))
+
+
+def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
+    """The job summary: batches, counts, cost, every problem, and every finding whatever was posted."""
+    from .compose import summary_markdown
+
     summary = ["### batch-review poll", ""]
     if rows:
         summary += [md_table(BATCH_HEADERS, rows), ""]
@@ -142,8 +156,15 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += [f"- {p}" for p in result.failures + result.problems]
     summary += [f"- {b.splitlines()[0]} (traceback in the log)" for b in result.bugs]
-    summary += ["", *(summary_markdown(r) for r in result.reports)]  # every finding, whatever was posted
-    actions_env.append_summary("\n".join(summary) + "\n", os.environ)
+    summary += ["", *(summary_markdown(r) for r in result.reports)]
+    return "\n".join(summary) + "\n"
+
+
+def poll_report(result, cfg, *, show_bodies: bool) -> None:
+    """The batches, what was (or would be) posted, the cost; failures last, as errors."""
+    rows, usage_rows = batch_table(result.rows), cost_rows(cfg, result.usage)
+    _poll_lines(result, rows, usage_rows, show_bodies=show_bodies)
+    actions_env.append_summary(_poll_summary(result, rows, usage_rows), os.environ)
     costs = [actual_cost(m, t, cfg.prices) for m, t in result.usage.items()]
     total = sum(c.batch_usd for c in costs if c is not None)
     actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)

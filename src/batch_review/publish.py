@@ -47,9 +47,7 @@ CLAIM_ROUNDS = 4  # claims tried per review part before giving up until the next
 class Posted:
     reviews: int = 0
     check_runs: int = 0
-    already: int = 0  # parts found already posted (a rerun, a lost response that had landed, another poll)
     inline_moved_to_body: bool = False
-    requests: int = 0  # content-creating requests sent
     settled: int = 0  # pending reviews of another poll submitted or deleted
 
 
@@ -78,11 +76,10 @@ class Publisher:
         self.sleep = sleep
         self.log = log
 
-    def _write(self, what: str, send: Callable[[], object], landed: Callable[[], object], posted: Posted):
+    def _write(self, what: str, send: Callable[[], object], landed: Callable[[], object]):
         """Send a write; after a failure that may have landed, check before sending again. Returns what
         `send` returned, or what `landed` found."""
         for attempt in range(1, self.attempts + 1):
-            posted.requests += 1
             try:
                 return send()
             except GitHubError as exc:
@@ -136,8 +133,6 @@ class Publisher:
                 continue
             if outcome == "posted":
                 posted.reviews += 1
-            else:
-                posted.already += 1
             part += 1
 
     @staticmethod
@@ -152,7 +147,6 @@ class Publisher:
                 f"review part {pm.part} on #{number}",
                 lambda: self.github.create_pending_review(number, head_sha, body, comments),
                 lambda: next(iter(self._ours(self.github.reviews(number), pm, pending=True)), None),
-                posted,
             )
         except GitHubError as exc:
             if is_pending_review_conflict(exc):
@@ -167,25 +161,25 @@ class Publisher:
                 raise InlineRefused(str(exc)) from exc
             raise
         if not self.identity.wrote(mine.author):
-            self._drop(number, mine.id, posted)
+            self._drop(number, mine.id)
             raise ConfigError(f"output.bot_login is {self.identity.login!r} but the token writes as "
                               f"{mine.author!r}: set output.bot_login: {mine.author} (else our own reviews "
                               "would not be recognised and could be posted twice)")
         listing = self.github.reviews(number)  # holding the claim: nobody of ours can publish meanwhile
         if self._ours(listing, pm, pending=False):
-            self._drop(number, mine.id, posted)
+            self._drop(number, mine.id)
             return "already", listing
         if content(listing) != (body, comments):  # our earlier reviews change what we post
-            self._drop(number, mine.id, posted)
+            self._drop(number, mine.id)
             return "rebuild", listing
-        return self._submit(number, mine.id, pm, posted), listing
+        return self._submit(number, mine.id, pm), listing
 
-    def _submit(self, number: int, review_id: int, pm: Marker, posted: Posted) -> str:
+    def _submit(self, number: int, review_id: int, pm: Marker) -> str:
         def submitted():
             return any(r.id == review_id and not r.pending for r in self.github.reviews(number))
         try:
             self._write(f"submitting review {review_id} on #{number}",
-                        lambda: self.github.submit_review(number, review_id), submitted, posted)
+                        lambda: self.github.submit_review(number, review_id), submitted)
         except GitHubError as exc:
             if exc.status not in (404, 422):
                 raise
@@ -195,10 +189,9 @@ class Publisher:
             raise
         return "posted"
 
-    def _drop(self, number: int, review_id: int, posted: Posted) -> None:
+    def _drop(self, number: int, review_id: int) -> None:
         """Delete one of our pending reviews; gone or already submitted (another poll settled it) is fine:
         the next claim sees how it ended."""
-        posted.requests += 1
         try:
             self.github.delete_pending_review(number, review_id)
         except GitHubError as exc:
@@ -222,10 +215,9 @@ class Publisher:
             posted.settled += 1
             if self._ours(listing, m, pending=False):
                 self.log(f"#{number}: deleting a pending duplicate of review part {m.part} ({m.manifest})")
-                self._drop(number, r.id, posted)
+                self._drop(number, r.id)
                 continue
             self.log(f"#{number}: submitting the pending review {r.id} another poll left ({m.manifest})")
-            posted.requests += 1
             try:
                 self.github.submit_review(number, r.id)
                 finished.append(m)
@@ -251,7 +243,6 @@ class Publisher:
         posted = Posted()
         run = self._find_run(name, head_sha, marker)
         if run is not None and run.status == "completed":
-            posted.already += 1
             return posted
         chunks = [annotations[i:i + ANNOTATIONS_PER_REQUEST]
                   for i in range(0, len(annotations), ANNOTATIONS_PER_REQUEST)] or [[]]
@@ -264,7 +255,6 @@ class Publisher:
                     name=name, head_sha=head_sha, external_id=marker.external_id(),
                     output={**output, "annotations": first}, conclusion=conclusion if final else None),
                 lambda: self._find_run(name, head_sha, marker) is not None,
-                posted,
             )
             posted.check_runs += 1
             if final:  # created complete: no need to look it up again
@@ -280,14 +270,12 @@ class Publisher:
                 f"annotations {sent + 1}-{sent + len(chunk)} of check run {run.id}",
                 lambda chunk=chunk: self.github.update_check_run(run.id, output={**output, "annotations": chunk}),
                 lambda before=before: self._annotations(name, head_sha, marker) > before,
-                posted,
             )
             sent = self._annotations(name, head_sha, marker)
         self._write(
             f"concluding check run {run.id}",
             lambda: self.github.update_check_run(run.id, output=output, conclusion=conclusion),
             lambda: getattr(self._find_run(name, head_sha, marker), "status", "") == "completed",
-            posted,
         )
         return posted
 

@@ -16,20 +16,30 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from .adoption import MANIFEST_FILE, batch_metadata, keep_copy
 from .batchfile import BatchFileWriter
 from .errors import ManifestError
-from .manifest import Manifest
+from .manifest import Manifest, RequestRecord
+from .results import RequestResult
 from .store import Pending
+
+
+def expired_requests(records: Mapping[str, RequestRecord], states: list, results: Mapping[str, RequestResult]
+                     ) -> set[str]:
+    """The requests of expired batches that have no answer (pure): what a resubmission sends again."""
+    return {cid for cid, r in results.items()
+            if r.status in ("error", "missing") and r.error_code in ("batch_expired", None)
+            and states[records[cid].batch].status == "expired"}
 
 
 def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     wanted = set(custom_ids)
-    keys = {old.requests[cid]["target"] for cid in wanted}
-    paths = {(old.requests[cid]["target"], path) for cid in wanted for path in old.request(cid).paths}
+    records = [old.request(cid) for cid in wanted]
+    keys = {r.target for r in records}
+    paths = {(r.target, path) for r in records for path in r.paths}
     return Manifest(
         repository=old.repository, endpoint=old.endpoint, model=old.model, provider=dict(old.provider),
         created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(), version=old.version,
@@ -39,19 +49,26 @@ def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     )
 
 
+def _part_data(client, pending: Pending, entry: dict) -> tuple[bytes, str] | None:
+    """(bytes, where from) of one input part: the stored file, else the upload it recorded, else None."""
+    local = pending.directory / str(entry.get("file") or f"input-{entry['index']:03d}.jsonl")
+    if local.is_file() and local.parent == pending.directory:
+        return local.read_bytes(), local.name
+    if entry.get("input_file_id"):
+        return client.download_bytes(entry["input_file_id"]), f"input file {entry['input_file_id']}"
+    return None
+
+
 def input_lines(client, pending: Pending, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
     """(custom_id, line bytes) for the wanted requests, in part order: from the stored input files, or
     (an adopted manifest has none) downloaded from the batch service and checked against the manifest."""
     m = pending.manifest
-    parts = sorted({m.requests[cid]["batch"] for cid in wanted})
+    parts = sorted({m.request(cid).batch for cid in wanted})
     for entry in sorted((b for b in m.batches if b.get("index") in parts), key=lambda b: b["index"]):
-        local = pending.directory / str(entry.get("file") or f"input-{entry['index']:03d}.jsonl")
-        if local.is_file() and local.parent == pending.directory:
-            data, source = local.read_bytes(), local.name
-        elif entry.get("input_file_id"):
-            data, source = client.download_bytes(entry["input_file_id"]), f"input file {entry['input_file_id']}"
-        else:
+        found = _part_data(client, pending, entry)
+        if found is None:
             continue
+        data, source = found
         if hashlib.sha256(data).hexdigest() != entry.get("input_sha256"):
             raise ManifestError(f"{pending.name}: {source} of part {entry['index'] + 1} is not the one the manifest "
                                "recorded (input_sha256); cannot resubmit")
@@ -63,24 +80,30 @@ def input_lines(client, pending: Pending, wanted: set[str]) -> Iterator[tuple[st
                 yield cid, line if line.endswith(b"\n") else line + b"\n"
 
 
-def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_root: Path, *,
-                     log: Callable[[str], None] = print) -> tuple[Manifest, bool]:
-    """(the new manifest, whether the batch service keeps its copy). The manifest is also written under
-    `state_root` for the workflow's upload step."""
+def _write_inputs(client, pending: Pending, new: Manifest, custom_ids: Sequence[str], run_dir: Path) -> list:
+    """The expired requests' input lines written as the new manifest's batch files; their parts."""
     old = pending.manifest
-    new = derive_manifest(old, custom_ids)
-    run_dir = state_root / f"{pending.name}-retry{new.attempt}"
     writer = BatchFileWriter(run_dir)
     found = set()
     for cid, line in input_lines(client, pending, set(custom_ids)):
-        new.requests[cid]["batch"] = writer.add(cid, old.requests[cid].get("model", old.model), old.endpoint, line)
+        new.requests[cid]["batch"] = writer.add(cid, old.request(cid).model, old.endpoint, line)
         found.add(cid)
     missing = set(custom_ids) - found
     if missing:
         writer.discard()
         raise ManifestError(f"{pending.name}: input lines of {len(missing)} expired request(s) are not in the "
                            "artifact; cannot resubmit them")
-    parts = writer.close()
+    return writer.close()
+
+
+def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_root: Path, *,
+                     log: Callable[[str], None] = print) -> tuple[Manifest, bool]:
+    """(the new manifest, whether the batch service keeps its copy). The manifest is also written under
+    `state_root` for the workflow's upload step. Batches of the same derived manifest that a killed poll
+    created are found by its digest and reused, with the copy they name."""
+    new = derive_manifest(pending.manifest, custom_ids)
+    run_dir = state_root / f"{pending.name}-retry{new.attempt}"
+    parts = _write_inputs(client, pending, new, custom_ids, run_dir)
     new.batches = [p.to_json() for p in parts]
     new.save(run_dir)
     existing = {s.metadata.get("part"): s for s in client.find_by_metadata(new.digest())}
