@@ -9,7 +9,8 @@ import pytest
 from batch_review import review
 from batch_review.manifest import Manifest
 from batch_review.markers import Identity, Marker, fingerprints_html
-from batch_review.results import Finding, RequestResult
+from batch_review.results import RequestResult
+from batch_review.vocabulary import Finding
 
 HEAD = "a" * 40
 BOT = "github-actions[bot]"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from batch_review.results import Finding
 from batch_review.sarif import SarifTarget, sarif_log, write_sarif
+from batch_review.vocabulary import Finding
 
 TARGET = SarifTarget(key="pr-7", label="#7", model="gpt-5-mini", repository_uri="https://github.com/acme/widgets",
                      head_sha="a" * 40, tool_version="1.2.3")

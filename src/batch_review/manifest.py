@@ -18,7 +18,7 @@ from pathlib import Path
 from .diffs import CommentableLines
 from .errors import ManifestError
 from .manifest_checks import MAX_BYTES, check_document, check_fields, named_targets, show
-from .targets import Target
+from .vocabulary import Target
 
 __all__ = ["FILENAME", "VERSION", "Manifest", "ManifestError"]
 

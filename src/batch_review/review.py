@@ -22,7 +22,8 @@ from .diffs import line_hash
 from .manifest import Manifest, RequestRecord
 from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .packing import sort_key
-from .results import Finding, RequestResult
+from .results import RequestResult
+from .vocabulary import Finding
 
 REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
