@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from batch_review import cli
 
 from .emulators.github_emu import GitHubEmulator
 from .emulators.openai_emu import OpenAIEmulator, chat_completion
 from .gitfixture import Repo, git
+
+# tools/mutation.py runs the tests with this profile: the same examples on every run, so whether a mutant is
+# killed does not depend on luck.
+settings.register_profile("mutation", derandomize=True, database=None)
 
 OPENAI_KEY = "sk-test-emulator-0123456789abcdef"
 GITHUB_TOKEN = "ghs_emulatortoken0123456789"
