@@ -111,9 +111,15 @@ def literal(text: str, limit: int | None = None) -> str:
 
 def plain(text: str, limit: int | None = None, *, one_line: bool = False) -> str:
     """Plain text for fields GitHub does not render as markdown (annotation titles and messages, SARIF
-    message.text): control characters dropped, mentions and markers broken, one line if asked."""
-    text = _OUR_COMMENT.sub("<!-" + JOINER + "-", _unlink(_clean(clip(text, limit))))
-    return " ".join(text.split()) if one_line else text
+    message.text): control characters dropped, mentions and markers broken, one line if asked, and at most
+    `limit` characters in the end (breaking a mention adds one: the text is clipped shorter until it fits)."""
+    cut = limit
+    while True:
+        out = _OUR_COMMENT.sub("<!-" + JOINER + "-", _unlink(_clean(clip(text, cut))))
+        out = " ".join(out.split()) if one_line else out
+        if limit is None or len(out) <= limit or cut <= 1:
+            return out
+        cut -= len(out) - limit
 
 
 # --- model markdown -> safe markdown -----------------------------------------------------------------------

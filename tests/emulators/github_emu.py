@@ -39,6 +39,7 @@ DOCS = "https://docs.github.com/rest"
 MAX_BODY = 65_536
 MAX_OUTPUT_TEXT = 65_535
 MAX_ANNOTATIONS = 50
+MAX_ANNOTATION_TITLE = 255  # characters: the check runs API's annotations[].title ("The maximum size is 255")
 ONE_PENDING = "User can only have one pending review per pull request"
 WORKFLOW_USER = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot", "app": "github-actions"}
 
@@ -607,6 +608,8 @@ class GitHubEmulator(Emulator):
         for a in annotations:
             if ("start_column" in a or "end_column" in a) and a["start_line"] != a["end_line"]:
                 raise _unprocessable("Annotation columns are only allowed on single-line annotations")
+            if len(a.get("title") or "") > MAX_ANNOTATION_TITLE:
+                raise _unprocessable("Annotation title is too long (maximum is 255 characters)")
 
     def _create_check_run(self, payload) -> Response:
         self._validate("checks/create", payload)
