@@ -16,7 +16,6 @@ from batch_review.results import (
     RequestResult,
     Usage,
     parse_answer,
-    parse_findings,
     parse_output_lines,
 )
 
@@ -77,6 +76,12 @@ def out_line(cid: str, body, status: int | str = 200) -> str:
 def err_line(cid: str, code: str, message: str) -> str:
     return json.dumps({"id": "batch_req_2", "custom_id": cid, "response": None,
                        "error": {"code": code, "message": message}})
+
+
+def parse_findings(text: str, cid: str) -> tuple[list[Finding], str | None]:
+    """(findings, what went wrong): the fatal problem, else the salvage notes joined, else None."""
+    a = parse_answer(text, cid)
+    return list(a.findings), a.problem or ("; ".join(a.notes) or None)
 
 
 def lines(*items: str) -> str:
@@ -542,3 +547,227 @@ def test_json_after_many_brackets_is_still_found_when_it_is_within_the_scan_limi
 def test_a_fenced_block_wins_over_json_quoted_in_the_prose_before_it():
     text = 'The schema asks for {"findings": []}, so:\n\n```json\n' + answer(item()) + "\n```\n"
     assert parse_findings(text, CID) == ([finding()], None)
+
+
+# --- limits and edges: each test names the bug it would catch ------------------------------------------------
+
+
+def test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe():
+    at_cap = [item(line=i, severity="low") for i in range(1, MAX_FINDINGS + 1)]
+    a = parse_answer(answer(*at_cap), CID)
+    assert len(a.findings) == MAX_FINDINGS == 50 and a.notes == ()
+    over = at_cap[:10] + [item(line=999, severity="high")] + at_cap[10:]  # 51: the last low one goes
+    a = parse_answer(answer(*over), CID)
+    assert [f.line for f in a.findings] == list(range(1, 11)) + [999] + list(range(11, MAX_FINDINGS))
+    assert a.notes == ("1 more finding(s) not shown (at most 50 per request, the most severe kept)",)
+
+
+def test_the_cap_ranks_every_severity_and_keeps_answer_order_among_equals():
+    severities = ["info", "critical", "low", "high", "medium"] * 11  # 55 findings, 11 of each
+    a = parse_answer(answer(*[item(line=i + 1, severity=s) for i, s in enumerate(severities)]), CID)
+    kept = [f.severity for f in a.findings]
+    assert len(kept) == 50 and kept.count("info") == 6 and all(kept.count(s) == 11 for s in
+                                                                ("critical", "high", "medium", "low"))
+    assert [f.line for f in a.findings] == sorted(f.line for f in a.findings)
+
+
+@pytest.mark.parametrize("title, kept", [("t" * MAX_TITLE, "t" * MAX_TITLE),
+                                         ("t" * (MAX_TITLE + 1), "t" * (MAX_TITLE - 1) + "…")])
+def test_a_title_at_the_limit_is_whole_and_one_over_is_clipped(title, kept):
+    (f,), _ = parse_findings(answer(item(title=title)), CID)
+    assert f.title == kept
+
+
+def test_text_at_its_limit_is_whole_and_lone_surrogates_are_replaced():
+    (f,), _ = parse_findings(answer(item(body="b" * MAX_BODY, title="\ud800x", category="\udfff")), CID)
+    assert f.body == "b" * MAX_BODY and f.title == "\ufffdx" and f.category == "\ufffd"
+    r = parse_output_lines(out_line(CID, chat("x" * MAX_RAW)), "", [CID]).by_id[CID]
+    assert r.raw_text == "x" * MAX_RAW
+
+
+@pytest.mark.parametrize("cut", ["},", "}, ", "},\n\t ", "}"])
+def test_an_answer_cut_off_right_after_a_finding_keeps_it(cut):
+    """The answer stops right after `},`: salvage must stop at the end of the text, not read past it."""
+    text = '{"findings": [' + json.dumps(item())[:-1] + cut
+    findings, problem = parse_findings(text, CID)
+    assert findings == [finding()]
+    assert problem == "the JSON is broken or cut short; 1 complete finding(s) read from it"
+
+
+@pytest.mark.parametrize("side, expected", [
+    ("+", "RIGHT"), ("added", "RIGHT"), ("head", "RIGHT"), ("-", "LEFT"), ("removed", "LEFT"),
+    ("deleted", "LEFT"), ("base", "LEFT"), (" BASE ", "LEFT"), ("", "RIGHT"),
+])
+def test_every_side_alias_the_prompt_allows(side, expected):
+    """A finding on a removed line must stay on the old side: on the new side it lands on another line."""
+    (f,), _ = parse_findings(answer(item(side=side)), CID)
+    assert f.side == expected
+
+
+@pytest.mark.parametrize("severity, expected", [
+    ("error", "high"), ("moderate", "medium"), ("trivial", "low"), ("note", "info"), ("informational", "info"),
+    ("information", "info"), ("medium", "medium"),
+])
+def test_the_rest_of_the_severity_synonyms(severity, expected):
+    (f,), problem = parse_findings(answer(item(severity=severity)), CID)
+    assert f.severity == expected and problem is None
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("0-5", (None, 5)), ("5-0", (None, 5)), ("3–7", (3, 7)), ("3:7", (3, 7)), ("L3 - L7", (3, 7)),
+    ("7..7", (None, 7)), ("1-2-3", (None, None)),
+])
+def test_line_range_strings(raw, expected):
+    (f,), _ = parse_findings(answer(item(line=raw)), CID)
+    assert (f.start_line, f.line) == expected
+
+
+def test_a_range_in_the_line_field_is_not_read_when_start_line_is_given():
+    (f,), _ = parse_findings(answer(item(line="3-7", start_line=2)), CID)
+    assert (f.start_line, f.line) == (None, 2)
+
+
+@pytest.mark.parametrize("key", ["line", "end_line", "line_number"])
+def test_line_aliases(key):
+    raw = {"path": "a.py", key: 8, "body": "x"}
+    (f,), _ = parse_findings(answer(raw), CID)
+    assert f.line == 8
+
+
+def test_body_and_path_aliases():
+    for key in ("body", "message", "description", "comment", "details"):
+        (f,), _ = parse_findings(answer({key: "Leaks."}), CID)
+        assert f.body == "Leaks."
+    for key in ("path", "file", "filename", "file_path"):
+        (f,), _ = parse_findings(answer({key: " x.py ", "body": "b"}), CID)
+        assert f.path == "x.py"
+    (f,), _ = parse_findings(answer({"summary": "From summary", "body": "b"}), CID)
+    assert f.title == "From summary"
+
+
+def test_a_suggestion_list_with_anything_but_strings_is_no_suggestion():
+    (f,), _ = parse_findings(answer(item(suggestion=["a = 1", 2])), CID)
+    assert f.suggestion is None
+    (f,), _ = parse_findings(answer(item(suggestion="x\ud800")), CID)
+    assert f.suggestion == "x\ufffd"
+
+
+def test_the_first_sentence_needs_a_space_or_the_end_after_its_stop():
+    (f,), _ = parse_findings(answer(item(title=None, body="Use os.path.join here. Else it breaks.")), CID)
+    assert f.title == "Use os.path.join here."
+    (f,), _ = parse_findings(answer(item(title=None, body="  \nWhy?")), CID)
+    assert f.title == "Why?"
+
+
+def test_prose_around_an_empty_list_is_said_not_silent():
+    a = parse_answer("I looked at it all: [] — nothing to report.", CID)
+    assert a.findings == () and a.problem is None
+    assert a.notes == ("the answer is prose around an empty JSON list; read as no findings",)
+
+
+def test_prose_with_json_that_is_not_findings_reads_the_first_value():
+    assert parse_findings('As asked: ["a", "b"] and {"x": 1}.', CID) == (
+        [finding(path="", line=None, severity="medium", category="other", title="a", body="a"),
+         finding(path="", line=None, severity="medium", category="other", title="b", body="b")],
+        "2 finding(s) had no known severity and are shown as medium")
+    assert parse_findings('Counts [1] then {"x": 1}.', CID) == ([], "none of the 1 findings is a JSON object")
+
+
+def test_json_is_searched_within_the_first_200_brackets_only():
+    """A bound on the work one answer can cost: "[x] " 100,000 times must not be 100,000 decodes."""
+    issues = json.dumps({"issues": [item()]})
+    assert parse_findings("[x] " * 199 + issues, CID) == ([finding()], 'findings given as "issues"')
+    assert parse_findings("[x] " * 200 + issues, CID) == ([], "the answer is not valid JSON (Expecting value)")
+
+
+def test_the_summary_is_five_non_empty_lines_clipped():
+    text = json.dumps({"findings": [], "summary": "\n".join(["one", "", "  two  ", "3", "4", "5", "6"])})
+    assert parse_answer(text, CID).summary == "one\ntwo\n3\n4\n5"
+    long = json.dumps({"findings": [], "summary": "s" * 5000})
+    assert parse_answer(long, CID).summary == "s" * 999 + "…"
+    assert parse_answer(json.dumps({"findings": [], "summary": 7}), CID).summary == ""
+    assert parse_answer(json.dumps([item()]), CID).summary == ""
+
+
+def test_a_refusal_beside_findings_keeps_both():
+    r = parse_output_lines(out_line(CID, chat(answer(item()), refusal="Partly refused.")), "", [CID]).by_id[CID]
+    assert (r.status, r.findings, r.refusal) == ("ok", (finding(),), "Partly refused.")
+    r = parse_output_lines(out_line(CID, chat("", refusal="   ")), "", [CID]).by_id[CID]
+    assert (r.status, r.refusal) == ("unparsable", None)
+
+
+def test_an_unparsable_answer_keeps_usage_refusal_and_truncation():
+    r = parse_output_lines(out_line(CID, chat("not json", refusal="no", finish="length")), "", [CID]).by_id[CID]
+    assert (r.status, r.refusal, r.truncated, r.raw_text) == ("unparsable", "no", True, "not json")
+    assert r.error_message == "the answer is not JSON (the answer hit max_output_tokens)"
+    assert r.usage == Usage(1000, 0, 200, 0)
+
+
+def test_chat_with_no_choices_or_odd_content_is_an_empty_answer():
+    for body in ({"choices": []}, {"choices": [{"message": {"content": 7}}]},
+                 {"choices": [{"message": {"content": [{"text": 1}, "x"]}}]}):
+        r = parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID]
+        assert (r.status, r.error_message) == ("unparsable", "empty answer")
+
+
+def test_responses_output_other_than_message_text_is_ignored():
+    text = answer(item())
+    body = {"status": "completed", "output": [
+        "x", {"type": "reasoning", "content": [{"type": "output_text", "text": "not the answer"}]},
+        {"type": "message", "content": ["x", {"type": "output_text", "text": 5}, {"type": "text", "text": text},
+                                         {"type": "refusal", "refusal": 5}]}],
+        "output_text": "ignored when parts have text"}
+    r = parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID]
+    assert (r.findings, r.refusal, r.usage) == ((finding(),), None, None)
+
+
+def test_responses_incomplete_for_another_reason_is_not_truncation():
+    body = responses(answer(item()), status="incomplete", reason="content_filter")
+    assert not parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].truncated
+    body = responses(answer(item()), status="completed", reason="max_output_tokens")
+    assert not parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].truncated
+
+
+def test_usage_of_either_shape_with_only_some_fields():
+    body = chat(answer())
+    body["usage"] = {"completion_tokens": 5.0}
+    assert parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].usage == Usage(0, 0, 5, 0)
+    body["usage"] = {"prompt_tokens": 3}
+    assert parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].usage == Usage(3, 0, 0, 0)
+    body["usage"] = {"input_tokens": 1, "output_tokens": 2.5, "input_tokens_details": {"cached_tokens": 1}}
+    assert parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].usage == Usage(1, 1, 0, 0)
+    body["usage"] = "lots"
+    assert parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID].usage is None
+
+
+@pytest.mark.parametrize("status", [200.0, True, "2OO", None, [200]])
+def test_a_status_code_that_is_no_number_is_judged_by_the_body(status):
+    r = parse_output_lines(out_line(CID, {"error": {"message": "m"}}, status=status), "", [CID]).by_id[CID]
+    assert (r.status, r.error_code, r.error_message) == ("error", "http_unknown", "m")
+    r = parse_output_lines(out_line(CID, chat(answer(item())), status=status), "", [CID]).by_id[CID]
+    assert (r.status, r.findings) == ("ok", (finding(),))
+
+
+def test_a_status_code_string_with_spaces_is_read():
+    r = parse_output_lines(out_line(CID, chat(answer(item())), status=" 200 "), "", [CID]).by_id[CID]
+    assert r.status == "ok"
+    r = parse_output_lines(out_line(CID, {"error": {"code": "x"}}, status=" 500"), "", [CID]).by_id[CID]
+    assert (r.status, r.error_code) == ("error", "x")
+
+
+def test_an_error_code_without_a_message_and_a_message_without_a_code():
+    line = {"custom_id": CID, "response": None, "error": {"code": "batch_expired"}}
+    r = parse_output_lines(json.dumps(line), "", [CID]).by_id[CID]
+    assert (r.status, r.error_code, r.error_message) == ("error", "batch_expired", "")
+    line["error"] = {"message": {"detail": "x"}}
+    r = parse_output_lines(json.dumps(line), "", [CID]).by_id[CID]
+    assert (r.error_code, r.error_message) == ("error", '{"detail": "x"}')
+
+
+def test_a_credential_in_an_error_message_is_redacted():
+    key = "sk-proj-" + "A1b2C3d4" * 6
+    r = parse_output_lines(err_line(CID, "invalid_api_key", f"Incorrect API key provided: {key}"), "", [CID])
+    assert key not in r.by_id[CID].error_message
+    body = {"error": {"type": "auth", "message": f"bad key {key}"}}
+    r = parse_output_lines(out_line(CID, body, 401), "", [CID]).by_id[CID]
+    assert r.error_code == "auth" and key not in r.error_message

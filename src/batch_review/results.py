@@ -370,13 +370,6 @@ def summary_of(text: str) -> str:
     return _clip("\n".join(lines), MAX_SUMMARY)
 
 
-def parse_findings(text: str, custom_id: str, *, default_path: str = "") -> tuple[list[Finding], str | None]:
-    """(findings, problem): problem is None when the answer was exactly a findings list as asked; otherwise
-    it says what was wrong, and findings are whatever could be salvaged (empty when nothing could)."""
-    answer = parse_answer(text, custom_id, default_path=default_path)
-    return list(answer.findings), answer.problem or ("; ".join(answer.notes) or None)
-
-
 _LINE = re.compile(r"\s*L?(\d{1,9})\s*", re.IGNORECASE)
 _RANGE = re.compile(r"\s*L?(\d{1,9})\s*(?:-|–|\.\.|:)\s*L?(\d{1,9})\s*", re.IGNORECASE)
 
