@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from batch_review.anchoring import InlineComment
+from batch_review.answers import MAX_TITLE, Finding
 from batch_review.compose import annotation
-from batch_review.results import MAX_TITLE, Finding
 
 from .conftest import finding as answer_item
 

@@ -140,7 +140,7 @@ def test_a_planted_suggestion_in_an_inline_comment_body_is_not_a_suggestion():
 
 
 def test_a_surrogate_in_an_answer_is_replaced_where_the_answer_is_read():
-    from batch_review.results import parse_answer
+    from batch_review.answers import parse_answer
 
     answer = json.dumps({"findings": [{"path": "a\ud800.py", "line": 1, "title": "t\ud800", "body": "b\udfff",
                                        "category": "c\ud800", "suggestion": "s\ud800"}]})

@@ -16,9 +16,9 @@ import pytest
 from batch_review import compose
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
+from batch_review.answers import MAX_FINDINGS, parse_answer
 from batch_review.compose import MAX_BODY, TargetReport, check_output, inline_body, review_body
 from batch_review.markers import find_fingerprints, find_markers
-from batch_review.results import MAX_FINDINGS, parse_answer
 from batch_review.vocabulary import Finding
 
 from .markdown_view import shows

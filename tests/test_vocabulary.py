@@ -21,7 +21,7 @@ from batch_review.vocabulary import (
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "batch_review"
 # HOUSE.md's pure core (the modules that exist today; a module listed here that disappears fails the test)
-CORE = ("vocabulary", "diffs", "prompts", "batchfile", "manifest", "results", "anchoring", "review", "compose",
+CORE = ("vocabulary", "diffs", "prompts", "batchfile", "manifest", "results", "answers", "anchoring", "review", "compose",
         "markdown_safety", "markers", "pricing", "targets")
 NOT_IN_CORE = {"config", "yaml", "openai", "anthropic", "github", "httpx", "requests", "subprocess", "runtime",
                "actions_env", "gitrepo", "github_api", "openai_batches", "anthropic_batches", "store", "cli"}
