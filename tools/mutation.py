@@ -20,6 +20,7 @@ tools/mutation/results/<module>.json (survivors with their diffs) and summarised
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
 import json
 import os
@@ -51,6 +52,7 @@ EXCLUDED_OPERATORS = [
     rf"core/ReplaceComparisonOperator_(?!({'|'.join(KEEP_COMPARISON)})$)",
     rf"core/ReplaceUnaryOperator_(?!({'|'.join(KEEP_UNARY)})$)",
 ]
+ANNOTATION = "a type annotation: never evaluated (from __future__ import annotations)"
 MIN_TIMEOUT = 30.0  # seconds for one mutant's test run, at least
 TIMEOUT_FACTOR = 4  # times the unmutated run's duration
 
@@ -109,6 +111,37 @@ def write_session_config(work: Path, spec: dict, timeout: float) -> Path:
     return path
 
 
+def annotation_spans(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """((line, column), (end line, end column)) of every type annotation, columns in characters."""
+    if "from __future__ import annotations" not in source:
+        return []  # annotations are evaluated: a mutant in one can change what the module does
+    lines = source.splitlines()
+
+    def chars(line: int, offset: int) -> int:  # ast columns are UTF-8 byte offsets
+        return len(lines[line - 1].encode()[:offset].decode(errors="ignore"))
+
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        found = [getattr(node, "returns", None), getattr(node, "annotation", None)]
+        for a in filter(None, found):
+            spans.append(((a.lineno, chars(a.lineno, a.col_offset)), (a.end_lineno, chars(a.end_lineno, a.end_col_offset))))
+    return spans
+
+
+def skip_annotation_mutants(session: Path, module: Path) -> None:
+    """Mark the mutants inside type annotations as equivalent before running them: with `from __future__
+    import annotations` no annotation is ever evaluated, so `int | None` -> `int & None` changes nothing."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    spans = annotation_spans(module.read_text())
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            start = tuple(item.mutations[0].start_pos)
+            if any(a <= start < b for a, b in spans):
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=ANNOTATION))
+
+
 def changed_lines(diff: str) -> tuple[str, str]:
     """(the original line(s), the mutated line(s)) of a cosmic-ray diff, stripped: the key of an equivalent
     mutant that survives the code moving around."""
@@ -121,15 +154,21 @@ def changed_lines(diff: str) -> tuple[str, str]:
 
 def classify(dump: list, equivalents: list[dict]) -> dict:
     counts = {"mutants": 0, "killed": 0, "timeouts": 0, "survived": 0, "equivalent": 0, "incompetent": 0}
-    survivors, equivalent, used = [], [], set()
+    survivors, equivalent, annotations, used = [], [], [], set()
     for item, result in dump:
+        mutation = item["mutations"][0]
+        entry = {"operator": mutation["operator_name"], "line": mutation["start_pos"][0],
+                 "function": mutation.get("definition_name")}
+        if result is not None and result.get("output") == ANNOTATION:
+            counts["mutants"] += 1
+            counts["equivalent"] += 1
+            annotations.append(entry)
+            continue
         if result is None or result["worker_outcome"] in ("skipped", "no-test"):
             continue
-        mutation = item["mutations"][0]
         counts["mutants"] += 1
         before, after = changed_lines(result.get("diff") or "")
-        entry = {"operator": mutation["operator_name"], "line": mutation["start_pos"][0],
-                 "function": mutation.get("definition_name"), "before": before, "after": after}
+        entry.update(before=before, after=after)
         if result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
             counts["incompetent"] += 1
             continue
@@ -148,7 +187,7 @@ def classify(dump: list, equivalents: list[dict]) -> dict:
             survivors.append({**entry, "diff": result.get("diff") or ""})
     scored = counts["killed"] + counts["survived"]
     return {"counts": counts, "score": round(100 * counts["killed"] / scored, 1) if scored else None,
-            "survivors": survivors, "equivalent": equivalent,
+            "survivors": survivors, "equivalent": equivalent, "annotations": annotations,
             "stale_equivalents": [e for i, e in enumerate(equivalents) if i not in used]}
 
 
@@ -171,6 +210,7 @@ def run_module(name: str, spec: dict, equivalents: list[dict]) -> dict:
         subprocess.run([*cr, "init", str(cfg), str(session)], cwd=work, env=env, check=True)
         subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter", str(session), str(cfg)],
                        cwd=work, env=env, check=True)
+        skip_annotation_mutants(session, work / spec["path"])
         print(f"{name}: tests take {took:.0f}s unmutated; timeout {timeout:.0f}s per mutant", flush=True)
         subprocess.run([*cr, "exec", str(cfg), str(session)], cwd=work, env=env, check=True)
         dump = subprocess.run([*cr, "dump", str(session)], cwd=work, env=env, check=True, capture_output=True,
@@ -197,6 +237,9 @@ def table(results: list[dict]) -> str:
                     f"{c['incompetent']} | {r['score']}% | {r['date']}, {r['commit']}, {r['minutes']} min |")
     lines = [*rows, ""]
     for r in results:
+        if r.get("annotations"):
+            lines += [f"{len(r['annotations'])} equivalent mutants of {r['module']} are in type annotations, "
+                      f"lines {', '.join(str(a['line']) for a in r['annotations'])}: {ANNOTATION}.", ""]
         if r["equivalent"]:
             lines += [f"Equivalent mutants of {r['module']} (not scored):", ""]
             lines += [f"- line {e['line']} ({e['function']}), `{e['before']}` -> `{e['after']}`: {e['reason']}"
