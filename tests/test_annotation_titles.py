@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from batch_review.anchoring import InlineComment
-from batch_review.answers import MAX_TITLE, Finding
+from batch_review.answers import MAX_TITLE
 from batch_review.compose import annotation
+from batch_review.vocabulary import Finding
 
 from .conftest import finding as answer_item
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from batch_review.answers import MAX_BODY, MAX_FINDINGS, MAX_SUGGESTION, MAX_TITLE, Finding, parse_answer
+from batch_review.answers import MAX_BODY, MAX_FINDINGS, MAX_SUGGESTION, MAX_TITLE, parse_answer
 from batch_review.results import MAX_RAW, RequestResult, Usage, parse_output_lines
+from batch_review.vocabulary import Finding
 
 CID = "pr-12:0003:0"
 
