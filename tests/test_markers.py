@@ -7,6 +7,7 @@ re-posts every finding an earlier review already made.
 
 from __future__ import annotations
 
+import dataclasses
 import types
 
 import pytest
@@ -117,6 +118,17 @@ def test_only_our_login_writes_for_us(login, author, wrote):
 def test_only_our_app_runs_for_us(login, slug, app, ran):
     assert Identity(login).app_slug == slug
     assert Identity(login).ran(app) is ran
+
+
+def test_a_marker_and_an_identity_cannot_be_changed_once_read():
+    """One Identity and the markers read from GitHub are shared by the whole poll run: nothing may change
+    whose login is believed or which posting a marker names (and a marker must stay usable as a key)."""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Identity().login = "mallory"
+    marker = Marker("pr-1", HEAD, DIGEST)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        marker.head = "c" * 40
+    assert {marker: 1}[Marker("pr-1", HEAD, DIGEST)] == 1
 
 
 def test_a_review_without_an_author_attribute_is_not_ours():

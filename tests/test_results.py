@@ -762,3 +762,29 @@ def test_a_credential_in_an_error_message_is_redacted():
     body = {"error": {"type": "auth", "message": f"bad key {key}"}}
     r = parse_output_lines(out_line(CID, body, 401), "", [CID]).by_id[CID]
     assert r.error_code == "auth" and key not in r.error_message
+
+
+def test_a_path_at_its_limit_is_whole_and_one_over_is_clipped():
+    (f,), _ = parse_findings(answer(item(path="p" * 1000)), CID)
+    assert f.path == "p" * 1000
+    (f,), _ = parse_findings(answer(item(path="p" * 1001)), CID)
+    assert f.path == "p" * 999 + "…"
+
+
+def test_a_null_field_falls_through_to_its_alias():
+    (f,), _ = parse_findings(answer({"title": None, "summary": "From summary", "body": None, "message": "M",
+                                     "line": None, "end_line": 4, "path": None, "file": "f.py"}), CID)
+    assert (f.title, f.body, f.line, f.path) == ("From summary", "M", 4, "f.py")
+
+
+@pytest.mark.parametrize("data, found", [
+    ({"line": 3}, [3]), ({"title": "T"}, [None]), ({"body": "B"}, [None]),
+    ({"issues": "x"}, None), ({"findings": "x"}, None), ({"path": "a.py"}, None),
+])
+def test_a_single_object_is_a_finding_only_when_it_has_a_line_body_or_title(data, found):
+    a = parse_answer(json.dumps(data), CID)
+    if found is None:
+        assert (a.findings, a.problem) == ((), "the JSON has no findings list")
+    else:
+        assert [f.line for f in a.findings] == found
+        assert a.notes[0] == "a single finding instead of a findings list"
