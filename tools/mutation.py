@@ -192,6 +192,7 @@ def classify(dump: list, equivalents: list[dict]) -> dict:
 
 
 def run_module(name: str, spec: dict, equivalents: list[dict]) -> dict:
+    commit = git_head()
     with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as tmp:
         work = Path(tmp)
         copy_project(work)
@@ -217,7 +218,7 @@ def run_module(name: str, spec: dict, equivalents: list[dict]) -> dict:
                               text=True).stdout
     result = classify([json.loads(line) for line in dump.splitlines() if line.strip()], equivalents)
     result.update(module=name, path=spec["path"], tests=spec["unit"] + spec.get("e2e", []),
-                  date=dt.date.today().isoformat(), commit=git_head(), minutes=round((time.monotonic() - started) / 60))
+                  date=dt.date.today().isoformat(), commit=commit, minutes=round((time.monotonic() - started) / 60))
     return result
 
 
@@ -238,8 +239,8 @@ def table(results: list[dict]) -> str:
     lines = [*rows, ""]
     for r in results:
         if r.get("annotations"):
-            lines += [f"{len(r['annotations'])} equivalent mutants of {r['module']} are in type annotations, "
-                      f"lines {', '.join(str(a['line']) for a in r['annotations'])}: {ANNOTATION}.", ""]
+            lines += [f"{len(r['annotations'])} equivalent mutants of {r['module']} are in type annotations (lines "
+                      f"{', '.join(str(a['line']) for a in r['annotations'])}), which are never evaluated.", ""]
         if r["equivalent"]:
             lines += [f"Equivalent mutants of {r['module']} (not scored):", ""]
             lines += [f"- line {e['line']} ({e['function']}), `{e['before']}` -> `{e['after']}`: {e['reason']}"
