@@ -2,6 +2,7 @@
 
     pip install -e '.[test,mutation]'
     python tools/mutation.py [module ...]        # default: every module in tools/mutation/modules.toml
+    python tools/mutation.py --survivors results # after adding tests: only what the last run did not kill
     python tools/mutation.py --report            # only rewrite docs/mutation.md from the saved results
 
 For each module, cosmic-ray (https://cosmic-ray.readthedocs.io) makes one mutant per mutation site and
@@ -22,6 +23,8 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as dt
+import difflib
+import hashlib
 import json
 import os
 import shlex
@@ -53,6 +56,7 @@ EXCLUDED_OPERATORS = [
     rf"core/ReplaceUnaryOperator_(?!({'|'.join(KEEP_UNARY)})$)",
 ]
 ANNOTATION = "a type annotation: never evaluated (from __future__ import annotations)"
+KILLED_BEFORE = "killed in the previous run (--survivors: only the tests changed since)"
 MIN_TIMEOUT = 30.0  # seconds for one mutant's test run, at least
 TIMEOUT_FACTOR = 4  # times the unmutated run's duration
 
@@ -142,6 +146,26 @@ def skip_annotation_mutants(session: Path, module: Path) -> None:
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=ANNOTATION))
 
 
+def only_previous_survivors(session: Path, module: Path, previous: dict) -> None:
+    """--survivors: run again only the mutants the previous run did not kill (its survivors and equivalent
+    ones, recognised by operator and changed lines); the others count as killed, which holds as long as
+    the module is unchanged and no test was removed."""
+    from cosmic_ray.mutating import mutate_code
+    from cosmic_ray.plugins import get_operator
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    source = module.read_text()
+    again = {(e["operator"], e["before"], e["after"]) for e in previous["survivors"] + previous["equivalent"]}
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            m = item.mutations[0]
+            mutated = mutate_code(source, get_operator(m.operator_name)(**(m.operator_args or {})), m.occurrence)
+            diff = "".join(difflib.unified_diff(source.splitlines(True), (mutated or "").splitlines(True)))
+            if (m.operator_name, *changed_lines(diff)) not in again:
+                db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=KILLED_BEFORE))
+
+
 def changed_lines(diff: str) -> tuple[str, str]:
     """(the original line(s), the mutated line(s)) of a cosmic-ray diff, stripped: the key of an equivalent
     mutant that survives the code moving around."""
@@ -159,6 +183,10 @@ def classify(dump: list, equivalents: list[dict]) -> dict:
         mutation = item["mutations"][0]
         entry = {"operator": mutation["operator_name"], "line": mutation["start_pos"][0],
                  "function": mutation.get("definition_name")}
+        if result is not None and result.get("output") == KILLED_BEFORE:
+            counts["mutants"] += 1
+            counts["killed"] += 1
+            continue
         if result is not None and result.get("output") == ANNOTATION:
             counts["mutants"] += 1
             counts["equivalent"] += 1
@@ -191,8 +219,11 @@ def classify(dump: list, equivalents: list[dict]) -> dict:
             "stale_equivalents": [e for i, e in enumerate(equivalents) if i not in used]}
 
 
-def run_module(name: str, spec: dict, equivalents: list[dict]) -> dict:
+def run_module(name: str, spec: dict, equivalents: list[dict], previous: dict | None = None) -> dict:
     commit = git_head()
+    source_sha = hashlib.sha256((ROOT / spec["path"]).read_bytes()).hexdigest()
+    if previous is not None and previous.get("source_sha256", source_sha) != source_sha:
+        raise SystemExit(f"{name}: {spec['path']} changed since the last run; --survivors needs a full run")
     with tempfile.TemporaryDirectory(prefix=f"mutation-{name}-") as tmp:
         work = Path(tmp)
         copy_project(work)
@@ -212,12 +243,14 @@ def run_module(name: str, spec: dict, equivalents: list[dict]) -> dict:
         subprocess.run([sys.executable, "-m", "cosmic_ray.tools.filters.operators_filter", str(session), str(cfg)],
                        cwd=work, env=env, check=True)
         skip_annotation_mutants(session, work / spec["path"])
+        if previous is not None:
+            only_previous_survivors(session, work / spec["path"], previous)
         print(f"{name}: tests take {took:.0f}s unmutated; timeout {timeout:.0f}s per mutant", flush=True)
         subprocess.run([*cr, "exec", str(cfg), str(session)], cwd=work, env=env, check=True)
         dump = subprocess.run([*cr, "dump", str(session)], cwd=work, env=env, check=True, capture_output=True,
                               text=True).stdout
     result = classify([json.loads(line) for line in dump.splitlines() if line.strip()], equivalents)
-    result.update(module=name, path=spec["path"], tests=spec["unit"] + spec.get("e2e", []),
+    result.update(module=name, path=spec["path"], source_sha256=source_sha, tests=spec["unit"] + spec.get("e2e", []),
                   date=dt.date.today().isoformat(), commit=commit, minutes=round((time.monotonic() - started) / 60))
     return result
 
@@ -271,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("modules", nargs="*", metavar="module", help=f"any of: {', '.join(modules)} (default: all)")
     parser.add_argument("--report", action="store_true", help="only rewrite docs/mutation.md from saved results")
+    parser.add_argument("--survivors", action="store_true",
+                        help="run only what the last run did not kill (after adding tests, module unchanged)")
     args = parser.parse_args(argv)
     unknown = [m for m in args.modules if m not in modules]
     if unknown:
@@ -279,7 +314,9 @@ def main(argv: list[str] | None = None) -> int:
         equivalents = load_equivalents()
         RESULTS.mkdir(exist_ok=True)
         for name in args.modules or list(modules):
-            result = run_module(name, modules[name], equivalents.get(name, []))
+            saved = RESULTS / f"{name}.json"
+            previous = json.loads(saved.read_text()) if args.survivors and saved.exists() else None
+            result = run_module(name, modules[name], equivalents.get(name, []), previous)
             (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n")
             c = result["counts"]
             print(f"{name}: {c['mutants']} mutants, {c['killed']} killed, {c['survived']} survived, "
