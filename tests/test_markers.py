@@ -169,7 +169,7 @@ def test_a_fingerprint_is_sixteen_hex_digits_even_for_hostile_text():
 
 
 # --- de-duplication against earlier reviews: the fingerprint of a finding on the diff ----------------------------
-# (poll's finding_fingerprint: the file as the diff names it, and the content of the commented line)
+# (review.finding_fingerprint: the file as the diff names it, and the content of the commented line)
 
 def _finding(line, title="Off by one", side="RIGHT", path="src/a.py"):
     return types.SimpleNamespace(path=path, side=side, line=line, title=title)
@@ -179,7 +179,7 @@ FILES = {"src/a.py": {"crc": [[10, [111, 222, 111]], [40, [333]]]}}  # lines 10-
 
 
 def _fp(finding):
-    from batch_review.poll import finding_fingerprint
+    from batch_review.review import finding_fingerprint
 
     return finding_fingerprint(FILES, finding)
 
