@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -438,10 +439,10 @@ def test_suggestions():
     assert f.suggestion is None
     (f,), _ = parse_findings(answer(item(suggestion=42)), CID)
     assert f.suggestion is None
-    (f,), problem = parse_findings(answer(item(suggestion="x" * (MAX_SUGGESTION + 1))), CID)
-    assert f.suggestion is None and problem == f"1 suggestion(s) over {MAX_SUGGESTION:,} characters dropped"
-    (f,), _ = parse_findings(answer(item(suggestion="x" * MAX_SUGGESTION)), CID)
-    assert f.suggestion == "x" * MAX_SUGGESTION
+    (f,), problem = parse_findings(answer(item(suggestion="x" * 8_001)), CID)
+    assert f.suggestion is None and problem == "1 suggestion(s) over 8,000 characters dropped"
+    (f,), _ = parse_findings(answer(item(suggestion="x" * 8_000)), CID)
+    assert f.suggestion == "x" * 8_000 == "x" * MAX_SUGGESTION
 
 
 def test_too_many_findings_keeps_the_most_severe_in_answer_order_and_counts_the_rest():
@@ -562,18 +563,19 @@ def test_the_cap_ranks_every_severity_and_keeps_answer_order_among_equals():
     assert [f.line for f in a.findings] == sorted(f.line for f in a.findings)
 
 
-@pytest.mark.parametrize("title, kept", [("t" * MAX_TITLE, "t" * MAX_TITLE),
-                                         ("t" * (MAX_TITLE + 1), "t" * (MAX_TITLE - 1) + "…")])
+@pytest.mark.parametrize("title, kept", [("t" * 200, "t" * 200), ("t" * 201, "t" * 199 + "…")])
 def test_a_title_at_the_limit_is_whole_and_one_over_is_clipped(title, kept):
     (f,), _ = parse_findings(answer(item(title=title)), CID)
     assert f.title == kept
 
 
 def test_text_at_its_limit_is_whole_and_lone_surrogates_are_replaced():
-    (f,), _ = parse_findings(answer(item(body="b" * MAX_BODY, title="\ud800x", category="\udfff")), CID)
-    assert f.body == "b" * MAX_BODY and f.title == "\ufffdx" and f.category == "\ufffd"
-    r = parse_output_lines(out_line(CID, chat("x" * MAX_RAW)), "", [CID]).by_id[CID]
-    assert r.raw_text == "x" * MAX_RAW
+    (f,), _ = parse_findings(answer(item(body="b" * 8_000, title="\ud800x", category="\udfff")), CID)
+    assert f.body == "b" * 8_000 == "b" * MAX_BODY and f.title == "\ufffdx" and f.category == "\ufffd"
+    r = parse_output_lines(out_line(CID, chat("x" * 4_000)), "", [CID]).by_id[CID]
+    assert r.raw_text == "x" * 4_000 == "x" * MAX_RAW
+    (f,), _ = parse_findings(answer(item(body="b" * 8_001)), CID)
+    assert f.body == "b" * 7_999 + "…"
 
 
 @pytest.mark.parametrize("cut", ["},", "}, ", "},\n\t ", "}"])
@@ -788,3 +790,19 @@ def test_a_single_object_is_a_finding_only_when_it_has_a_line_body_or_title(data
     else:
         assert [f.line for f in a.findings] == found
         assert a.notes[0] == "a single finding instead of a findings list"
+
+
+def test_a_field_given_as_json_keeps_its_text_readable():
+    """A model that answers a body as an object: shown as JSON, its words as written, not \\u escapes."""
+    (f,), _ = parse_findings(answer(item(title=["Fehler: ä"], body={"warum": "Größe"})), CID)
+    assert (f.title, f.body) == ('["Fehler: ä"]', '{"warum": "Größe"}')
+
+
+def test_results_are_values_that_no_later_stage_can_change():
+    """Results are shared by the report, the posting and the cost line: none may alter them for the others."""
+    r = parse_output_lines(out_line(CID, chat(answer(item()))), "", [CID]).by_id[CID]
+    for obj, attr in ((r, "status"), (r.usage, "input_tokens"), (r.findings[0], "title"),
+                      (parse_answer(answer(item()), CID), "problem")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, None)
+    assert Usage() == Usage(0, 0, 0, 0) and {Usage(1, 2, 3, 4): 1}[Usage(1, 2, 3, 4)] == 1
