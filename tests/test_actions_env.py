@@ -13,9 +13,11 @@ import pytest
 import yaml
 
 from batch_review import actions_env
-from batch_review.actions_env import InputError, argv_from_inputs, environment_from_inputs
+from batch_review.actions_env import argv_from_inputs, environment_from_inputs
+from batch_review.errors import InputError
 
 from .conftest import GITHUB_TOKEN, OPENAI_KEY, finding
+from .markdown_view import shows
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -266,7 +268,7 @@ def test_an_endpoint_that_echoes_the_key_cannot_make_us_print_it(world, tmp_path
     world.github.add_artifact("batch-review-99-1", make_zip(files))
     world.openai.inject("GET", r"^/v1/batches/", "echo", status=400, times=10)
     proc, _, summary = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
-    assert proc.returncode == 1 and "HTTP 400: Authorization: Bearer [redacted]" in summary
+    assert proc.returncode == 1 and shows(summary, "HTTP 400: Authorization: Bearer [redacted]")
     seen += [proc.stdout, proc.stderr, summary]
     echoed = [e for emu in (world.openai, world.github) for e in emu.log if e.status in (400, 401, 403)]
     assert len(echoed) >= 3

@@ -14,7 +14,8 @@ import openai
 import pytest
 
 from batch_review.adoption import rebuild
-from batch_review.manifest import Manifest, ManifestError
+from batch_review.errors import ManifestError
+from batch_review.manifest import Manifest
 from batch_review.resubmit import derive_manifest
 
 from .conftest import OPENAI_KEY, finding, paths_shown

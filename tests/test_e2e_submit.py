@@ -134,3 +134,29 @@ def test_a_lost_answer_to_create_batch_does_not_create_two(world):
     assert world.submit() == 0
     assert len(world.openai.batches) == 1
     assert world.manifest()["batches"][0]["id"] == next(iter(world.openai.batches))
+
+
+def test_hostile_pull_request_titles_render_inert_in_the_job_summary(world, github_emu, monkeypatch, tmp_path):
+    """A pull request's author writes its title: in the submit job summary it must show as written and do
+    nothing else (no mention pinging a team, no tracking image, no link, no HTML, no extra table cells)."""
+    import re
+
+    from batch_review import markdown_safety as ms
+
+    from .markdown_view import visible
+
+    titles = {1: "@acme/admins #3 ![i](https://evil.test/p.png) [x](https://e.test)",
+              2: "a | b | c | d | e | f | g | h | i | <img src=x>",
+              3: "</td></tr></table><!-- batch-review:v1 --> **b** \\|"}
+    for number, title in titles.items():
+        github_emu.pulls[number].update(title=title, draft=False, labels=[])
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert world.submit("--dry-run") == 0
+    text = summary.read_text()
+    assert ms.check(text) == []  # nothing live: mention, reference, image, link, raw HTML, comment
+    html = ms.render(text)
+    rows = [re.findall(r"<t[dh][^>]*>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)]
+    assert [len(r) for r in rows] == [8] * 5  # header, three targets, total: every row keeps its 8 cells
+    for number, title in titles.items():
+        assert f"#{number} {title}"[:60].strip() in visible(text)  # shown as written (clipped to 60)

@@ -42,13 +42,28 @@ def test_each_error_carries_its_exit_code_and_whether_a_retry_may_help(error, co
     assert (error.exit_code, error.transient) == (code, transient)
 
 
-def test_old_import_names_are_the_same_classes():
-    from batch_review import actions_env, config, gitrepo, manifest, runtime, services, submit
+def test_the_errors_have_one_home():
+    """errors.py is the only module that names the product's errors: no other module re-exports one or
+    keeps an old name for it (`from .errors import X as X`, `OldName = X`, `__all__`)."""
+    import ast
+    from pathlib import Path
 
-    assert services.GitHubError is GitHubError and services.BatchAPIError is BatchAPIError
-    assert runtime.UsageError is UsageError and config.ConfigError is ConfigError
-    assert gitrepo.GitError is RepositoryError and manifest.ManifestError is ManifestError
-    assert submit.OverBudget is OverBudget and actions_env.InputError is InputError
+    import batch_review
+
+    names = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.BatchReviewError)}
+    offenders = []
+    for path in sorted(Path(batch_review.__file__).parent.glob("*.py")):
+        if path.name == "errors.py":
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom):
+                offenders += [f"{path.name}: {a.name} as {a.asname}" for a in node.names if a.asname and a.name in names]
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id in names:
+                offenders.append(f"{path.name}: {ast.unparse(node)}")
+            elif isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+                offenders += [f"{path.name}: __all__ names {n}" for n in ast.literal_eval(node.value) if n in names]
+    assert offenders == []
+    assert len(names) >= 12  # the check looked at the real classes
 
 
 def test_context_keeps_the_kind_of_error():

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from batch_review.adoption import rebuild
-from batch_review.manifest import ManifestError
+from batch_review.errors import ManifestError
 
 from .conftest import finding
 

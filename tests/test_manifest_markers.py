@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from batch_review.manifest import Manifest, ManifestError
+from batch_review.errors import ManifestError
+from batch_review.manifest import Manifest
 from batch_review.markers import Marker, find_markers, from_external_id
 
 

@@ -11,7 +11,8 @@ import json
 import pytest
 
 from batch_review import review as review_module
-from batch_review.manifest import Manifest, ManifestError
+from batch_review.errors import ManifestError
+from batch_review.manifest import Manifest
 from batch_review.manifest_checks import MAX_DEPTH, too_deep
 
 from .conftest import finding

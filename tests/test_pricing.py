@@ -1,4 +1,4 @@
-"""pricing.py: price table, model-name resolution, estimates, actual cost, and the cost table."""
+"""pricing.py: price table, model-name resolution, estimates and actual cost."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import pytest
 from batch_review.config import ModelPrice as ConfigPrice
 from batch_review.pricing import (
     PRICES,
-    ActualCost,
     CostEstimate,
-    CostRow,
     ModelPrice,
     actual_cost,
-    cost_table_markdown,
     estimate_cost,
     format_usd,
     price_for,
-    rows_from_usage,
 )
 from batch_review.results import Usage
 
@@ -99,7 +95,6 @@ def test_an_unusable_override_is_ignored():
 def test_estimate_batch_is_half_of_standard():
     cost = estimate_cost("gpt-5-mini", 1_000_000, 1_000_000)
     assert cost == CostEstimate(batch_usd=1.125, standard_usd=2.25, estimated=False)
-    assert cost.saved_usd == 1.125
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -119,21 +114,19 @@ def test_actual_cost_prices_cached_tokens_only_at_the_standard_rate():
     cost = actual_cost("gpt-4o", usage)
     # standard: 600k * 2.50 + 400k * 1.25 + 100k * 10 = 1.50 + 0.50 + 1.00
     # batch (no cache discount assumed): (1M * 2.50 + 100k * 10) / 2
-    assert cost == ActualCost(batch_usd=1.75, standard_usd=3.0, estimated=False, batch_usd_if_cache_stacks=1.5,
-                              cached_input_tokens=400_000)
-    assert cost.saved_usd == 1.25
+    assert cost == CostEstimate(batch_usd=1.75, standard_usd=3.0, estimated=False)
 
 
 def test_actual_cost_accepts_a_usage_object_and_clamps_cached_tokens():
     cost = actual_cost("gpt-5-mini", Usage(input_tokens=1_000_000, cached_input_tokens=5_000_000,
                                            output_tokens=0, reasoning_tokens=0))
-    assert cost.cached_input_tokens == 1_000_000
+    # every input token cached, none more: 1M * 0.025 at the standard rate; the batch figure ignores the cache
     assert cost.standard_usd == pytest.approx(0.025) and cost.batch_usd == pytest.approx(0.125)
 
 
 def test_actual_cost_without_a_cached_price_charges_cached_tokens_as_input():
     cost = actual_cost("gpt-4o-2024-05-13", {"input_tokens": 1_000_000, "cached_input_tokens": 1_000_000})
-    assert (cost.standard_usd, cost.batch_usd, cost.batch_usd_if_cache_stacks) == (5.0, 2.5, 2.5)
+    assert (cost.standard_usd, cost.batch_usd) == (5.0, 2.5)
 
 
 def test_actual_cost_tolerates_missing_and_bad_counts():
@@ -148,42 +141,3 @@ def test_actual_cost_tolerates_missing_and_bad_counts():
 ])
 def test_format_usd(amount, text):
     assert format_usd(amount) == text
-
-
-HEADER = ("| model | requests | input tokens | cached | output tokens | batch cost | standard cost | saved |\n"
-          "|---|---:|---:|---:|---:|---:|---:|---:|\n")
-
-
-def test_cost_table_with_an_unknown_model_and_a_total():
-    usage = {"gpt-4o": {"requests": 3, "input_tokens": 1_000_000, "cached_input_tokens": 400_000,
-                        "output_tokens": 100_000, "reasoning_tokens": 0},
-             "my-deployment": {"requests": 2, "input_tokens": 5_000, "cached_input_tokens": 0, "output_tokens": 700}}
-    assert cost_table_markdown(rows_from_usage(usage)) == HEADER + (
-        "| gpt-4o | 3 | 1,000,000 | 400,000 | 100,000 | $1.75 | $3.00 | $1.25 |\n"
-        "| my-deployment | 2 | 5,000 | 0 | 700 | unknown price | unknown price | unknown price |\n"
-        "| total | 5 | 1,005,000 | 400,000 | 100,700 | $1.75 + unknown | $3.00 + unknown | $1.25 + unknown |")
-
-
-def test_cost_table_single_row_has_no_total_and_marks_estimates():
-    rows = [{"model": "ft:gpt-4o-mini-2024-07-18:acme::9z", "requests": 1, "input_tokens": 2_000_000,
-             "output_tokens": 0}]
-    assert cost_table_markdown(rows) == HEADER + (
-        "| ft:gpt-4o-mini-2024-07-18:acme::9z | 1 | 2,000,000 | 0 | 0 | $0.15 (est.) | $0.30 (est.) | $0.15 (est.) |")
-
-
-def test_cost_table_all_unknown_total_and_overrides_and_escaping():
-    rows = [CostRow("a|b", 1, 10, 0, 10), CostRow("c", 1, 10, 0, 10)]
-    assert cost_table_markdown(rows).splitlines()[-1] == (
-        "| total | 2 | 20 | 0 | 20 | unknown price | unknown price | unknown price |")
-    assert cost_table_markdown(rows).splitlines()[2].startswith("| a\\|b | 1 |")
-    priced = cost_table_markdown(rows, {"c": {"input": 1_000_000, "output": 0}})
-    assert priced.splitlines()[3] == "| c | 1 | 10 | 0 | 10 | $5.00 | $10.00 | $5.00 |"
-
-
-def test_cost_table_without_rows_is_just_the_header():
-    assert cost_table_markdown([]) == HEADER.rstrip("\n")
-
-
-def test_rows_from_usage_sorts_by_model():
-    rows = rows_from_usage({"b": {"requests": 1}, "a": Usage(10, 2, 3, 1)})
-    assert rows == [CostRow("a", 0, 10, 2, 3), CostRow("b", 1, 0, 0, 0)]

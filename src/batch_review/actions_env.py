@@ -20,6 +20,7 @@ import secrets
 import sys
 from collections.abc import Iterator, Mapping
 
+from .config import DEFAULT_CONFIG_PATH
 from .errors import InputError, from_os_error
 from .redact import redact, register
 
@@ -32,7 +33,6 @@ ENV_INPUTS = {**SECRET_INPUTS, "openai-base-url": "OPENAI_BASE_URL"}
 ARG_INPUTS = ("command", "config", "model", "dry-run", "artifact-prefix", "pull-requests", "state-dir",
               "batch-ids")
 INPUTS = tuple(ENV_INPUTS) + ARG_INPUTS
-DEFAULT_CONFIG = ".github/batch-review.yml"
 SUMMARY_LIMIT = 1024 * 1024 - 4096  # GitHub refuses a step summary over 1 MiB
 
 
@@ -68,6 +68,30 @@ def environment_from_inputs(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def _words(environ: Mapping[str, str], name: str) -> list[str]:
+    """An input holding a list: words separated by spaces, commas or newlines."""
+    return [w for w in re.split(r"[\s,]+", get_input(environ, name)) if w]
+
+
+def _pull_requests(environ: Mapping[str, str]) -> list[str]:
+    numbers = []
+    for p in _words(environ, "pull-requests"):
+        if not p.lstrip("#").isdigit():
+            raise InputError(f"input pull-requests: {p!r} is not a pull request number")
+        numbers.append(p.lstrip("#"))
+    return numbers
+
+
+def _command_flags(command: str, environ: Mapping[str, str]) -> list[str]:
+    """--dry-run, --model and --pr, where the command takes them (the inputs are checked whatever it is)."""
+    dry_run, prs, model = _bool(environ, "dry-run"), _pull_requests(environ), get_input(environ, "model")
+    flags = ["--dry-run"] if dry_run and command in ("submit", "poll") else []
+    if command == "submit":
+        flags += ["--model", model] if model else []
+        flags += [arg for number in prs for arg in ("--pr", number)]
+    return flags
+
+
 def argv_from_inputs(environ: Mapping[str, str]) -> list[str]:
     """The CLI arguments the action's inputs stand for."""
     command = get_input(environ, "command") or "submit"
@@ -75,33 +99,17 @@ def argv_from_inputs(environ: Mapping[str, str]) -> list[str]:
         raise InputError(f"input command: {command!r} is not one of {', '.join(COMMANDS)}")
     argv = [command]
     config = get_input(environ, "config")
-    if config and config != DEFAULT_CONFIG:  # the default may be absent: then the built-in defaults apply
+    if config and config != DEFAULT_CONFIG_PATH:  # the default may be absent: then the built-in defaults apply
         argv += ["--config", config]
     state_dir = get_input(environ, "state-dir")
-    if state_dir:
-        argv += ["--state-dir", state_dir]
-    dry_run = _bool(environ, "dry-run")
+    argv += ["--state-dir", state_dir] if state_dir else []
+    argv += _command_flags(command, environ)
     prefix = get_input(environ, "artifact-prefix")
-    model = get_input(environ, "model")
-    prs = [p for p in re.split(r"[\s,]+", get_input(environ, "pull-requests")) if p]
-    for p in prs:
-        if not p.lstrip("#").isdigit():
-            raise InputError(f"input pull-requests: {p!r} is not a pull request number")
-    batch_ids = [b for b in re.split(r"[\s,]+", get_input(environ, "batch-ids")) if b]
-    if command == "submit":
-        if dry_run:
-            argv.append("--dry-run")
-        if model:
-            argv += ["--model", model]
-        for p in prs:
-            argv += ["--pr", p.lstrip("#")]
-    elif command == "poll" and dry_run:
-        argv.append("--dry-run")
-    if prefix:
-        argv += ["--artifact-prefix", prefix]
-    if command in ("poll", "status", "cancel") or (command == "submit" and in_actions(environ)):
+    argv += ["--artifact-prefix", prefix] if prefix else []
+    if command != "submit" or in_actions(environ):  # inside Actions, manifests live in workflow artifacts
         argv.append("--artifacts")
     if command == "cancel":
+        batch_ids = _words(environ, "batch-ids")
         if not batch_ids:
             raise InputError("input batch-ids: cancel needs batch ids, or 'all'")
         argv += ["--all"] if batch_ids == ["all"] else batch_ids

@@ -1,5 +1,7 @@
 """Command line: `batch-review submit | poll | status | cancel | action`: arguments in, the journey run, errors mapped to exit codes.
 
+The environment (with the action's inputs as variables) is read once into runtime.Settings; each command
+builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py.
 Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run resumes); 2 bad input,
 nothing sent; 3 over budget, nothing sent. Only the product's errors are caught: anything else is a bug
 and shows its traceback. Everything printed is redacted (actions_env.redacting_streams).
@@ -10,25 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 from . import __version__, actions_env, present, runtime
-from .adoption import orphan_heads, seen_in
 from .config import DEFAULT_CONFIG_PATH
-from .errors import EXIT_FAILED, EXIT_OK, BatchReviewError, ServiceError, UsageError
+from .errors import EXIT_FAILED, EXIT_OK, BatchReviewError, UsageError
 from .gitrepo import GitRepo
+from .runtime import Settings
 from .services import BATCH_PENDING
-from .submit import (
-    SubmitContext,
-    ensure_commits,
-    github_targets,
-    local_targets,
-    pending_heads,
-    posted_heads,
-    run_submit,
-)
-from .targets import drop_already_done
+from .submit import SubmitContext, run_submit
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,121 +67,88 @@ def main(argv: list[str] | None = None) -> int:
     sys.excepthook = actions_env.redacted_excepthook
     with actions_env.redacting_streams():
         try:
+            environ = dict(os.environ)
             if argv[:1] == ["action"]:
-                os.environ.update(actions_env.environment_from_inputs(os.environ))
-                argv = actions_env.argv_from_inputs(os.environ)
+                environ.update(actions_env.environment_from_inputs(environ))
+                argv = actions_env.argv_from_inputs(environ)
             args = _parser().parse_args(argv)
-            actions_env.check_output_file(os.environ)
-            return COMMANDS[args.command](args)
+            actions_env.check_output_file(environ)
+            return COMMANDS[args.command](args, Settings.from_environ(environ))
         except BatchReviewError as exc:
             actions_env.error(exc.line())
             return exc.exit_code
 
 
-# --- submit --------------------------------------------------------------------------------------------
-
-def cmd_submit(args) -> int:
+def cmd_submit(args, settings: Settings) -> int:
     cfg = runtime.load(args)
     git = GitRepo(args.repo)
     git.check()
-    local = bool(args.base or args.head)
-    gh = None if local else runtime.github_from_env(required=bool(args.pr))
+    gh = None if args.base or args.head else runtime.github(settings, required=bool(args.pr))
     if not args.dry_run:
-        runtime.api_key(cfg, why="use --dry-run to build the batch without sending it")
+        runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)
-    with actions_env.group("Targets"):
-        if gh is None:
-            repository = os.environ.get("GITHUB_REPOSITORY") or git.remote_repository() or \
-                f"local/{git.toplevel().name}"
-            targets, skipped = local_targets(git, repository, args.base, args.head), []
-        else:
-            repository = gh.repository
-            targets, skipped = github_targets(gh, cfg, git, only_prs=tuple(args.pr))
-        store = runtime.manifest_store(args, cfg, gh)
-        listing = store.list()
-        if listing.failures:  # GitHub did not answer: without every pending manifest, a head could be submitted twice
-            raise ServiceError(f"cannot read the pending manifests ({listing.failures[0]}); nothing submitted",
-                               transient=True)
-        for problem in listing.problems:  # a bad or untrusted artifact: skipped, the others still count
-            actions_env.warning(problem)
-        for note in listing.notes:
-            actions_env.echo(note)
-        for bug in listing.bugs:
-            actions_env.error(bug)
-        done, last_reviews = pending_heads(listing), {}
-        if gh is not None:
-            posted, last_reviews = posted_heads(gh, cfg, targets)
-            done |= posted
-        targets, already = drop_already_done(targets, done)
-        skipped += already
-        if gh is not None:
-            ensure_commits(git, targets, os.environ.get("GITHUB_TOKEN"))
-        if targets and not args.dry_run:  # a batch whose manifest was never stored is pending too (adoption.py)
-            orphaned = orphan_heads(runtime.batch_client(cfg), repository, seen_in(listing).digests, now=time.time())
-            targets, already = drop_already_done(targets, orphaned)
-            skipped += already
-    ctx = SubmitContext(
-        cfg=cfg, git=git, repository=repository, state_root=Path(args.state_dir), dry_run=args.dry_run,
-        targets=targets, skipped_targets=skipped, provider_base_url=runtime.provider_base_url(cfg),
-        batch_client_factory=lambda: runtime.batch_client(cfg), log=actions_env.echo,
-        last_reviews=last_reviews,
-    )
-    with actions_env.group("Build and submit"):
-        result = run_submit(ctx)
-    present.submit_report(result, cfg)
-    return EXIT_FAILED if listing.bugs else EXIT_OK
+    result = run_submit(SubmitContext(
+        cfg=cfg, git=git, repository=gh.repository if gh else runtime.repository(settings, git),
+        state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
+        provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
+        only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
+        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_env.echo,
+        warn=actions_env.warning, alert=actions_env.error, group=actions_env.group,
+    ))
+    present.submit_report(result)
+    return EXIT_FAILED if result.store_bugs else EXIT_OK
 
 
-def poll_context(args, cfg, *, need_github: bool):
+def poll_context(args, cfg, settings: Settings, *, need_github: bool):
     from .markers import Identity
     from .poll import PollContext
     from .publish import Publisher
 
-    gh = runtime.github_from_env(required=need_github and bool(args.artifacts))
-    store = runtime.manifest_store(args, cfg, gh)
+    gh = runtime.github(settings, required=need_github and bool(args.artifacts))
+    store = runtime.manifest_store(args, cfg, gh, settings)
     runtime.writable_state_dir(args)  # resubmissions are written there
     if cfg.output.sarif_dir and not getattr(args, "dry_run", False):
         runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
     return PollContext(
-        cfg=cfg, store=store, client=runtime.batch_client(cfg), github=gh,
+        cfg=cfg, store=store, client=runtime.batch_client(cfg, settings), github=gh,
         publisher=Publisher(gh, identity=Identity(cfg.output.bot_login), log=actions_env.echo) if gh else None,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
-        server_url=os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/"),
+        server_url=settings.github_server_url,
         log=actions_env.echo,
     )
 
 
-def cmd_poll(args) -> int:
+def cmd_poll(args, settings: Settings) -> int:
     from .poll import run_poll
 
     cfg = runtime.load(args)
-    ctx = poll_context(args, cfg, need_github=True)
+    ctx = poll_context(args, cfg, settings, need_github=True)
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
     present.poll_report(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
     return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
 
 
-def cmd_status(args) -> int:
+def cmd_status(args, settings: Settings) -> int:
     from .batches import status_rows
 
     cfg = runtime.load(args)
-    store = runtime.manifest_store(args, cfg, runtime.github_from_env(required=bool(args.artifacts)))
-    client = runtime.batch_client(cfg)
+    store = runtime.manifest_store(args, cfg, runtime.github(settings, required=bool(args.artifacts)), settings)
+    client = runtime.batch_client(cfg, settings)
     listing = store.list()
     present.status_report(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
     return EXIT_OK
 
 
-def cmd_cancel(args) -> int:
+def cmd_cancel(args, settings: Settings) -> int:
     cfg = runtime.load(args)
     if not args.all and not args.batch_ids:
         raise UsageError("cancel needs BATCH_ID arguments or --all")
-    client = runtime.batch_client(cfg)
+    client = runtime.batch_client(cfg, settings)
     ids = list(args.batch_ids)
     if args.all:
-        gh = runtime.github_from_env(required=bool(args.artifacts))
-        listing = runtime.manifest_store(args, cfg, gh).list()
+        gh = runtime.github(settings, required=bool(args.artifacts))
+        listing = runtime.manifest_store(args, cfg, gh, settings).list()
         ids += [b["id"] for p in listing.pending for b in p.manifest.batches if b.get("id")]
     rows = []
     for batch_id in dict.fromkeys(ids):

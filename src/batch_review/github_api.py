@@ -24,7 +24,8 @@ from github.Artifact import Artifact
 from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
-from .services import DEFAULT_GITHUB_API_URL, GitHubError
+from .errors import GitHubError
+from .services import DEFAULT_GITHUB_API_URL
 
 DEFAULT_API_URL = DEFAULT_GITHUB_API_URL
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"

@@ -20,8 +20,6 @@ from pathlib import Path
 
 from .errors import FetchError, RepositoryError
 
-GitError = RepositoryError  # the old name, still imported by submit.py
-
 
 def _git_words(stderr: bytes) -> str:
     """git's own message: its first fatal:/error: line (the next lines are usually hints)."""
@@ -54,7 +52,7 @@ class GitRepo:
         try:
             proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
         except FileNotFoundError as exc:
-            raise GitError("git is not installed or not on PATH") from exc
+            raise RepositoryError("git is not installed or not on PATH") from exc
         if check and proc.returncode != 0:
             raise _refused(self.path, proc.stderr) or RepositoryError(
                 f"git {args[0]} failed: {_git_words(proc.stderr) or 'exit ' + str(proc.returncode)}")
@@ -79,10 +77,10 @@ class GitRepo:
 
     def rev_parse(self, ref: str) -> str:
         if ref.startswith("-"):
-            raise GitError(f"bad revision {ref!r}")
+            raise RepositoryError(f"bad revision {ref!r}")
         out = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False).strip()
         if not out:
-            raise GitError(f"unknown revision {ref!r}")
+            raise RepositoryError(f"unknown revision {ref!r}")
         return out.decode()
 
     def has_commit(self, sha: str) -> bool:
@@ -100,7 +98,7 @@ class GitRepo:
     def merge_base(self, base: str, head: str) -> str:
         out = self._run(["merge-base", base, head], check=False).strip()
         if not out:
-            raise GitError(f"{base[:12]} and {head[:12]} have no common ancestor")
+            raise RepositoryError(f"{base[:12]} and {head[:12]} have no common ancestor")
         return out.decode()
 
     def current_branch(self) -> str | None:
@@ -115,7 +113,7 @@ class GitRepo:
         for name in ("main", "master", "trunk", "origin/main", "origin/master"):
             if self._run(["rev-parse", "--verify", "--quiet", name], check=False).strip():
                 return name
-        raise GitError("cannot tell the default branch: pass --base")
+        raise RepositoryError("cannot tell the default branch: pass --base")
 
     def diff(self, base_sha: str, head_sha: str, *, context: int) -> bytes:
         """The diff of head against base (both commits), as GitHub computes a pull request's."""

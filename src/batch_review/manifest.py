@@ -20,8 +20,6 @@ from .errors import ManifestError
 from .manifest_checks import MAX_BYTES, check_document, check_fields, named_targets, show
 from .vocabulary import Target
 
-__all__ = ["FILENAME", "VERSION", "Manifest", "ManifestError"]
-
 VERSION = 2
 READABLE = (1, 2)
 FILENAME = "manifest.json"

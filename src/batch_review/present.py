@@ -12,10 +12,10 @@ import time
 
 from . import actions_env
 from .actions_env import echo
-from .pricing import actual_cost, estimate_cost, format_usd
-from .report import md_table, text_table
+from .pricing import actual_cost, format_usd
+from .report import md_escape, md_list, md_table, text_table
 from .services import BATCH_PENDING
-from .submit import SubmitResult, cost_of, tokens_by_model
+from .submit import SubmitResult
 
 SUBMIT_HEADERS = ["target", "files", "skipped", "requests", "input tokens", "max output tokens",
                   "batch cost (max)", "standard cost (max)"]
@@ -31,25 +31,21 @@ def _usd(cost, attr: str) -> str:
 
 # --- submit --------------------------------------------------------------------------------------------
 
-def _submit_rows(result: SubmitResult, cfg) -> list[list]:
-    rows = []
-    for plan in result.plans:
-        cost = cost_of(cfg, plan.specs)
-        rows.append([f"{plan.target.label} {plan.target.title}"[:60].strip(), plan.reviewed_files,
-                     len(plan.skipped), len(plan.specs), f"{plan.input_tokens:,}", f"{plan.output_tokens:,}",
-                     _usd(cost, "batch_usd"), _usd(cost, "standard_usd")])
-    total = cost_of(cfg, [s for p in result.plans for s in p.specs])
+def _submit_rows(result: SubmitResult) -> list[list]:
+    """One row per target (its cost computed when it was planned), then the total from the estimate."""
+    rows = [[f"{plan.target.label} {plan.target.title}"[:60].strip(), plan.reviewed_files, len(plan.skipped),
+             len(plan.specs), f"{plan.input_tokens:,}", f"{plan.output_tokens:,}", _usd(plan.cost, "batch_usd"),
+             _usd(plan.cost, "standard_usd")] for plan in result.plans]
+    estimate = result.estimate
     rows.append(["total", sum(p.reviewed_files for p in result.plans), sum(len(p.skipped) for p in result.plans),
-                 result.requests, f"{sum(p.input_tokens for p in result.plans):,}",
-                 f"{sum(p.output_tokens for p in result.plans):,}", _usd(total, "batch_usd"),
-                 _usd(total, "standard_usd")])
+                 result.requests, f"{estimate.get('input_tokens', 0):,}", f"{estimate.get('max_output_tokens', 0):,}",
+                 format_usd(estimate.get("batch_usd")), format_usd(estimate.get("standard_usd"))])
     return rows
 
 
-def _model_rows(result: SubmitResult, cfg) -> list[list]:
-    by_model = tokens_by_model([s for p in result.plans for s in p.specs])
-    return [[m, n, f"{i:,}", f"{o:,}", _usd(estimate_cost(m, i, o, cfg.prices), "batch_usd")]
-            for m, (n, i, o) in sorted(by_model.items())]
+def _model_rows(result: SubmitResult) -> list[list]:
+    return [[model, m["requests"], f"{m['input_tokens']:,}", f"{m['max_output_tokens']:,}", format_usd(m["batch_usd"])]
+            for model, m in result.estimate.get("by_model", {}).items()]
 
 
 def _submit_notes(result: SubmitResult) -> list[str]:
@@ -63,8 +59,21 @@ def _submit_notes(result: SubmitResult) -> list[str]:
     return lines
 
 
-def submit_report(result: SubmitResult, cfg) -> None:
-    rows, model_rows = _submit_rows(result, cfg), _model_rows(result, cfg)
+def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_rows: list[list]) -> str:
+    """The job summary: every string in it (titles, branch names, reasons) is written inert (report.py)."""
+    summary = [f"### batch-review submit ({mode})", "", f"{md_escape(result.repository)}, model "
+               f"{md_escape(result.model)}", "", md_table(SUBMIT_HEADERS, rows), ""]
+    if len(model_rows) > 1:
+        summary += [md_table(MODEL_HEADERS, model_rows), ""]
+    if result.skipped_targets:
+        summary += ["Skipped:", "", *md_list(f"{s.what}: {s.reason}" for s in result.skipped_targets), ""]
+    if result.batch_ids:
+        summary += ["Batches: " + ", ".join(md_escape(b) for b in result.batch_ids), ""]
+    return "\n".join(summary) + "\n"
+
+
+def submit_report(result: SubmitResult) -> None:
+    rows, model_rows = _submit_rows(result), _model_rows(result)
     mode = "dry run" if result.dry_run else "submitted"
     echo(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
     echo(text_table(SUBMIT_HEADERS, rows))
@@ -78,19 +87,11 @@ def submit_report(result: SubmitResult, cfg) -> None:
         echo(f"manifest: {result.manifest_path}")
     for batch_id in result.batch_ids:
         echo(f"batch: {batch_id}")
-    summary = [f"### batch-review submit ({mode})", "", f"{result.repository}, model `{result.model}`", "",
-               md_table(SUBMIT_HEADERS, rows), ""]
-    if len(model_rows) > 1:
-        summary += [md_table(MODEL_HEADERS, model_rows), ""]
-    if result.skipped_targets:
-        summary += ["Skipped:", ""] + [f"- {s.what}: {s.reason}" for s in result.skipped_targets] + [""]
-    if result.batch_ids:
-        summary += ["Batches: " + ", ".join(f"`{b}`" for b in result.batch_ids), ""]
-    actions_env.append_summary("\n".join(summary) + "\n", os.environ)
-    total = cost_of(cfg, [s for p in result.plans for s in p.specs])
+    actions_env.append_summary(_submit_summary(result, mode, rows, model_rows), os.environ)
+    batch_usd = result.estimate.get("batch_usd")
     actions_env.set_output("batch-ids", " ".join(result.batch_ids), os.environ)
     actions_env.set_output("requests-submitted", str(0 if result.dry_run else result.requests), os.environ)
-    actions_env.set_output("estimated-cost", f"{total.batch_usd:.4f}" if total else "", os.environ)
+    actions_env.set_output("estimated-cost", f"{batch_usd:.4f}" if batch_usd is not None else "", os.environ)
 
 
 # --- poll and status -----------------------------------------------------------------------------------
@@ -154,8 +155,8 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
                    f"{result.pending_batches} batch(es) still pending.")
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
-    summary += [f"- {p}" for p in result.failures + result.problems]
-    summary += [f"- {b.splitlines()[0]} (traceback in the log)" for b in result.bugs]
+    summary += md_list(result.failures + result.problems)
+    summary += md_list(f"{b.splitlines()[0]} (traceback in the log)" for b in result.bugs)
     summary += ["", *(summary_markdown(r) for r in result.reports)]
     return "\n".join(summary) + "\n"
 

@@ -2,19 +2,16 @@
 
 Prices are US dollars per million tokens at the STANDARD rate; the Batch API charges half. Cached input
 tokens are reported but not discounted in the batch cost: OpenAI does not document whether the prompt
-cache discount stacks with the batch discount, so the batch figure is the one that cannot be exceeded
-(`batch_usd_if_cache_stacks` is the figure if it does). The standard-rate figure does apply the cache
-price, as the standard API documents it. An unknown model has no price: reports show its tokens and
+cache discount stacks with the batch discount, so the batch figure is the one that cannot be exceeded.
+The standard-rate figure does apply the cache price, as the standard API documents it. An unknown model has no price: reports show its tokens and
 "unknown price", never a made-up number.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from .report import md_table
 
 BATCH_DISCOUNT = 0.5
 UNKNOWN = "unknown price"
@@ -61,27 +58,8 @@ class CostEstimate:
     standard_usd: float
     estimated: bool = False  # priced as the base model of a fine-tune
 
-    @property
-    def saved_usd(self) -> float:
-        return self.standard_usd - self.batch_usd
-
 
 Cost = CostEstimate
-
-
-@dataclass(frozen=True)
-class ActualCost(CostEstimate):
-    batch_usd_if_cache_stacks: float = 0.0  # batch price with cached input at the cached price
-    cached_input_tokens: int = 0
-
-
-@dataclass(frozen=True)
-class CostRow:
-    model: str
-    requests: int = 0
-    input_tokens: int = 0  # includes cached_input_tokens
-    cached_input_tokens: int = 0
-    output_tokens: int = 0  # includes reasoning tokens
 
 
 def _as_price(p) -> ModelPrice | None:
@@ -163,7 +141,7 @@ def _tokens(usage, key: str) -> int:
         return 0
 
 
-def actual_cost(model: str, usage, overrides: Mapping[str, object] | None = None) -> ActualCost | None:
+def actual_cost(model: str, usage, overrides: Mapping[str, object] | None = None) -> CostEstimate | None:
     """Cost of measured usage: a mapping or object with input_tokens (cached included),
     cached_input_tokens and output_tokens (reasoning included). batch_usd ignores the cache discount."""
     price = price_for(model, overrides)
@@ -174,8 +152,7 @@ def actual_cost(model: str, usage, overrides: Mapping[str, object] | None = None
     cached_rate = price.input if price.cached_input is None else price.cached_input
     full = (inp * price.input + out * price.output) / 1_000_000
     with_cache = ((inp - cached) * price.input + cached * cached_rate + out * price.output) / 1_000_000
-    return ActualCost(batch_usd=full * BATCH_DISCOUNT, standard_usd=with_cache, estimated=price.estimated,
-                      batch_usd_if_cache_stacks=with_cache * BATCH_DISCOUNT, cached_input_tokens=cached)
+    return CostEstimate(batch_usd=full * BATCH_DISCOUNT, standard_usd=with_cache, estimated=price.estimated)
 
 
 def format_usd(amount: float | None) -> str:
@@ -190,48 +167,3 @@ def format_usd(amount: float | None) -> str:
     if a < 0.01:
         return f"{sign}${a:.4f}"
     return f"{sign}${a:,.2f}"
-
-
-def rows_from_usage(usage_by_model: Mapping[str, object]) -> list[CostRow]:
-    """Rows from {model: totals} (a mapping or object with requests and the token counts), by model."""
-    return [CostRow(model, *(_tokens(t, k) for k in ("requests", "input_tokens", "cached_input_tokens",
-                                                      "output_tokens")))
-            for model, t in sorted(usage_by_model.items())]
-
-
-def _row(r) -> CostRow:
-    if isinstance(r, CostRow):
-        return r
-    return CostRow(str(r.get("model") if isinstance(r, Mapping) else getattr(r, "model", "")),
-                   *(_tokens(r, k) for k in ("requests", "input_tokens", "cached_input_tokens", "output_tokens")))
-
-
-def cost_table_markdown(rows: Iterable[CostRow | Mapping], overrides: Mapping[str, object] | None = None) -> str:
-    """model | requests | input tokens | cached | output tokens | batch cost | standard cost | saved, with
-    a total row when there are several models. Costs priced as a fine-tune's base model end "(est.)"."""
-    headers = ["model", "requests", "input tokens", "cached", "output tokens", "batch cost", "standard cost",
-               "saved"]
-    rows = [_row(r) for r in rows]
-    out, known, unknown = [], [0.0, 0.0], 0
-    for r in rows:
-        cost = actual_cost(r.model, r, overrides)
-        if cost is None:
-            unknown += 1
-            money = [UNKNOWN] * 3
-        else:
-            known[0] += cost.batch_usd
-            known[1] += cost.standard_usd
-            est = " (est.)" if cost.estimated else ""
-            money = [format_usd(v) + est for v in (cost.batch_usd, cost.standard_usd, cost.saved_usd)]
-        out.append([r.model, f"{r.requests:,}", f"{r.input_tokens:,}", f"{r.cached_input_tokens:,}",
-                    f"{r.output_tokens:,}", *money])
-    if len(rows) > 1:
-        if unknown == len(rows):
-            money = [UNKNOWN] * 3
-        else:
-            more = " + unknown" if unknown else ""
-            money = [format_usd(v) + more for v in (known[0], known[1], known[1] - known[0])]
-        out.append(["total", f"{sum(r.requests for r in rows):,}", f"{sum(r.input_tokens for r in rows):,}",
-                    f"{sum(r.cached_input_tokens for r in rows):,}", f"{sum(r.output_tokens for r in rows):,}",
-                    *money])
-    return md_table(headers, out)

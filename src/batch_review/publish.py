@@ -35,8 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .compose import ANNOTATIONS_PER_REQUEST
-from .errors import ConfigError
-from .github_api import GitHubError, is_pending_review_conflict
+from .errors import ConfigError, GitHubError
+from .github_api import is_pending_review_conflict
 from .markers import Identity, Marker, from_external_id, marker_of
 
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when no Retry-After is given

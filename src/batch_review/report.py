@@ -1,8 +1,17 @@
-"""Tables for people: aligned text for the terminal, markdown for the job summary (pure)."""
+"""Tables and lines for people: aligned text for the terminal, inert markdown for the job summary (pure).
+
+Whatever goes into a markdown cell or line may be anyone's words (a pull request's title, a branch name,
+a label, a service's error message): `md_escape` redacts secrets first (an escaped secret would no
+longer look like one), then writes the text through markdown_safety.escape, so GitHub renders it as the
+same characters and nothing else: no mention, issue reference, link, image, HTML, heading or table edge.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+
+from .markdown_safety import escape
+from .redact import redact
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -18,7 +27,8 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 def md_escape(text: object) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Anyone's text as inert markdown on one line: redacted, escaped, whitespace folded to single spaces."""
+    return escape(" ".join(redact(str(text)).split()))
 
 
 def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -26,3 +36,8 @@ def md_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
            "|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|"]
     out.extend("| " + " | ".join(md_escape(c) for c in row) + " |" for row in rows)
     return "\n".join(out)
+
+
+def md_list(items: Iterable[object]) -> list[str]:
+    """One inert markdown list item per entry."""
+    return [f"- {md_escape(item)}" for item in items]

@@ -8,7 +8,7 @@ account it could name another repository's file, whose content would be reviewed
 folder without the file (a manifest adopted from its copy on the batch service) takes the recorded
 upload's content only when its size and sha256 are the manifest's, and uploads those bytes afresh. The
 recorded upload is deleted afterwards only when it is plainly the killed run's (name, size, purpose). The
-requests then pass the same budget check as a fresh submit (`submit.over_budget`), all parts of the
+requests then pass the same budget check as a fresh submit (`budget.over_budget`), all parts of the
 manifest together, before anything is uploaded.
 """
 
@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import adoption
+from .budget import over_budget
 from .errors import ManifestError, OverBudget
 from .manifest import FILENAME, Manifest
 from .manifest_checks import show
 from .prompts import estimate_tokens
 from .store import Pending, input_path
-from .submit import over_budget
 
 _TOKEN_CAPS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 

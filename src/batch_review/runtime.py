@@ -1,13 +1,18 @@
-"""Turning flags and environment variables into the configured clients and stores every command uses.
+"""Settings read once from the environment, and the configured clients and stores every command uses.
 
-One rule per setting, used by every command: which variable holds the API key (`api_key`), where the
-state directory is and that it can be written (`writable_state_dir`).
+`Settings.from_environ` reads every variable the commands use, once, after the action's inputs have become
+variables (actions_env.environment_from_inputs); nothing else in the package reads the environment for
+them. One rule per setting, used by every command: which variable holds the API key (`api_key`), which
+repository this is (`repository`), where the state directory is and that it can be written
+(`writable_state_dir`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import actions_env
@@ -17,10 +22,38 @@ from .services import DEFAULT_OPENAI_BASE_URL
 from .store import ArtifactStore, LocalStore
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
+KEY_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
 
 
-def http_timeout(default: float) -> float:
-    value = os.environ.get(TIMEOUT_ENV, "")
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says, read once (variables that are unset or blank are empty strings)."""
+
+    github_token: str = field(default="", repr=False)
+    github_repository: str = ""
+    github_api_url: str = ""
+    github_server_url: str = "https://github.com"
+    in_actions: bool = False
+    openai_base_url: str = ""
+    azure_endpoint: str = ""
+    http_timeout: str = ""  # TIMEOUT_ENV as written; checked when a client is made
+    keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # KEY_ENV variable -> key
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        get = environ.get
+        return cls(
+            github_token=get("GITHUB_TOKEN", ""), github_repository=get("GITHUB_REPOSITORY", ""),
+            github_api_url=get("GITHUB_API_URL", ""),
+            github_server_url=(get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
+            in_actions=actions_env.in_actions(environ), openai_base_url=get("OPENAI_BASE_URL", ""),
+            azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
+            keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
+        )
+
+
+def http_timeout(settings: Settings, default: float) -> float:
+    value = settings.http_timeout
     try:
         return float(value) if value else default
     except ValueError:
@@ -36,9 +69,9 @@ def load(args):
     return cfg
 
 
-def github_from_env(*, required: bool):
-    token = os.environ.get("GITHUB_TOKEN", "")
-    repository = os.environ.get("GITHUB_REPOSITORY", "")
+def github(settings: Settings, *, required: bool):
+    """The GitHub client for GITHUB_REPOSITORY, or None without a token and repository (unless required)."""
+    token, repository = settings.github_token, settings.github_repository
     if not token or not repository:
         if required:
             raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
@@ -48,16 +81,22 @@ def github_from_env(*, required: bool):
         raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
     from .github_api import GitHubAPI
 
-    return GitHubAPI(token, repository, os.environ.get("GITHUB_API_URL") or None, timeout=http_timeout(30))
+    return GitHubAPI(token, repository, settings.github_api_url or None, timeout=http_timeout(settings, 30))
 
 
-def provider_base_url(cfg) -> str:
+def repository(settings: Settings, git) -> str:
+    """owner/name of the repository under review: GITHUB_REPOSITORY, else the checkout's GitHub remote,
+    else local/<folder name>."""
+    return settings.github_repository or git.remote_repository() or f"local/{git.toplevel().name}"
+
+
+def provider_base_url(cfg, settings: Settings) -> str:
     if cfg.provider.name == "azure":
-        endpoint = cfg.provider.azure_endpoint or os.environ.get("AZURE_OPENAI_ENDPOINT")
+        endpoint = cfg.provider.azure_endpoint or settings.azure_endpoint
         if not endpoint:
             raise UsageError("provider.name azure needs provider.azure_endpoint or AZURE_OPENAI_ENDPOINT")
         return endpoint.rstrip("/")
-    return (cfg.provider.base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/")
+    return (cfg.provider.base_url or settings.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
 
 
 def key_variables(cfg) -> tuple[str, ...]:
@@ -65,10 +104,10 @@ def key_variables(cfg) -> tuple[str, ...]:
     return ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY") if cfg.provider.name == "azure" else ("OPENAI_API_KEY",)
 
 
-def api_key(cfg, *, why: str = "") -> str:
+def api_key(cfg, settings: Settings, *, why: str = "") -> str:
     """The API key for the configured provider (masked), or a UsageError naming where to put it."""
     for variable in key_variables(cfg):
-        key = os.environ.get(variable, "").strip()
+        key = settings.keys.get(variable, "")
         if key:
             actions_env.mask(key)
             return key
@@ -76,12 +115,13 @@ def api_key(cfg, *, why: str = "") -> str:
     raise UsageError(f"{names} is not set (the action's openai-api-key input){'; ' + why if why else ''}")
 
 
-def batch_client(cfg):
-    key = api_key(cfg)
+def batch_client(cfg, settings: Settings):
+    key = api_key(cfg, settings)
     from .openai_batches import BatchClient
 
     azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
-    return BatchClient(key, provider_base_url(cfg), timeout=http_timeout(120), azure_api_version=azure)
+    return BatchClient(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120),
+                       azure_api_version=azure)
 
 
 def writable_dir(path: str | os.PathLike, what: str) -> Path:
@@ -101,8 +141,8 @@ def writable_state_dir(args) -> Path:
     return writable_dir(args.state_dir, "--state-dir")
 
 
-def manifest_store(args, cfg, gh):
-    if args.artifacts or (actions_env.in_actions(os.environ) and gh is not None):
+def manifest_store(args, cfg, gh, settings: Settings):
+    if args.artifacts or (settings.in_actions and gh is not None):
         if gh is None:
             raise UsageError("--artifacts needs GITHUB_TOKEN and GITHUB_REPOSITORY")
         return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix, workflows=cfg.artifacts.workflows)

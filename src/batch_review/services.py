@@ -7,10 +7,6 @@ a service.
 
 from __future__ import annotations
 
-# The error types live in errors.py; these names stay importable from here while other branches move over.
-from .errors import BatchAPIError as BatchAPIError
-from .errors import GitHubError as GitHubError
-
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
 BATCH_PENDING = frozenset({"validating", "in_progress", "finalizing", "cancelling"})

@@ -28,9 +28,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .manifest import FILENAME, Manifest, ManifestError
+from .errors import GitHubError, ManifestError
+from .manifest import FILENAME, Manifest
 from .manifest_checks import targets_of
-from .services import GitHubError
 
 DONE_DIR = "done"
 MAX_UNZIPPED_BYTES = 2 * 1024 * 1024 * 1024

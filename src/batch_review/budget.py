@@ -1,0 +1,61 @@
+"""The budget guard: what tonight's requests may cost, and the estimate the manifest records (pure).
+
+Costs are upper bounds: every request is priced with its full max_output_tokens, so the real bill cannot
+exceed them (pricing.py prices the tokens). `budget.max_requests` and `budget.max_cost_usd` are checked
+over all requests; with `budget.on_exceed: fit` whole targets are kept in order while they fit and the
+rest deferred, with `skip` (or `fail`) nothing is kept. A model with no known price has no cost: only
+`max_requests` can stop it.
+"""
+
+from __future__ import annotations
+
+from .pricing import cost_of, estimate_cost, format_usd, tokens_by_model
+
+
+def over_budget(cfg, specs) -> str | None:
+    """Why these requests (anything with model, est_input_tokens, max_output_tokens) are over the
+    configured budget, or None. Costs are upper bounds: full max_output_tokens for every request."""
+    budget = cfg.budget
+    if budget.max_requests is not None and len(specs) > budget.max_requests:
+        return f"{len(specs):,} requests is over budget.max_requests ({budget.max_requests:,})"
+    cost = cost_of(cfg, specs)
+    if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
+        return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
+                f"({format_usd(budget.max_cost_usd)})")
+    return None
+
+
+def apply_budget(cfg, plans: list) -> tuple[list, list, str | None]:
+    """(kept, deferred, note) of plans (anything with `specs`), in order."""
+    budget = cfg.budget
+
+    def over(specs: list) -> str | None:
+        return over_budget(cfg, specs)
+
+    total = over([s for p in plans for s in p.specs])
+    if total is None:
+        return plans, [], None
+    if budget.on_exceed != "fit":
+        return [], plans, total + "; nothing submitted (budget.on_exceed: skip)"
+    kept, deferred, taken = [], [], []
+    for plan in plans:
+        if over(taken + plan.specs) is None:
+            kept.append(plan)
+            taken += plan.specs
+        else:
+            deferred.append(plan)
+    return kept, deferred, total + f"; submitted {len(kept)} of {len(plans)} targets (budget.on_exceed: fit)"
+
+
+def estimate_of(cfg, specs: list) -> dict:
+    """The manifest's estimate: tokens and upper-bound cost (output at every request's cap), per model."""
+    cost = cost_of(cfg, specs)
+    by_model = {}
+    for model, (n, i, o) in sorted(tokens_by_model(specs).items()):
+        price = estimate_cost(model, i, o, cfg.prices)
+        by_model[model] = {"requests": n, "input_tokens": i, "max_output_tokens": o,
+                           "batch_usd": round(price.batch_usd, 6) if price else None}
+    return {"input_tokens": sum(s.est_input_tokens for s in specs),
+            "max_output_tokens": sum(s.max_output_tokens for s in specs),
+            "batch_usd": round(cost.batch_usd, 6) if cost else None,
+            "standard_usd": round(cost.standard_usd, 6) if cost else None, "by_model": by_model}
