@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from . import __version__, actions_env, present, runtime
+from .cancel import cancel_batches, pending_batch_ids
 from .config import DEFAULT_CONFIG_PATH
 from .errors import EXIT_FAILED, EXIT_OK, BatchReviewError, UsageError
 from .gitrepo import GitRepo
 from .runtime import Settings
-from .services import BATCH_PENDING
 from .submit import SubmitContext, run_submit
 
 
@@ -148,16 +148,8 @@ def cmd_cancel(args, settings: Settings) -> int:
     ids = list(args.batch_ids)
     if args.all:
         gh = runtime.github(settings, required=bool(args.artifacts))
-        listing = runtime.manifest_store(args, cfg, gh, settings).list()
-        ids += [b["id"] for p in listing.pending for b in p.manifest.batches if b.get("id")]
-    rows = []
-    for batch_id in dict.fromkeys(ids):
-        state = client.retrieve(batch_id)
-        if state.status in BATCH_PENDING - {"cancelling"}:
-            state = client.cancel(batch_id)
-        c = state.request_counts or {}
-        rows.append([batch_id, state.status, c.get("completed", 0), c.get("failed", 0), c.get("total", 0)])
-    present.cancel_report(rows)
+        ids += pending_batch_ids(runtime.manifest_store(args, cfg, gh, settings).list())
+    present.cancel_report(cancel_batches(client, ids))
     return EXIT_OK
 
 

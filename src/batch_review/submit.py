@@ -1,11 +1,17 @@
-"""The submit journey: targets -> diffs -> requests -> batch files -> budget -> batches -> manifest.
+"""The submit journey: pending manifests -> targets -> diffs -> requests -> budget -> batch files -> manifest
+-> uploads and batches.
 
-Orchestration only. Nothing is sent before every target has been diffed, every request built and the
-budget checked; if creating any batch fails, the batches already created are cancelled and their files
-deleted, so a run either submits everything it planned or leaves nothing running that it does not report.
-Before the first batch is created, a copy of the manifest goes to the batch service and every batch names
-it: a batch that outlives this run's manifest (killed, timed out, an undo that failed) is adopted by a
-later poll (adoption.py). A batch whose cancel fails keeps its files and that copy for the same reason.
+Orchestration only: targets.py picks the targets (minus what is pending, posted or orphaned), packing.py
+and prompts.py build the requests, budget.py keeps them within budget and estimates their cost (once: the
+manifest's `estimate`, which the report prints), batchfile.py writes the files. Services come in as
+objects (`SubmitContext`); what is shown goes out through its callbacks.
+
+Nothing is sent before every target has been diffed, every request built and the budget checked; if
+creating any batch fails, the batches already created are cancelled and their files deleted, so a run
+either submits everything it planned or leaves nothing running that it does not report. Before the first
+batch is created, a copy of the manifest goes to the batch service and every batch names it: a batch that
+outlives this run's manifest (killed, timed out, an undo that failed) is adopted by a later poll
+(adoption.py). A batch whose cancel fails keeps its files and that copy for the same reason.
 """
 
 from __future__ import annotations
@@ -193,7 +199,7 @@ class SubmitContext:
 
 def pending_heads(listing) -> set[tuple[str, str]]:
     """(target key, head sha) of every target a pending manifest names."""
-    return {(key, t["head_sha"]) for p in listing.pending for key, t in p.manifest.targets.items()}
+    return {(key, p.manifest.target(key).head_sha) for p in listing.pending for key in p.manifest.targets}
 
 
 def _pending(ctx: SubmitContext):
