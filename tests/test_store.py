@@ -8,7 +8,8 @@ import zipfile
 import pytest
 
 from batch_review import store as store_module
-from batch_review.manifest import FILENAME, Manifest, ManifestError
+from batch_review.errors import ManifestError
+from batch_review.manifest import FILENAME, Manifest
 from batch_review.store import LocalStore, extract_manifests, input_path
 
 HEAD = "a" * 40
