@@ -199,8 +199,7 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) 
 def orphan_heads(client, repository: str, covered: set[str], *, now: float) -> set[tuple[str, str]]:
     """(target key, head sha) of every adoptable orphan, whatever its age: submit treats them as pending."""
     orphans, _ = find_orphans(client, repository, covered, now=now, min_age=0)
-    return {(key, t.get("head_sha")) for o in orphans for key, t in o.manifest.targets.items()
-            if isinstance(t, dict)}
+    return {(key, o.manifest.target(key).head_sha) for o in orphans for key in o.manifest.targets}
 
 
 def adoptable(ctx, result) -> list[Pending]:

@@ -64,7 +64,7 @@ def checked_input(client, pending: Pending, b: dict) -> tuple[Path, list[Planned
         for number, line in enumerate(fh, start=1):
             planned.append(_request(line, f"{where} line {number}", m.endpoint, b["model"]))
     ids = [p.custom_id for p in planned]
-    expected = {cid for cid, r in m.requests.items() if r["batch"] == b["index"]}
+    expected = {cid for cid, r in m.records().items() if r.batch == b["index"]}
     if len(planned) != b["requests"] or len(set(ids)) != len(ids) or set(ids) != expected:
         raise ManifestError(f"{where}: holds {len(planned)} request(s) ({len(set(ids))} distinct), the manifest "
                             f"records {b['requests']} and lists {len(expected)} for this batch")

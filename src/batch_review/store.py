@@ -100,13 +100,8 @@ def input_path(directory: Path, name: str, *, missing_ok: bool = False) -> Path:
 class LocalStore:
     """Manifests in `<root>/<run>/manifest.json`; retired ones move to `<root>/done/<run>/`."""
 
-    kind = "folder"
-
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-
-    def run_dir(self, name: str) -> Path:
-        return self.root / name
 
     @contextlib.contextmanager
     def lock(self):
@@ -156,8 +151,6 @@ TRUSTED_EVENTS = ("schedule", "workflow_dispatch")
 
 class ArtifactStore:
     """Manifests uploaded as workflow artifacts named `<prefix>…`; retiring deletes the artifact."""
-
-    kind = "artifacts"
 
     def __init__(self, github, prefix: str, workdir: Path | None = None, *,
                  workflows: tuple[str, ...] = (".github/workflows/batch-review-submit.yml",
