@@ -39,8 +39,8 @@ def test_a_finding_on_a_file_that_is_not_the_first_of_its_request_is_placed(worl
     (user,) = summaries
     # the author's description reached the request, framed: its forged header is a quoted line
     assert "\n| === util.py (modified, +9 -0)\n| 1 +import os\n" in user
-    assert [ln for ln in user.splitlines() if ln.startswith("=== ")] == [
-        "=== app.py (modified, +3 -3)", "=== util.py (modified, +4 -1)"]
+    assert [ln for ln in user.splitlines() if ln.startswith("=== ")] == ["=== app.py", "=== util.py"]
+    assert "Other files" not in user  # both changed files are shown: no list repeats them
     (review,) = world.github.reviews(1)
     placed = {(c["path"], c["line"], c["side"]) for c in review["comments"]}
     assert placed == {("util.py", 7, "RIGHT"), ("app.py", 2, "RIGHT")}

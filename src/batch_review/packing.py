@@ -12,8 +12,9 @@ file>`, unique in a target and the same for the same diff.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from .diffs import FileDiff
@@ -26,6 +27,7 @@ from .prompts import (
     custom_id,
     estimate_tokens,
     file_header,
+    has_sections,
     one_line,
     quoted_lines,
     render_hunk,
@@ -60,7 +62,43 @@ def sort_key(path: str) -> tuple[str, str]:
     return posixpath.dirname(path), path
 
 
-def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_description_chars: int) -> str:
+@dataclass(frozen=True, slots=True)
+class Context:
+    """A target's own context: `head` (title, branches, the author's description, framed) and every
+    changed file (path, added, removed, reviewed), sorted by directory. A request lists only the files it
+    does not show: its own files' lines are in front of the model already."""
+
+    head: str
+    files: tuple[tuple[str, int, int, bool], ...] = ()
+    paths: frozenset[str] = frozenset()
+
+    def text(self, shown: Collection[str] = ()) -> str:
+        """The context as a request that shows the files `shown` reads it."""
+        listed = list(itertools.islice((f for f in self.files if f[0] not in shown), MAX_LISTED_FILES))
+        if not listed:
+            return self.head
+        lines = [self.head.rstrip("\n")]
+        for title, reviewed in (("Other files of this change:", True), ("Not reviewed:", False)):
+            group = [f for f in listed if f[3] is reviewed]
+            if group:
+                lines.append(title)
+                lines.extend(_by_directory(group))
+        more = len(self.files) - len(listed) - sum(path in self.paths for path in shown)
+        if more > 0:
+            lines.append(f"- and {more} more files")
+        return "\n".join(line for line in lines if line) + "\n"
+
+
+def _by_directory(files: Sequence[tuple[str, int, int, bool]]) -> list[str]:
+    """'- <directory>/ <name> +<added> -<removed>, ...': one line per directory, names framed."""
+    out = []
+    for directory, group in itertools.groupby(files, lambda f: posixpath.dirname(f[0])):
+        names = ", ".join(f"{one_line(posixpath.basename(path))} +{added} -{removed}" for path, added, removed, _ in group)
+        out.append(f"- {one_line(directory)}/ {names}" if directory else f"- {names}")
+    return out
+
+
+def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_description_chars: int) -> Context:
     """The target's own context: title, branches, the author's description, every changed file with its
     counts (`listing`: path, added, removed, reviewed). Author text is framed by prompts.one_line and
     prompts.quoted_lines, so none of it can end its section or start a file."""
@@ -73,14 +111,8 @@ def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_de
     if description:
         lines.append("Description by the author:")
         lines.extend(quoted_lines(description))
-    if len(listing) > 1:
-        lines.append("Changed files (+added -removed):")
-        ordered = sorted(listing, key=lambda f: sort_key(f[0]))
-        for path, added, removed, reviewed in ordered[:MAX_LISTED_FILES]:
-            lines.append(f"- {one_line(path)} +{added} -{removed}{'' if reviewed else ' (not reviewed)'}")
-        if len(ordered) > MAX_LISTED_FILES:
-            lines.append(f"- and {len(ordered) - MAX_LISTED_FILES} more files")
-    return "\n".join(lines) + "\n"
+    files = tuple(sorted(listing, key=lambda f: sort_key(f[0])))
+    return Context("\n".join(lines) + "\n", files, frozenset(f[0] for f in files))
 
 
 @dataclass
@@ -94,40 +126,49 @@ class _Rendered:
 
 def _render(item: FileItem, max_file_chars: int | None) -> _Rendered | str:
     """The file ready to pack, or why it is not reviewed."""
-    hunks, added, removed = [], 0, 0
+    hunks, added, removed, previous = [], 0, 0, None
+    sections = has_sections(item.fd.path)
     for hunk in item.fd.hunks:
-        lines, a, r = render_hunk(hunk)
+        lines, a, r = render_hunk(hunk, previous, sections)
+        previous = hunk
         hunks.append(lines)
         added += a
         removed += r
     if added == 0:
         return "lines removed only"
-    body = "\n".join(line for hunk in hunks for line in hunk) + "\n"
+    # a bare '@@' right under the file's header separates nothing
+    lines = (line for hunk in (hunks if hunks[0][0] != "@@" else [hunks[0][1:], *hunks[1:]]) for line in hunk)
+    body = "\n".join(lines) + "\n"
     if max_file_chars is not None and len(body) > max_file_chars:
         return f"diff is {len(body):,} characters, over files.max_file_bytes ({max_file_chars:,})"
-    text = file_header(item.fd, (added, removed), "", item.extra) + body
+    text = file_header(item.fd, "", item.extra) + body
     return _Rendered(item, hunks, (added, removed), text, estimate_tokens(text))
 
 
 class _Packer:
-    def __init__(self, builder: RequestBuilder, target_key: str, context: str, per_file: bool) -> None:
+    def __init__(self, builder: RequestBuilder, target_key: str, context: Context, per_file: bool) -> None:
         self.builder = builder
         self.key = target_key
         self.context = context
-        self.context_tokens = estimate_tokens(context) if context else 0
-        self.budget = builder.max_input_tokens - builder.prefix.tokens - self.context_tokens - 50
+        whole = context.text()  # the most any request's context can be: every file listed
+        self.budget = builder.max_input_tokens - builder.prefix.tokens - (estimate_tokens(whole) if whole else 0) - 50
         self.per_file = per_file
         self.specs: list[tuple[tuple, RequestSpec]] = []
         self.current: list[_Rendered] = []
         self.used = 0
+
+    def context_for(self, shown: Collection[str]) -> tuple[str, int]:
+        text = self.context.text(shown)
+        return text, estimate_tokens(text) if text else 0
 
     def flush(self) -> None:
         if not self.current:
             return
         first = self.current[0].item
         parts = tuple(FilePart(r.item.fd.path, r.item.fd.old_path) for r in self.current)
-        user = self.context + "".join(r.text for r in self.current)
-        tokens = self.builder.prefix.tokens + self.context_tokens + self.used
+        context, context_tokens = self.context_for({part.path for part in parts})
+        user = context + "".join(r.text for r in self.current)
+        tokens = self.builder.prefix.tokens + context_tokens + self.used
         self.specs.append(((sort_key(first.fd.path), 0), self.builder.spec(
             custom_id(self.key, first.index, 0), user, parts, tokens)))
         self.current, self.used = [], 0
@@ -146,14 +187,15 @@ class _Packer:
 
     def split(self, r: _Rendered) -> str | None:
         fd, extra = r.item.fd, r.item.extra
-        header_tokens = estimate_tokens(file_header(fd, r.counts, "", extra)) + 6  # room for ", part n of m"
+        header_tokens = estimate_tokens(file_header(fd, "", extra)) + 6  # room for "(part n of m)"
         budget = self.budget - header_tokens
         if budget < MIN_DIFF_BUDGET:
             return "max_input_tokens leaves no room for the diff after the instructions"
         chunks = chunk_hunks(r.hunks, budget)
+        context = self.context.text((fd.path,))
         for index, lines in enumerate(chunks):
-            part = f", part {index + 1} of {len(chunks)}" if len(chunks) > 1 else ""
-            user = self.context + file_header(fd, r.counts, part, extra) + "\n".join(lines) + "\n"
+            part = f"part {index + 1} of {len(chunks)}" if len(chunks) > 1 else ""
+            user = context + file_header(fd, part, extra) + "\n".join(lines) + "\n"
             tokens = self.builder.prefix.tokens + estimate_tokens(user)
             self.specs.append(((sort_key(fd.path), index), self.builder.spec(
                 custom_id(self.key, r.item.index, index), user,
@@ -162,7 +204,8 @@ class _Packer:
 
 
 def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str, items: Sequence[FileItem],
-                  context: str | Callable[[dict[str, tuple[int, int]]], str], *, per_file: bool = False,
+                  context: str | Context | Callable[[dict[str, tuple[int, int]]], Context], *,
+                  per_file: bool = False,
                   max_file_chars: int | None = None) -> tuple[list[RequestSpec], list[tuple[str, str]]]:
     """(requests in file order, [(path, why it is not reviewed)]) for the files of one target. `context`
     is the target's context, or makes it from the +/- counts of the files that will be shown."""
@@ -176,6 +219,8 @@ def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str,
             ready.append(rendered)
     if callable(context):
         context = context({r.item.fd.path: r.counts for r in ready})
+    if isinstance(context, str):
+        context = Context(context)
     packers: dict[str, _Packer] = {}
     for rendered in ready:
         item = rendered.item
@@ -184,7 +229,7 @@ def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str,
             builder = builder_for(item.model)
             packer = packers[item.model] = _Packer(builder, target_key, context, per_file)
             if packer.budget - MIN_DIFF_BUDGET < 0:  # the context leaves no room: go without it
-                packer = packers[item.model] = _Packer(builder, target_key, "", per_file)
+                packer = packers[item.model] = _Packer(builder, target_key, Context(""), per_file)
         reason = packer.add(rendered)
         if reason is not None:
             skipped.append((item.fd.path, reason))
