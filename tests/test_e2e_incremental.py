@@ -57,7 +57,7 @@ def test_second_night_reviews_only_the_new_commit_and_does_not_repeat(world, cap
     user = line["body"]["messages"][1]["content"]
     assert "only the changes since the last review" in user and "def remove(p)" in user
     # reviewed last night: context now
-    assert not re.search(r"^\d+ \+def save\(p, d\)", user, re.M) and re.search(r"^\d+  def save\(p, d\)", user, re.M)
+    assert not re.search(r"^\d+\+def save\(p, d\)", user, re.M) and re.search(r"^\d+ def save\(p, d\)", user, re.M)
     incremental = m["estimate"]
     # the same head reviewed whole, for comparison
     (world.repo.path / ".github").mkdir()

@@ -130,7 +130,7 @@ def _render(item: FileItem, max_file_chars: int | None) -> _Rendered | str:
     sections = has_sections(item.fd.path)
     for hunk in item.fd.hunks:
         lines, a, r = render_hunk(hunk, previous, sections)
-        previous = hunk
+        previous = hunk.section_header, lines
         hunks.append(lines)
         added += a
         removed += r

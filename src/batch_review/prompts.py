@@ -146,11 +146,13 @@ def has_sections(path: str) -> bool:
     return posixpath.splitext(path)[1].lower() not in PROSE
 
 
-def render_hunk(hunk, previous=None, sections: bool = True) -> tuple[list[str], int, int]:
+def render_hunk(hunk, previous: tuple[str, list[str]] | None = None,
+                sections: bool = True) -> tuple[list[str], int, int]:
     """A hunk as lines '<number><marker><code>' (old number on '-' lines, new number otherwise),
     with its counts of added and removed lines. The hunk's section (git's enclosing function line) is
-    left off when the file's `previous` hunk already shows it, as its own section or as one of its lines,
-    and without `sections` (prose, where git's heuristic picks any earlier line of text)."""
+    left off when the file's previous hunk (`previous`: its section and rendered lines) already shows it,
+    as its own section or as one of its lines, and without `sections` (prose, where git's heuristic
+    picks any earlier line of text)."""
     out = []
     append = out.append
     added = removed = 0
@@ -175,12 +177,18 @@ def render_hunk(hunk, previous=None, sections: bool = True) -> tuple[list[str], 
     return [header] + "\n".join(out).translate(_BREAKS).split("\n"), added, removed
 
 
-def _shows(hunk, section: str) -> bool:
-    """Whether `hunk` has `section` as its own section or shows it as one of its lines."""
-    if hunk.section_header == section:
+def _shows(previous: tuple[str, list[str]], section: str) -> bool:
+    """Whether the previous hunk (its section, its rendered lines) has `section` as its own section or
+    shows it as one of its lines."""
+    if previous[0] == section:
         return True
     wanted = section.strip()
-    return bool(wanted) and any(ln.value.strip() == wanted for ln in hunk if ln.line_type != "\\")
+    if not wanted:
+        return False
+    for line in previous[1]:
+        if line.endswith(wanted) and line.lstrip("0123456789")[1:].strip() == wanted:
+            return True
+    return False
 
 
 def file_header(fd: FileDiff, part: str = "", extra: Sequence[str] = ()) -> str:
