@@ -24,7 +24,8 @@ From each run's batch input JSONL and manifest:
 - cost at batch price with 250 output tokens per request, priced with the product's pricing table for
   the model the requests name;
 - estimate error: the run's own input token estimate (manifest, else its printed total) against the
-  tiktoken count.
+  tiktoken count; the new design is also run with TIKTOKEN_CACHE_DIR pointing at the encoding (as in the
+  Docker image), where it counts with tiktoken instead of estimating, and both errors are printed.
 A reference line prices a plain per-file real-time reviewer on the same files at full price: one request
 per reviewed file holding a two-sentence instruction and the file's `git diff` as git prints it, 250
 output tokens per request.
@@ -58,6 +59,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out" / "requests"
 OLD_COMMIT = "eac1c4f"
+TIKTOKEN_CACHE = HERE / "out" / "tiktoken-cache"  # o200k_base under tiktoken's name for it
 OUTPUT_TOKENS = 250  # per request, for the cost columns
 GOAL_FRAMING = 200
 PREFIX = 24  # at most this many characters (line numbers, marker) precede a diff line's content
@@ -103,7 +105,7 @@ def load_encoding(path: Path):
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != ENCODING_SHA256:
         raise SystemExit(f"{path}: not the o200k_base.tiktoken tiktoken expects (sha256 differs)")
-    cache = HERE / "out" / "tiktoken-cache"
+    cache = TIKTOKEN_CACHE
     cache.mkdir(parents=True, exist_ok=True)
     (cache / hashlib.sha1(ENCODING_URL.encode()).hexdigest()).write_bytes(data)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
@@ -302,12 +304,17 @@ class Run:
     stdout: str
 
 
-def run_design(src: Path, repo: Path, work: Path, config: Path) -> Run:
+def run_design(src: Path, repo: Path, work: Path, config: Path, tiktoken_cache: Path | None = None) -> Run:
+    """One dry run; with `tiktoken_cache`, TIKTOKEN_CACHE_DIR points at it (as in the Docker image), so a
+    design that can count exactly does; without, it estimates."""
     state = work / "state"
     shutil.rmtree(state, ignore_errors=True)
     env = {**GIT_ENV, "PYTHONPATH": str(src)}
-    for key in ("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "OPENAI_API_KEY"):
+    for key in ("GITHUB_ACTIONS", "GITHUB_REPOSITORY", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "OPENAI_API_KEY",
+                "TIKTOKEN_CACHE_DIR"):
         env.pop(key, None)
+    if tiktoken_cache is not None:
+        env["TIKTOKEN_CACHE_DIR"] = str(tiktoken_cache)
     proc = subprocess.run(
         [sys.executable, "-m", "batch_review", "submit", "--dry-run", "--base", "base", "--head", "head",
          "--repo", str(repo), "--config", str(config), "--state-dir", str(state)],
@@ -444,6 +451,7 @@ class Result:
     new: Measure
     ref: Measure
     summary_tokens: int | None = None  # input tokens the new design spends on asking for a summary
+    exact_estimate: int | None = None  # the new design's input tokens when it counts with tiktoken
     notes: list[str] = field(default_factory=list)
 
 
@@ -511,6 +519,13 @@ def print_tables(results: list[Result], new_label: str) -> None:
     print(f"With {OUTPUT_TOKENS} output tokens per reviewed file instead of per request (a packed request answers "
           f"for several files): old {usd(per_file[0][0])}, new {usd(per_file[1][0])} at batch price, "
           f"reference {usd(per_file[2][1])} at full price.")
+    exact = [(r.exact_estimate, r.new.input_tokens) for r in results]
+    if all(e is not None for e, _ in exact):
+        errors = [e / n - 1 for e, n in exact]
+        total_error = sum(e for e, _ in exact) / sum(n for _, n in exact) - 1
+        print(f"Estimate error of the new design: calibrated estimate {pct(error(new))} (worst change "
+              f"{worst('new')}); counted with tiktoken o200k_base (TIKTOKEN_CACHE_DIR set, as in the Docker image) "
+              f"{pct(total_error)} (worst change {pct(max(errors, key=abs))}).")
     summaries = [r.summary_tokens for r in results]
     if None not in summaries:
         print(f"The summary (output.summary) adds {sum(summaries) / max(1, new.requests):,.0f} input tokens per "
@@ -544,6 +559,10 @@ def bench_package(package: str, old: str, new: str, count: Counter, sources: dic
     result = Result(package, f"{package} {old} -> {new}", len(lines), old_m, new_m,
                     reference(count, file_diffs(repo), lines, old_paths, model))
     result.summary_tokens = summary_cost(sources["new"], repo, config, count, lines, new_m)
+    with tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:
+        exact = run_design(sources["new"], repo, Path(tmp), config, tiktoken_cache=TIKTOKEN_CACHE)
+    if len(exact.requests) == new_m.requests:  # the same requests, counted instead of estimated
+        result.exact_estimate = estimated_input(exact)
     for name, (m, _) in runs.items():
         if m.lines_found < 0.98:
             result.notes.append(f"{name}: only {m.lines_found:.0%} of the diff's lines were found in its requests")

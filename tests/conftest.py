@@ -177,6 +177,8 @@ def _no_real_sleep(monkeypatch):
     import batch_review.publish as publish
 
     monkeypatch.setattr(publish.time, "sleep", lambda s: None)
+    # exact token counting is on only where a test turns it on (tests/test_tokenizer.py)
+    monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
 
 
 def _o200k_file() -> Path | None:
@@ -188,23 +190,33 @@ def _o200k_file() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def o200k(tmp_path_factory):
-    """The o200k_base encoding, offline from ../shared/data (skips when tiktoken or the file is missing)."""
-    tiktoken = pytest.importorskip("tiktoken")
+def o200k_cache(tmp_path_factory) -> Path:
+    """A TIKTOKEN_CACHE_DIR holding o200k_base, from ../shared/data (skips when tiktoken or the file is missing)."""
+    pytest.importorskip("tiktoken")
     source = _o200k_file()
     if source is None:
         pytest.skip("o200k_base.tiktoken is not in ../shared/data")
     import hashlib
-    import os
     import shutil
 
     cache = tmp_path_factory.mktemp("tiktoken")
     url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
     shutil.copy(source, cache / hashlib.sha1(url.encode()).hexdigest())
+    return cache
+
+
+@pytest.fixture(scope="session")
+def o200k(o200k_cache):
+    """The o200k_base encoding, read offline; TIKTOKEN_CACHE_DIR is set only while it loads, so the
+    product's own counting (tokenizer.py) stays off in every test that does not turn it on."""
+    import os
+
+    import tiktoken
+
     old = os.environ.get("TIKTOKEN_CACHE_DIR")
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(o200k_cache)
     try:
-        yield tiktoken.get_encoding("o200k_base")
+        return tiktoken.get_encoding("o200k_base")
     finally:
         if old is None:
             os.environ.pop("TIKTOKEN_CACHE_DIR", None)

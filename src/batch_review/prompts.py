@@ -7,8 +7,9 @@ line of it starts with a prefix only this module writes ("=== " file headers, "|
 "- " file list entries, a line number on every diff line), and line breaks inside author text are
 escaped. The instructions say that this material is to be checked, never obeyed.
 
-Token counts are estimated offline (no tokenizer download): `estimate_tokens` is calibrated against
-o200k_base on real diffs (see tests/test_prompts_batchfile.py).
+Token counts: exact when the builder is given a counter (tokenizer.py: tiktoken's o200k_base, when the
+encoding is on disk), else estimated offline by `estimate_tokens`, calibrated against o200k_base on real
+diffs (see tests/test_prompts_batchfile.py). Packing decisions always use the estimate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from .diffs import FileDiff
 from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
@@ -201,6 +203,14 @@ def file_header(fd: FileDiff, part: str = "", extra: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
+class Counter(Protocol):
+    """Exact token counts (tokenizer.TokenCounter): None once the run's counting budget is spent."""
+
+    def __call__(self, text: str) -> int | None: ...
+
+    def fixed(self, text: str) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FilePart:
     """What one request shows of one file: part `part` of `parts` (0 of 1 when whole)."""
@@ -307,10 +317,14 @@ class RequestBuilder:
         reasoning_effort: str | None = None,
         temperature: float | None = None,
         summary: bool = False,
+        count: Counter | None = None,
     ) -> None:
         self.model = model
         self.endpoint = endpoint
         self.prefix = shared_prefix(instructions, summary=summary)
+        self.count = count
+        self.prefix_exact = (count.fixed(self.prefix.system) + count.fixed(json.dumps(self.prefix.schema))
+                             + MESSAGE_FRAMING) if count is not None else None
         self.max_output_tokens = max_output_tokens
         self.max_input_tokens = max_input_tokens
         self.reasoning_effort = reasoning_effort if is_reasoning_model(model) else None
@@ -351,7 +365,11 @@ class RequestBuilder:
         return body
 
     def spec(self, cid: str, user: str, files: tuple[FilePart, ...], tokens: int) -> RequestSpec:
-        """One request of `tokens` estimated input tokens; its output cap scales with them."""
+        """One request of `tokens` estimated input tokens, counted exactly instead when the builder has a
+        counter that still counts; its output cap scales with them."""
+        exact = self.count(user) if self.count is not None else None
+        if exact is not None:
+            tokens = self.prefix_exact + exact
         cap = output_cap(tokens, self.max_output_tokens)
         return RequestSpec(custom_id=cid, model=self.model, files=files, body=self.body(user, cap),
                            est_input_tokens=tokens, max_output_tokens=cap)

@@ -37,6 +37,7 @@ from .packing import FileItem, line_counts, plan_requests, target_context
 from .pricing import CostEstimate, cost_of
 from .prompts import RequestBuilder, RequestSpec
 from .targets import Skip, TargetSelection, select_targets
+from .tokenizer import o200k_counter
 from .vocabulary import Target
 
 
@@ -231,6 +232,7 @@ def _select(ctx: SubmitContext, listing) -> TargetSelection:
 
 def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResult) -> list[TargetPlan]:
     cfg, builders = ctx.cfg, {}
+    counter = o200k_counter()  # exact token counts when tiktoken's o200k_base is on disk
 
     def builder_for(model: str) -> RequestBuilder:
         if model not in builders:
@@ -238,6 +240,7 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
                 model=model, endpoint=cfg.endpoint, instructions=cfg.instructions,
                 max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
                 reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature, summary=cfg.output.summary,
+                count=counter,
             )
         return builders[model]
 

@@ -1,0 +1,66 @@
+"""Exact o200k_base token counts from tiktoken, when it is installed and the encoding is on disk.
+
+tiktoken finds an encoding in TIKTOKEN_CACHE_DIR, as a file named by the sha1 of the encoding's URL, and
+downloads it when it is missing or its sha256 differs. Planning a review must never reach the network for
+this, nor trust a file someone left there: the file is looked up and its sha256 checked here first, and
+without TIKTOKEN_CACHE_DIR, tiktoken, or the right file, the count is None and the requests keep the
+calibrated estimate (prompts.estimate_tokens). The Docker image fetches the file at build time, pinned by
+its sha256, and sets TIKTOKEN_CACHE_DIR.
+
+Counting is exact for the first EXACT_CHARS characters a run counts (a few dozen pull requests); past
+that, the estimate: tiktoken reads about 6 MB a second, and a night with a million changed lines must
+not spend more time counting its requests than reading its diff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+ENCODING_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+ENCODING_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+CACHE_NAME = hashlib.sha1(ENCODING_URL.encode()).hexdigest()  # tiktoken's name for the cached file
+EXACT_CHARS = 1_000_000
+
+
+class TokenCounter:
+    """Counts with `encode` while the characters counted stay within `budget`; None past it."""
+
+    def __init__(self, encode: Callable[[str], list[int]], budget: int = EXACT_CHARS) -> None:
+        self.encode = encode
+        self.left = budget
+
+    def __call__(self, text: str) -> int | None:
+        if len(text) > self.left:
+            self.left = 0  # once over, the rest of the run is estimated alike
+            return None
+        self.left -= len(text)
+        return len(self.encode(text))
+
+    def fixed(self, text: str) -> int:
+        """The count of text every request repeats (instructions, schema): outside the budget."""
+        return len(self.encode(text))
+
+
+def o200k_counter() -> TokenCounter | None:
+    """A counter when tiktoken is installed and TIKTOKEN_CACHE_DIR holds the o200k_base file; else None."""
+    folder = os.environ.get("TIKTOKEN_CACHE_DIR")
+    if not folder:
+        return None
+    path = Path(folder) / CACHE_NAME
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.sha256(data).hexdigest() != ENCODING_SHA256:
+        return None  # tiktoken would download it again: not here
+    try:
+        import tiktoken
+
+        # reads the file just checked (tiktoken checks the same sha256 again before using it)
+        encoding = tiktoken.get_encoding("o200k_base")
+    except (ImportError, ValueError, OSError):
+        return None
+    return TokenCounter(lambda text: encoding.encode(text, disallowed_special=()))
