@@ -390,6 +390,37 @@ class Measure:
         return (self.input_tokens - self.diff_tokens_git) / max(1, self.reviewed_files)
 
 
+NEW_DIFF_LINE = re.compile(r"(\d+)([-+ ])(.*)")  # the new design's '<number><marker><code>'
+FILE_LINE = ("=== ", "note: ", "instructions for this file: ")
+
+
+def breakdown(run: Run, count: Counter) -> dict[str, int]:
+    """Where the new design's tokens that are not diff go: each request's parts counted on their own
+    (a diff line's framing is the line with its newline less its content)."""
+    out = dict.fromkeys(("diff line numbers, markers, newlines", "list of the other files", "instructions",
+                         "schema", "hunk sections", "file headers", "title, branches, description",
+                         "message framing"), 0)
+    for req in run.requests:
+        body = req["body"]
+        out["instructions"] += sum(count(m["content"]) for m in body["messages"] if m["role"] == "system")
+        out["schema"] += count(json.dumps(body["response_format"]["json_schema"]["schema"], ensure_ascii=False))
+        out["message framing"] += 3 * len(body["messages"]) + 3
+        listing = False
+        for line in user_texts(body)[0].splitlines():
+            if line.startswith(FILE_LINE):
+                kind = "file headers"
+            elif line.startswith("@@"):
+                kind = "hunk sections"
+            elif m := NEW_DIFF_LINE.fullmatch(line):
+                out["diff line numbers, markers, newlines"] += count(line + "\n") - count(m.group(3))
+                continue
+            else:
+                listing = listing or line in ("Other files of this change:", "Not reviewed:")
+                kind = "list of the other files" if listing else "title, branches, description"
+            out[kind] += count(line + "\n")
+    return out
+
+
 def price(model: str, input_tokens: int, requests: int) -> tuple[float, float]:
     """(batch, standard) USD of these input tokens plus OUTPUT_TOKENS per request."""
     from batch_review.pricing import estimate_cost
@@ -452,6 +483,7 @@ class Result:
     ref: Measure
     summary_tokens: int | None = None  # input tokens the new design spends on asking for a summary
     exact_estimate: int | None = None  # the new design's input tokens when it counts with tiktoken
+    breakdown: dict[str, int] = field(default_factory=dict)  # the new design's not-diff tokens by kind
     notes: list[str] = field(default_factory=list)
 
 
@@ -526,6 +558,10 @@ def print_tables(results: list[Result], new_label: str) -> None:
         print(f"Estimate error of the new design: calibrated estimate {pct(error(new))} (worst change "
               f"{worst('new')}); counted with tiktoken o200k_base (TIKTOKEN_CACHE_DIR set, as in the Docker image) "
               f"{pct(total_error)} (worst change {pct(max(errors, key=abs))}).")
+    if all(r.breakdown for r in results):
+        kinds = {k: sum(r.breakdown[k] for r in results) / max(1, new.reviewed_files) for k in results[0].breakdown}
+        print("Where the new design's not-diff tokens go, per reviewed file: "
+              + ", ".join(f"{k} {v:,.1f}" for k, v in kinds.items()) + f" (sum {sum(kinds.values()):,.1f}).")
     summaries = [r.summary_tokens for r in results]
     if None not in summaries:
         print(f"The summary (output.summary) adds {sum(summaries) / max(1, new.requests):,.0f} input tokens per "
@@ -548,17 +584,22 @@ def bench_package(package: str, old: str, new: str, count: Counter, sources: dic
     repo = make_repo(package, old, new)
     lines = diff_lines(repo, context)
     runs: dict[str, tuple[Measure, set[str]]] = {}
+    parts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:
         for name, src in sources.items():
             work = Path(tmp) / name
             work.mkdir()
-            runs[name] = measure(run_design(src, repo, work, config), count, lines)
+            run = run_design(src, repo, work, config)
+            runs[name] = measure(run, count, lines)
+            if name == "new" and run.requests and "messages" in run.requests[0]["body"]:
+                parts = breakdown(run, count)
     (old_m, old_paths), (new_m, _) = runs["old"], runs["new"]
     model = new_m.model or old_m.model or "gpt-5-mini"
     # the reference reviews the files the old design reviewed, as in issue 9's comparison
     result = Result(package, f"{package} {old} -> {new}", len(lines), old_m, new_m,
                     reference(count, file_diffs(repo), lines, old_paths, model))
     result.summary_tokens = summary_cost(sources["new"], repo, config, count, lines, new_m)
+    result.breakdown = parts
     with tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:
         exact = run_design(sources["new"], repo, Path(tmp), config, tiktoken_cache=TIKTOKEN_CACHE)
     if len(exact.requests) == new_m.requests:  # the same requests, counted instead of estimated
