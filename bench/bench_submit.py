@@ -14,6 +14,11 @@ changed lines: 10,000 x 50 x 2 = about a million by default):
     python bench/bench_submit.py                               # both shapes, 10,000 files, ~1M lines
     python bench/bench_submit.py --shape scattered             # one shape
     python bench/bench_submit.py --files 500 --lines 20        # a quick look
+    python bench/bench_submit.py --tiktoken bench/out/tiktoken-cache   # as in the Docker image
+
+Without --tiktoken the product runs without TIKTOKEN_CACHE_DIR (its calibrated estimate); with it, the
+folder holding o200k_base (bench/bench_requests.py leaves one in bench/out/tiktoken-cache), so submit
+counts its first million characters of requests with tiktoken, as the Docker image does.
 
 Writes bench/out/submit.json and prints a markdown table for the README.
 """
@@ -89,19 +94,19 @@ def make_repo(root: Path, files: int, lines: int, shape: str) -> Path:
     return repo
 
 
-def measure(cmd: list[str], cwd: Path) -> tuple[float, str]:
+def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, str]:
     """(wall seconds, stdout) of one fresh process."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=GIT_ENV)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     return wall, proc.stdout
 
 
-def peak_rss_mib(cmd: list[str], cwd: Path) -> int:
+def peak_rss_mib(cmd: list[str], cwd: Path, env: dict) -> int:
     """Peak RSS of one process (wait4's rusage of that child alone)."""
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=GIT_ENV)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"{cmd[:3]} failed with status {status}")
@@ -117,18 +122,21 @@ def bench_shape(shape: str, args) -> dict:
         floor_cmd = [sys.executable, "-c", FLOOR, str(repo)]
         tool_cmd = [sys.executable, "-m", "batch_review.cli", "submit", "--dry-run", "--base", "main",
                     "--head", "feature", "--state-dir", str(root / "state")]
+        tool_env = {k: v for k, v in GIT_ENV.items() if k != "TIKTOKEN_CACHE_DIR"}
+        if args.tiktoken:
+            tool_env["TIKTOKEN_CACHE_DIR"] = str(args.tiktoken.resolve())
         floor_times, tool_times = [], []
         changed = ""
         for _ in range(args.repeat):  # interleaved, so drift in machine load hits both alike
-            wall, out = measure(floor_cmd, repo)
+            wall, out = measure(floor_cmd, repo, GIT_ENV)
             floor_times.append(wall)
             changed = out.split()
             shutil.rmtree(root / "state", ignore_errors=True)
-            wall, _ = measure(tool_cmd, repo)
+            wall, _ = measure(tool_cmd, repo, tool_env)
             tool_times.append(wall)
-        floor_rss = peak_rss_mib(floor_cmd, repo)
+        floor_rss = peak_rss_mib(floor_cmd, repo, GIT_ENV)
         shutil.rmtree(root / "state", ignore_errors=True)
-        tool_rss = peak_rss_mib(tool_cmd, repo)
+        tool_rss = peak_rss_mib(tool_cmd, repo, tool_env)
         jsonl = sum(p.stat().st_size for p in (root / "state").rglob("input-*.jsonl"))
         requests = sum(1 for p in (root / "state").rglob("input-*.jsonl") for _ in p.open("rb"))
         return {
@@ -140,6 +148,7 @@ def bench_shape(shape: str, args) -> dict:
             "floor_peak_rss_mib": floor_rss, "tool_peak_rss_mib": tool_rss,
             "rss_ratio": round(tool_rss / floor_rss, 2),
             "batch_input_mib": round(jsonl / 2**20, 1), "requests": requests, "cpu_count": os.cpu_count(),
+            "tiktoken": bool(args.tiktoken), "floor_runs": floor_times, "tool_runs": tool_times,
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -154,6 +163,8 @@ def main() -> None:
     ap.add_argument("--lines", type=int, default=50, help="modified lines per file (x2 changed lines)")
     ap.add_argument("--shape", choices=[*SHAPES, "both"], default="both")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--tiktoken", type=Path, metavar="DIR",
+                    help="TIKTOKEN_CACHE_DIR for submit (a folder holding o200k_base): count as the image does")
     ap.add_argument("--out", type=Path, default=HERE / "out" / "submit.json")
     args = ap.parse_args()
     results = []
@@ -167,7 +178,8 @@ def main() -> None:
           "| peak RSS floor / submit | RSS ratio (goal <= 1.5) |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {LABELS[r['shape']]} | {r['files']:,} files, {r['changed_lines']:,} changed lines "
+        label = LABELS[r["shape"]] + (", counting with tiktoken" if r.get("tiktoken") else "")
+        print(f"| {label} | {r['files']:,} files, {r['changed_lines']:,} changed lines "
               f"| {r['floor_seconds']} s | {r['tool_seconds']} s | {r['ratio']}x "
               f"| {r['floor_peak_rss_mib']} MiB / {r['tool_peak_rss_mib']} MiB | {r['rss_ratio']}x |")
 

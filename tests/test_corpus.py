@@ -62,7 +62,7 @@ def test_diff_case(path):
             if got is None:  # reviewed: every added line reached a request, under its own number
                 added = sum(1 for h in fd.hunks for ln in h if ln.line_type == "+")
                 text = "".join(s.body["messages"][1]["content"] for s in specs)
-                assert len(re.findall(r"^\d+ \+", text, re.M)) == added
+                assert len(re.findall(r"^\d+\+", text, re.M)) == added
         assert got == reason, name
 
 

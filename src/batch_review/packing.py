@@ -65,11 +65,12 @@ def sort_key(path: str) -> tuple[str, str]:
 @dataclass(frozen=True, slots=True)
 class Context:
     """A target's own context: `head` (title, branches, the author's description, framed) and every
-    changed file (path, added, removed, reviewed), sorted by directory. A request lists only the files it
-    does not show: its own files' lines are in front of the model already."""
+    changed file, sorted by directory, as `files` entries (path, framed directory, framed 'name +a -r',
+    reviewed). A request lists only the files it does not show: its own files' lines are in front of
+    the model already."""
 
     head: str
-    files: tuple[tuple[str, int, int, bool], ...] = ()
+    files: tuple[tuple[str, str, str, bool], ...] = ()
     paths: frozenset[str] = frozenset()
 
     def text(self, shown: Collection[str] = ()) -> str:
@@ -89,12 +90,12 @@ class Context:
         return "\n".join(line for line in lines if line) + "\n"
 
 
-def _by_directory(files: Sequence[tuple[str, int, int, bool]]) -> list[str]:
-    """'- <directory>/ <name> +<added> -<removed>, ...': one line per directory, names framed."""
+def _by_directory(files: Sequence[tuple[str, str, str, bool]]) -> list[str]:
+    """'- <directory>/ <name> +<added> -<removed>, ...': one line per directory."""
     out = []
-    for directory, group in itertools.groupby(files, lambda f: posixpath.dirname(f[0])):
-        names = ", ".join(f"{one_line(posixpath.basename(path))} +{added} -{removed}" for path, added, removed, _ in group)
-        out.append(f"- {one_line(directory)}/ {names}" if directory else f"- {names}")
+    for directory, group in itertools.groupby(files, lambda f: f[1]):
+        names = ", ".join(f[2] for f in group)
+        out.append(f"- {directory}/ {names}" if directory else f"- {names}")
     return out
 
 
@@ -111,7 +112,8 @@ def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_de
     if description:
         lines.append("Description by the author:")
         lines.extend(quoted_lines(description))
-    files = tuple(sorted(listing, key=lambda f: sort_key(f[0])))
+    files = tuple((path, one_line(posixpath.dirname(path)), f"{one_line(posixpath.basename(path))} +{added} -{removed}",
+                   reviewed) for path, added, removed, reviewed in sorted(listing, key=lambda f: sort_key(f[0])))
     return Context("\n".join(lines) + "\n", files, frozenset(f[0] for f in files))
 
 

@@ -20,6 +20,7 @@ import posixpath
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import compress, repeat
 from typing import Protocol
 
 from .diffs import FileDiff
@@ -187,10 +188,10 @@ def _shows(previous: tuple[str, list[str]], section: str) -> bool:
     wanted = section.strip()
     if not wanted:
         return False
-    for line in previous[1]:
-        if line.endswith(wanted) and line.lstrip("0123456789")[1:].strip() == wanted:
-            return True
-    return False
+    lines = previous[1]
+    # endswith in C first: the exact comparison runs only on the few lines that end the same
+    return any(line.lstrip("0123456789")[1:].strip() == wanted
+               for line in compress(lines, map(str.endswith, lines, repeat(wanted))))
 
 
 def file_header(fd: FileDiff, part: str = "", extra: Sequence[str] = ()) -> str:
