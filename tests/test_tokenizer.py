@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from batch_review.config import DEFAULT_INSTRUCTIONS
 from batch_review.diffs import parse_diff
 from batch_review.packing import FileItem, plan_requests
 from batch_review.prompts import RequestBuilder
 from batch_review.tokenizer import CACHE_NAME, TokenCounter, o200k_counter
+from batch_review.vocabulary import DEFAULT_INSTRUCTIONS
 
 from .conftest import APP_BASE
 
