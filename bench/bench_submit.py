@@ -3,7 +3,9 @@
 The floor, measured in the same run on the same repository: `git diff` of the same range plus parsing
 that diff with unidiff (what any tool that reviews this change must at least do). Both run as fresh
 processes, interleaved (floor, submit, floor, submit, ...) so that drift in the machine's load hits both
-alike; each is run --repeat times and the median wall time and the peak RSS are reported.
+alike; each is run --repeat times and the median wall time, the median CPU time (user + system, the
+process and the git it runs: on a shared machine it moves far less than wall time) and the peak RSS are
+reported.
 
 Two shapes of change, each over --files files with --lines modified lines per file (2 x files x lines
 changed lines: 10,000 x 50 x 2 = about a million by default):
@@ -94,14 +96,20 @@ def make_repo(root: Path, files: int, lines: int, shape: str) -> Path:
     return repo
 
 
-def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, str]:
-    """(wall seconds, stdout) of one fresh process."""
+def measure(cmd: list[str], cwd: Path, env: dict) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds, stdout) of one fresh process. CPU time is user + system time of the
+    process and the children it waited for (git): on a loaded machine it moves far less than wall time."""
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return wall, proc.stdout
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{cmd[:3]} failed ({proc.returncode}): {err.read().decode(errors='replace')[-2000:]}")
+        return wall, usage.ru_utime + usage.ru_stime, out.read().decode()
 
 
 def peak_rss_mib(cmd: list[str], cwd: Path, env: dict) -> int:
@@ -125,15 +133,17 @@ def bench_shape(shape: str, args) -> dict:
         tool_env = {k: v for k, v in GIT_ENV.items() if k != "TIKTOKEN_CACHE_DIR"}
         if args.tiktoken:
             tool_env["TIKTOKEN_CACHE_DIR"] = str(args.tiktoken.resolve())
-        floor_times, tool_times = [], []
+        floor_times, tool_times, floor_cpu, tool_cpu = [], [], [], []
         changed = ""
         for _ in range(args.repeat):  # interleaved, so drift in machine load hits both alike
-            wall, out = measure(floor_cmd, repo, GIT_ENV)
+            wall, cpu, out = measure(floor_cmd, repo, GIT_ENV)
             floor_times.append(wall)
+            floor_cpu.append(cpu)
             changed = out.split()
             shutil.rmtree(root / "state", ignore_errors=True)
-            wall, _ = measure(tool_cmd, repo, tool_env)
+            wall, cpu, _ = measure(tool_cmd, repo, tool_env)
             tool_times.append(wall)
+            tool_cpu.append(cpu)
         floor_rss = peak_rss_mib(floor_cmd, repo, GIT_ENV)
         shutil.rmtree(root / "state", ignore_errors=True)
         tool_rss = peak_rss_mib(tool_cmd, repo, tool_env)
@@ -145,10 +155,14 @@ def bench_shape(shape: str, args) -> dict:
             "floor_seconds": round(statistics.median(floor_times), 2),
             "tool_seconds": round(statistics.median(tool_times), 2),
             "ratio": round(statistics.median(tool_times) / statistics.median(floor_times), 2),
+            "floor_cpu_seconds": round(statistics.median(floor_cpu), 2),
+            "tool_cpu_seconds": round(statistics.median(tool_cpu), 2),
+            "cpu_ratio": round(statistics.median(tool_cpu) / statistics.median(floor_cpu), 2),
             "floor_peak_rss_mib": floor_rss, "tool_peak_rss_mib": tool_rss,
             "rss_ratio": round(tool_rss / floor_rss, 2),
             "batch_input_mib": round(jsonl / 2**20, 1), "requests": requests, "cpu_count": os.cpu_count(),
             "tiktoken": bool(args.tiktoken), "floor_runs": floor_times, "tool_runs": tool_times,
+            "floor_cpu_runs": floor_cpu, "tool_cpu_runs": tool_cpu, "load_average": os.getloadavg()[0],
         }
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -175,12 +189,13 @@ def main() -> None:
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     print()
     print("| shape | change | floor: git diff + unidiff | submit --dry-run | ratio (goal <= 1.3) "
-          "| peak RSS floor / submit | RSS ratio (goal <= 1.5) |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+          "| CPU time floor / submit | CPU ratio | peak RSS floor / submit | RSS ratio (goal <= 1.5) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         label = LABELS[r["shape"]] + (", counting with tiktoken" if r.get("tiktoken") else "")
         print(f"| {label} | {r['files']:,} files, {r['changed_lines']:,} changed lines "
               f"| {r['floor_seconds']} s | {r['tool_seconds']} s | {r['ratio']}x "
+              f"| {r['floor_cpu_seconds']} s / {r['tool_cpu_seconds']} s | {r['cpu_ratio']}x "
               f"| {r['floor_peak_rss_mib']} MiB / {r['tool_peak_rss_mib']} MiB | {r['rss_ratio']}x |")
 
 

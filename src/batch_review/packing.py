@@ -139,8 +139,8 @@ def _render(item: FileItem, max_file_chars: int | None) -> _Rendered | str:
     if added == 0:
         return "lines removed only"
     # a bare '@@' right under the file's header separates nothing
-    lines = (line for hunk in (hunks if hunks[0][0] != "@@" else [hunks[0][1:], *hunks[1:]]) for line in hunk)
-    body = "\n".join(lines) + "\n"
+    body = "\n".join(itertools.chain.from_iterable(hunks if hunks[0][0] != "@@" else [hunks[0][1:], *hunks[1:]]))
+    body += "\n"
     if max_file_chars is not None and len(body) > max_file_chars:
         return f"diff is {len(body):,} characters, over files.max_file_bytes ({max_file_chars:,})"
     text = file_header(item.fd, "", item.extra) + body

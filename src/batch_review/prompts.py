@@ -84,7 +84,8 @@ _DENSE = re.compile(r"[A-Za-z0-9+/]{32,}")
 
 def estimate_tokens(text: str) -> int:
     """Offline estimate of a text's o200k_base tokens."""
-    folded = sum(len(m) - 2 for m in _INDENT.findall(text))
+    runs = _INDENT.findall(text)
+    folded = sum(map(len, runs)) - 2 * len(runs)
     # base64 and the like have almost no spaces: only then is it worth looking for their runs
     dense = sum(len(m) for m in _DENSE.findall(text)) if text.count(" ") < len(text) * DENSE_SPACES else 0
     return int((len(text) - folded - dense) / CHARS_PER_TOKEN + dense / DENSE_CHARS_PER_TOKEN
