@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from batch_review import markdown_safety as ms
 from batch_review.anchoring import place_findings, suggestion_block
 from batch_review.compose import TargetReport, inline_body, review_bodies
 from batch_review.config import load_config
 from batch_review.diffs import CommentableLines, decode_diff, parse_diff
 from batch_review.errors import ConfigError
+from batch_review.markdown_check import check
 from batch_review.markers import find_markers
 from batch_review.packing import FileItem, plan_requests
 from batch_review.prompts import RequestBuilder
@@ -82,7 +82,7 @@ def assert_inert(text: str, leading: int = 0) -> None:
     visible_part = text.split("\n", leading)[leading] if leading else text
     assert "<!--" not in visible_part, "no hidden HTML comment"
     assert find_markers(visible_part) == [], "no marker but ours"
-    assert ms.check(text, leading=leading, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(text, leading=leading, links=("https://github.com/acme/widgets/blob/",)) == []
 
 
 @pytest.mark.parametrize("name", sorted(ANSWERS))

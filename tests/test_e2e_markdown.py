@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from batch_review import markdown_safety as ms
+from batch_review.markdown_check import check
 from batch_review.markers import find_markers
 
 from .conftest import finding
@@ -47,7 +48,7 @@ def test_hostile_text_in_every_model_field_is_posted_inert(world):
     body = review["body"]
     assert [m.head for m in find_markers(body)] == [world.pulls[1]]
     rendered = assert_inert(body, leading=2)
-    assert ms.check(body, leading=2, links=(BLOB,)) == []
+    assert check(body, leading=2, links=(BLOB,)) == []
     found = headings(rendered)  # the finding on line 40 (a high) first, then the low one: each its own block
     assert len(found) == 2 and "outside" in found[0] and "after the attack" in found[1]
     assert "must stay visible</p>" in rendered

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from batch_review import markdown_safety as ms
+from batch_review.markdown_check import check
 
 from .conftest import finding, paths_of
 from .emulators.openai_emu import chat_completion
@@ -261,7 +261,7 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     by = ", ".join(f"{left[s]} {s}" for s in ("critical", "high", "medium", "low") if left[s])
     assert f"{50 - len(full)} finding(s) not shown in full ({by})" in body
     assert all(f"far away {i}" in body for i in range(50))  # the rest in brief, one line each
-    assert ms.check(body, leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(body, leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
     # the unclosed fence in util.py's finding is closed where it is, not at the end of the comment
     util_comment = next(c for c in review["comments"] if c["path"] == "util.py")
     assert util_comment["body"].rstrip().endswith("```")

@@ -18,6 +18,7 @@ import pytest
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
 from batch_review.compose import inline_body, review_body
+from batch_review.markdown_check import check
 
 from .conftest import finding
 from .markdown_view import shows
@@ -105,7 +106,7 @@ def test_a_suggestion_fence_in_a_body_offers_no_one_click_change(world):
 def test_no_nesting_depth_stops_the_neutralizer(kind):
     text = DEEP[kind]
     body = ms.block(text)
-    assert "deep text" in body and ms.check(body) == []
+    assert "deep text" in body and check(body) == []
     assert "deep text" in ms.inline(text) and "\n" not in ms.inline(text)
     assert "deep text" in ms.plain(text) and ms.literal(text).startswith("```text")
     review = review_body(report_of(hostile("deep", text), hostile("second", "stays")), DIGEST)
@@ -121,7 +122,7 @@ def test_a_lone_surrogate_never_stops_the_neutralizer(function):
 
 def test_the_check_fails_closed_on_what_it_cannot_walk():
     """A body nested deeper than Python's recursion limit is reported, not a crash: the literal form goes out."""
-    assert ms.check(">" * 5_000 + " x") == ["blocks nested too deep to check"]
+    assert check(">" * 5_000 + " x") == ["blocks nested too deep to check"]
 
 
 @pytest.mark.parametrize("info", RENDERED_INFO)

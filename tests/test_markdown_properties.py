@@ -16,12 +16,13 @@ from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
 from batch_review.compose import (
     MAX_ANNOTATION_TITLE,
-    MAX_BODY,
     MAX_CHECK_TEXT,
+    MAX_REVIEW_BODY,
     check_output,
     inline_body,
     review_body,
 )
+from batch_review.markdown_check import check
 from batch_review.markers import find_fingerprints, find_markers
 from batch_review.vocabulary import Finding
 
@@ -57,14 +58,14 @@ FAST = settings(max_examples=int(os.environ.get("MD_PROPERTY_EXAMPLES", "50")), 
 def test_any_model_text_composes_to_an_inert_review_body(found, unparsable):
     report = report_of(*found, unparsable=unparsable, fingerprints=["0123456789abcdef"])
     body = review_body(report, DIGEST)
-    assert len(body) <= MAX_BODY
+    assert len(body) <= MAX_REVIEW_BODY
     assert body.startswith("<!-- batch-review:v1 target=pr-1 ") and body.split("\n")[1].startswith(
         "<!-- batch-review:fingerprints ")
     assert [m.head for m in find_markers(body)] == ["a" * 40]
     assert find_fingerprints(body) == {"0123456789abcdef"}
     rendered = assert_inert(body, leading=2)
     assert len(headings(rendered)) == len(found), "each finding opens its own top-level block"
-    assert ms.check(body, leading=2, links=(BLOB,)) == []
+    assert check(body, leading=2, links=(BLOB,)) == []
 
 
 @FAST
@@ -73,9 +74,9 @@ def test_any_model_text_composes_to_an_inert_inline_comment(f):
     f = replace(f, line=7, side="RIGHT")  # on the commented line, so a suggestion applies
     comment = InlineComment("app.py", 7, "RIGHT", None, f, True)
     out = inline_body(comment, suggestion_block(comment))
-    assert len(out) <= MAX_BODY and find_markers(out) == []
+    assert len(out) <= MAX_REVIEW_BODY and find_markers(out) == []
     assert_inert(out, leading=0)
-    assert ms.check(out) == []
+    assert check(out) == []
     if f.suggestion and f.suggestion.strip():  # the suggestion stays exactly as written
         assert suggestion_block(comment) in out
 

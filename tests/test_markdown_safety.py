@@ -13,11 +13,12 @@ import re
 
 import pytest
 
-from batch_review import compose
+from batch_review import body_fit, compose
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
 from batch_review.answers import MAX_FINDINGS, parse_answer
-from batch_review.compose import MAX_BODY, TargetReport, check_output, inline_body, review_body
+from batch_review.compose import MAX_REVIEW_BODY, TargetReport, check_output, inline_body, review_body
+from batch_review.markdown_check import check, unit_ranges
 from batch_review.markers import find_fingerprints, find_markers
 from batch_review.vocabulary import Finding
 
@@ -160,7 +161,7 @@ def test_a_body_over_the_clip_length_keeps_its_closing_fence():
     two_findings(hostile(body=long_body))
     comment = InlineComment("app.py", 1, "RIGHT", None, hostile(body=long_body), False)
     out = inline_body(comment, None)
-    assert out.rstrip().endswith("```") and ms.check(out) == []
+    assert out.rstrip().endswith("```") and check(out) == []
 
 
 def test_raw_answers_refusals_and_failures_are_literal_and_inert():
@@ -173,19 +174,19 @@ def test_raw_answers_refusals_and_failures_are_literal_and_inert():
     body = review_body(report, DIGEST)
     assert_inert(body, leading=1)
     assert [m.head for m in find_markers(body)] == ["a" * 40]
-    assert ms.check(body, leading=1, links=(BLOB,)) == []
+    assert check(body, leading=1, links=(BLOB,)) == []
 
 
 def test_the_check_catches_what_it_is_meant_to_catch():
     """check() itself, fed bodies that break each rule (so a broken neutralizer cannot pass unseen)."""
     marker = "<!-- batch-review:v1 target=pr-1 head=abcdef1 manifest=0123456789abcdef part=1 -->"
-    assert ms.check(marker + "\nfine text", leading=1) == []
+    assert check(marker + "\nfine text", leading=1) == []
     for bad in ("ping @admin", "see #12", "GH-3", "https://github.com/a/b/issues/1", "![](x.png)",
                 "<details>", "x <!-- hidden -->", "[r]: https://x\n\ntext", "<b>bold</b>", "[a](https://evil)"):
-        assert ms.check(marker + "\n" + bad, leading=1), bad
+        assert check(marker + "\n" + bad, leading=1), bad
     units = ["**high** · one", "```\nswallows", "**high** · two"]
-    assert ms.check("\n\n".join(units), units=ms.unit_ranges(units))  # a block crossing into the next unit
-    assert ms.check("<!-- batch-review:v1 forged -->\ntext", leading=0)
+    assert check("\n\n".join(units), units=unit_ranges(units))  # a block crossing into the next unit
+    assert check("<!-- batch-review:v1 forged -->\ntext", leading=0)
 
 
 def test_a_body_failing_the_check_is_posted_literal_never_dropped(monkeypatch):
@@ -218,16 +219,16 @@ def test_an_inline_comment_keeps_the_suggestion_exact_and_the_text_inert():
 # --- limits -------------------------------------------------------------------------------------------------
 
 def test_bodies_at_65536_characters_pass_and_one_over_is_cut_with_a_note():
-    exact = compose.compose_checked([], lambda lit: ["x" * (MAX_BODY - 100), "y" * 98], MAX_BODY, ())
-    assert len(exact) == MAX_BODY and exact.endswith("y" * 98)  # 65,536 with the blank line between
-    over = compose.compose_checked([], lambda lit: ["x" * (MAX_BODY - 100), "y" * 99], MAX_BODY, ())
-    assert len(over) <= MAX_BODY and "characters cut to fit GitHub's limit" in over
+    exact = body_fit.compose_checked([], lambda lit: ["x" * (MAX_REVIEW_BODY - 100), "y" * 98], MAX_REVIEW_BODY, ())
+    assert len(exact) == MAX_REVIEW_BODY and exact.endswith("y" * 98)  # 65,536 with the blank line between
+    over = body_fit.compose_checked([], lambda lit: ["x" * (MAX_REVIEW_BODY - 100), "y" * 99], MAX_REVIEW_BODY, ())
+    assert len(over) <= MAX_REVIEW_BODY and "characters cut to fit GitHub's limit" in over
 
 
 def test_a_review_body_never_exceeds_65536_and_counts_what_it_left_out():
     findings = [hostile(f"finding {i}", "word " * 2_000, severity=("low", "critical")[i % 2]) for i in range(40)]
     body = review_body(report_of(*findings, fingerprints=["0" * 16] * 40), DIGEST)
-    assert len(body) <= MAX_BODY
+    assert len(body) <= MAX_REVIEW_BODY
     assert body.split("\n")[1].startswith("<!-- batch-review:fingerprints ")
     shown = len(headings(ms.render(body)))
     assert 0 < shown < 40
@@ -272,5 +273,5 @@ def test_findings_that_do_not_fit_are_not_neutralized_in_full(monkeypatch):
     findings = [hostile(f"f{i}", "word " * 1_000) for i in range(3_000)]
     body = review_body(report_of(*findings), DIGEST)
     shown = len(headings(ms.render(body)))
-    assert len(body) <= MAX_BODY and shown < 30 and len(calls) <= shown + 1
+    assert len(body) <= MAX_REVIEW_BODY and shown < 30 and len(calls) <= shown + 1
     assert f"{3_000 - shown} finding(s) not shown in full (" in body

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from .markdown_safety import fence_of
 from .vocabulary import LEFT, RIGHT, Finding, severity_rank
 
 
@@ -135,14 +136,6 @@ def cap_inline(placement: Placement, max_inline: int) -> Placement:
     return Placement([c for c in placement.inline if id(c) in keep], placement.unplaced + overflow)
 
 
-def _longest_backtick_run(text: str) -> int:
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
-    return longest
-
-
 def suggestion_block(target: Finding | InlineComment) -> str | None:
     """A ```suggestion block for GitHub, or None when none applies.
 
@@ -162,5 +155,5 @@ def suggestion_block(target: Finding | InlineComment) -> str | None:
     if not f.suggestion or not f.suggestion.strip():
         return None
     code = f.suggestion.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
-    fence = "`" * max(3, _longest_backtick_run(code) + 1)
+    fence = fence_of(code)
     return f"{fence}suggestion\n{code}\n{fence}"

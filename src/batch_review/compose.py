@@ -2,12 +2,12 @@
 
 Every piece of model text (and every string a manifest carries) goes through markdown_safety, clipped
 before it is neutralized. A body is built from units (the head, one unit per finding, one per section
-entry); after composition it is rendered with cmark-gfm and checked: each unit keeps its own blocks, the
-only HTML comments are our leading markers, no raw HTML, image, foreign link, mention or issue reference.
-A body that fails the check is composed again with every model text as a fenced literal; nothing is
-dropped. One review per pull request: what does not fit GitHub's 65,536 characters is summarised by
-count and severity (most severe first) and pointed to where the whole list is. Every cap says what it
-left out, with counts.
+entry); body_fit fits them into GitHub's limit and checks the result with cmark-gfm (markdown_check): each
+unit keeps its own blocks, the only HTML comments are our leading markers, no raw HTML, image, foreign
+link, mention or issue reference. A body that fails the check is composed again with every model text as
+a fenced literal; nothing is dropped. One review per pull request: what does not fit GitHub's 65,536
+characters is summarised by count and severity (most severe first) and pointed to where the whole list
+is. Every cap says what it left out, with counts.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from . import markdown_safety as ms
+from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
+from .markdown_check import check, unit_ranges
 from .markers import Marker, fingerprints_html
 from .report import md_table
 from .vocabulary import SEVERITIES, severity_rank
 
-MAX_BODY = 65_536  # review body, comment body (characters)
+MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
 MAX_CHECK_TEXT = 65_535  # check run output.summary / output.text
 MAX_ANNOTATION_TITLE = 255
 MAX_ANNOTATION_MESSAGE = 64_000
@@ -33,9 +35,6 @@ MAX_FOREIGN = 300  # a path, reason or message that came from a manifest or a se
 MAX_SUMMARY = 900_000  # the job summary is limited to 1 MiB
 MAX_SUMMARY_TEXT = 4_000  # the model's summary of the change, all requests' parts together
 ANNOTATIONS_PER_REQUEST = 50
-OVERFLOW_ROOM = 3_000  # kept free for the "not shown here" lines
-FULL_LIST = ("the poll run's job summary, the SARIF file (when `output.sarif_dir` is set) and, with "
-             "`output.mode: both`, the check run")
 LEVEL_BY_SEVERITY = {"critical": "failure", "high": "failure", "medium": "warning", "low": "notice",
                      "info": "notice"}
 
@@ -79,12 +78,6 @@ def _severity(f) -> str:
 def by_severity(items: Iterable, key: Callable = lambda x: x) -> list:
     """Most severe first, otherwise in the given order."""
     return sorted(items, key=lambda x: -severity_rank(_severity(key(x))))
-
-
-def counts_line(severities: Iterable[str]) -> str:
-    """"2 critical, 5 low": most severe first."""
-    counts = Counter(severities)
-    return ", ".join(f"{counts[s]} {s}" for s in SEVERITIES[::-1] if counts[s])
 
 
 def severity_table(findings: Iterable) -> str:
@@ -146,54 +139,31 @@ def inline_body(comment, suggestion: str | None) -> str:
         if suggestion:
             units.append(suggestion)
         text = "\n\n".join(units)
-        if len(text) <= MAX_BODY and not ms.check(text, units=ms.unit_ranges(units)):
+        if len(text) <= MAX_REVIEW_BODY and not check(text, units=unit_ranges(units)):
             return text
-    return _last_resort([], "\n\n".join(units), MAX_BODY)
-
-
-def _last_resort(leading: list[str], visible: str, limit: int) -> str:
-    """Everything as one literal block: cannot render as anything but text."""
-    head = "\n".join(leading) + ("\n" if leading else "")
-    room = limit - len(head) - 200
-    shown = visible if len(visible) <= room else visible[:room]
-    note = "" if shown is visible else f"\n\n({len(visible) - len(shown):,} characters cut to fit GitHub's limit)"
-    return head + "This text is shown literally because it did not pass the markdown check.\n\n" + ms.fence(
-        shown, "text") + note
+    return last_resort([], "\n\n".join(units), MAX_REVIEW_BODY)
 
 
 # --- the body ---------------------------------------------------------------------------------------------
-
-@dataclass
-class Section:
-    title: str
-    entries: Lazy
-    what: str  # "finding(s)", "answer(s)", …: for the "not shown" count
-    severities: list[str] | None = None  # per entry, for findings
-    brief: Lazy | None = None  # per entry: one line, for findings that do not fit in full
-
-
-class Lazy:
-    """A list whose items are made when read: neutralizing thousands of findings that will not fit in a
-    body would cost seconds each poll."""
-
-    def __init__(self, items: Iterable, make: Callable[..., str]) -> None:
-        self.items, self.make = list(items), make
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self):
-        return (self.make(*x) for x in self.items)
-
-    def __getitem__(self, index: slice) -> Lazy:
-        return Lazy(self.items[index], self.make)
-
 
 def head_units(report: TargetReport, literal: bool = False) -> list[str]:
     findings = report.findings
     units = [f"## batch-review: {len(findings)} finding{'s' if len(findings) != 1 else ''}"]
     if report.summary:  # the model's summary of the change leads the body
         units.append(_model_text(report.summary, literal, MAX_SUMMARY_TEXT))
+    lines = _review_lines(report)
+    units.append("\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines)))
+    table = severity_table(findings)
+    if table:
+        units.append(table)
+    facts = _facts(report)
+    if facts:
+        units.append("\n".join(f"- {fact}" for fact in facts))
+    return units
+
+
+def _review_lines(report: TargetReport) -> list[str]:
+    """What was reviewed, how, and what this review leaves to others (one line each)."""
     models = ", ".join(ms.code_span(m) for m in report.model.split("`, `"))
     reviewed = f"Reviewed commit {ms.code_span(report.head_sha[:12])}"
     if report.current_head and report.current_head != report.head_sha:
@@ -206,10 +176,11 @@ def head_units(report: TargetReport, literal: bool = False) -> list[str]:
         lines.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
     if report.attempt:
         lines.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
-    units.append("\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines)))
-    table = severity_table(findings)
-    if table:
-        units.append(table)
+    return lines
+
+
+def _facts(report: TargetReport) -> list[str]:
+    """Where the findings are, and the ones that are not here."""
     facts = []
     if report.below_threshold:
         facts.append(f"{report.below_threshold} finding(s) below the configured minimum severity are not shown.")
@@ -221,9 +192,7 @@ def head_units(report: TargetReport, literal: bool = False) -> list[str]:
     if report.resubmitted:
         facts.append(f"{report.resubmitted} request(s) expired and were submitted again; "
                      "their findings will follow in another review.")
-    if facts:
-        units.append("\n".join(f"- {fact}" for fact in facts))
-    return units
+    return facts
 
 
 def _brief(f, where: str) -> str:
@@ -262,69 +231,6 @@ def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool
     return [s for s in out if len(s.entries)]
 
 
-def _fit(units: list[str], secs: list[Section], budget: int) -> list[str]:
-    """Head units, then each section's entries while they fit (each entry its own unit: no entry is a
-    list item, or consecutive entries would merge into one list). What does not fit is listed one line
-    a finding (most severe first) while that fits, and counted by severity after that."""
-    units = list(units)
-    size = sum(len(u) + 2 for u in units)
-    left: list[tuple[Section, int]] = []
-    for sec in secs:
-        heading = f"### {sec.title}"
-        shown = 0
-        for entry in sec.entries:
-            extra = len(entry) + 2 + (len(heading) + 2 if shown == 0 else 0)
-            if size + extra > budget - OVERFLOW_ROOM:
-                break
-            if shown == 0:
-                units.append(heading)
-            units.append(entry)
-            size += extra
-            shown += 1
-        if shown < len(sec.entries):
-            left.append((sec, shown))
-    if left:
-        units.append(_overflow(left, budget - size - 2))
-    return units
-
-
-def _overflow(left: list[tuple[Section, int]], room: int) -> str:
-    counts, brief = [], []
-    room -= 400 + 200 * len(left)  # the heading, the count lines and the closing line
-    for sec, shown in left:
-        rest = len(sec.entries) - shown
-        by = f" ({counts_line(sec.severities[shown:])})" if sec.severities else ""
-        counts.append(f"- {sec.title}: {rest} {sec.what} not shown in full{by}")
-        listed = 0
-        for line in sec.brief[shown:] if sec.brief is not None else ():
-            if len(line) + 1 > room:
-                break
-            brief.append(line)
-            room -= len(line) + 1
-            listed += 1
-        if sec.brief is not None and listed < rest:
-            brief.append(f"- … {rest - listed} more ({counts_line(sec.severities[shown + listed:])})"
-                         if sec.severities else f"- … {rest - listed} more")
-    text = "### Not shown in full here: GitHub's size limit\n\n" + "\n".join(counts)
-    if brief:
-        text += "\n\nIn brief, most severe first:\n\n" + "\n".join(brief)
-    return text + f"\n\nEvery finding is listed in {FULL_LIST}."
-
-
-def compose_checked(leading: list[str], build: Callable[[bool], list[str]], limit: int,
-                    links: tuple[str, ...]) -> str:
-    """Units from build(literal) joined under the leading comment lines, rendered and checked; the
-    literal form when the check fails, and one literal block as the last resort."""
-    head = "\n".join(leading) + ("\n" if leading else "")
-    for literal in (False, True):
-        units = build(literal)
-        text = head + "\n\n".join(units)
-        if len(text) <= limit and not ms.check(text, leading=len(leading), links=links,
-                                               units=ms.unit_ranges(units, len(leading) + 1)):
-            return text
-    return _last_resort(leading, "\n\n".join(units), limit)
-
-
 def review_bodies(report: TargetReport, digest: str, base: str = "") -> list[str]:
     """The review of one target: ONE body (a list, for the publisher)."""
     return [review_body(report, digest, base)]
@@ -335,9 +241,9 @@ def review_body(report: TargetReport, digest: str, base: str = "") -> str:
     leading = [Marker(report.key, report.head_sha, digest, 1, base).html()]
     if report.fingerprints:
         leading.append(fingerprints_html(report.fingerprints))
-    budget = MAX_BODY - sum(len(line) + 1 for line in leading)
-    return compose_checked(leading, lambda lit: _fit(head_units(report, lit), sections(report, lit), budget),
-                           MAX_BODY, (blob_prefix(report),))
+    budget = MAX_REVIEW_BODY - sum(len(line) + 1 for line in leading)
+    return compose_checked(leading, lambda lit: fit(head_units(report, lit), sections(report, lit), budget),
+                           MAX_REVIEW_BODY, (blob_prefix(report),))
 
 
 def check_conclusion(findings: Iterable, fail_on: str | None) -> str:
@@ -366,7 +272,7 @@ def check_output(report: TargetReport) -> tuple[dict, list[dict]]:
     output = {"title": f"{n} finding{'s' if n != 1 else ''}", "summary": summary}
     if secs:
         output["text"] = compose_checked(
-            [], lambda lit: _fit([], sections(report, lit, removed_lines=True), MAX_CHECK_TEXT),
+            [], lambda lit: fit([], sections(report, lit, removed_lines=True), MAX_CHECK_TEXT),
             MAX_CHECK_TEXT, links)
     annotations = [annotation(c) for c in report.inline if c.side != "LEFT"]
     return output, annotations

@@ -1,4 +1,4 @@
-"""Model text made inert for GitHub, and composed bodies checked the way GitHub renders them (pure).
+"""Model text made inert for GitHub (pure).
 
 Everything a model writes (titles, bodies, raw answers, refusals, suggestions, categories) and every string
 from a manifest is hostile. GitHub renders comments with cmark-gfm and then links @mentions, issue
@@ -13,10 +13,8 @@ code block keeps its language unless GitHub would render it as something else (`
 ```mermaid, maps, 3D models): then it is ```text. Any text is accepted: lone surrogates (valid in a JSON
 answer) become U+FFFD, and no depth of nesting makes a function here recurse without bound.
 
-`check()` renders a composed body with cmark-gfm (GFM extensions, unsafe so raw HTML is visible) and lists
-what is wrong: a unit (one finding, one section) whose blocks leak into another, an HTML comment other than
-our leading markers, raw HTML, an element left open, an image, a link we did not make, a mention, an issue
-reference or a link-reference definition. Clip model text before neutralizing, never after.
+markdown_check.check() then checks the composed body as GitHub renders it. Clip model text before
+neutralizing, never after.
 """
 
 from __future__ import annotations
@@ -74,7 +72,7 @@ def escape(text: str) -> str:
     return "".join("\\" + c if c in _ESCAPE else c for c in _unlink(_clean(text)))
 
 
-def _code_text(text: str) -> str:
+def code_text(text: str) -> str:
     """Code shown verbatim, except that it may not spell one of our hidden markers."""
     return _OUR_COMMENT.sub("<!-" + JOINER + "-", _clean(text))
 
@@ -85,7 +83,7 @@ def _longest_run(text: str, ch: str = "`") -> int:
 
 def code_span(text: str) -> str:
     """`text` as an inline code span that nothing inside can close."""
-    text = _code_text(text).replace("\n", " ")
+    text = code_text(text).replace("\n", " ")
     if not text:
         return ""
     ticks = "`" * (_longest_run(text) + 1)
@@ -93,11 +91,17 @@ def code_span(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
+def fence_of(code: str) -> str:
+    """The backtick run that fences `code`: longer than any run inside, so no line of it closes the block
+    (a fence closes on a run at least as long as the opening one), and at least three."""
+    return "`" * max(3, _longest_run(code) + 1)
+
+
 def fence(code: str, info: str = "", prefix: str = "") -> str:
-    """A fenced code block of backticks longer than any run inside (so no line of it closes the block),
-    each line prefixed with `prefix` (list or quote indentation)."""
-    code = _code_text(code).rstrip("\n")
-    ticks = "`" * max(3, _longest_run(code) + 1)
+    """A fenced code block that nothing inside can close, each line prefixed with `prefix` (list or quote
+    indentation)."""
+    code = code_text(code).rstrip("\n")
+    ticks = fence_of(code)
     info = re.sub(r"[^A-Za-z0-9_+.#-]", "", info)[:30]
     info = "text" if info.lower() in _RENDERED_INFO else info
     lines = [f"{ticks}{info}"] + code.split("\n") + [ticks]
@@ -157,27 +161,41 @@ def _inline(node, depth: int = 0) -> str:
     if depth > MAX_DEPTH:
         return escape(_text_of(node))
     inner = "".join(_inline(c, depth + 1) for c in node.children)
-    tag = node.tag
-    if tag in ("em", "strong"):  # not ~~del~~: nested, it would start a line with a ~~~~ fence
-        mark = {"em": "*", "strong": "**"}[tag]
-        return f"{mark}{inner}{mark}" if inner.strip() and inner == inner.strip() else inner
-    if tag == "code":
-        return code_span(_text_of(node))
-    if tag == "a":
-        href = node.attrs.get("href") or ""
-        shown = _text_of(node).strip()
-        return inner if not href or href in (shown, "http://" + shown, "mailto:" + shown) else (
-            f"{inner} ({escape(href)})")
-    if tag == "img":
-        return escape(f"[image: {node.attrs.get('alt') or ''}] ({node.attrs.get('src') or ''})")
-    if tag == "input" and node.attrs.get("type") == "checkbox":
-        return escape("[x] " if "checked" in node.attrs else "[ ] ")
-    if tag == "br":
-        return "\\\n"
-    if tag in ("p", "li", "td", "th", "tr", "thead", "tbody", "table", "div") or tag in _BLOCK:
+    write = _INLINE_WRITERS.get(node.tag)
+    text = write(node, inner) if write else None
+    if text is not None:
+        return text
+    if node.tag in _BLOCK or node.tag in ("td", "th"):
         return inner
     # anything else came from raw HTML in the answer: shown as the text it is
     return escape(node.raw) + inner + (escape(node.end_raw) if node.end_raw else "")
+
+
+def _emphasis(node: Node, inner: str) -> str:  # not ~~del~~: nested, it would start a line with a ~~~~ fence
+    mark = "*" if node.tag == "em" else "**"
+    return f"{mark}{inner}{mark}" if inner.strip() and inner == inner.strip() else inner
+
+
+def _link(node: Node, inner: str) -> str:
+    """The link's text, and its address as text when the text does not already show it."""
+    href = node.attrs.get("href") or ""
+    shown = _text_of(node).strip()
+    return inner if not href or href in (shown, "http://" + shown, "mailto:" + shown) else (
+        f"{inner} ({escape(href)})")
+
+
+def _image(node: Node, inner: str) -> str:
+    return escape(f"[image: {node.attrs.get('alt') or ''}] ({node.attrs.get('src') or ''})")
+
+
+def _checkbox(node: Node, inner: str) -> str | None:
+    if node.attrs.get("type") != "checkbox":
+        return None  # any other <input> is raw HTML
+    return escape("[x] " if "checked" in node.attrs else "[ ] ")
+
+
+_INLINE_WRITERS = {"em": _emphasis, "strong": _emphasis, "a": _link, "img": _image, "input": _checkbox,
+                   "code": lambda node, inner: code_span(_text_of(node)), "br": lambda node, inner: "\\\n"}
 
 
 def _prefixed(lines: list[str], first: str, rest: str) -> list[str]:
@@ -208,36 +226,52 @@ def _blocks(container: Node, depth: int = 0) -> list[list[str]]:
 
 
 def _block(node: Node, depth: int) -> list[list[str]]:
-    tag = node.tag
-    if tag == "pre":
-        return [fence(_text_of(node), node.attrs.get("lang") or "").split("\n")]
-    if tag == "hr":
-        return [["* * *"]]
-    if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-        text = " ".join(_inline(c, depth) for c in node.children).replace("\n", " ").strip()
-        return [[f"**{text}**" if text else ""]] if text else []
-    if tag == "blockquote":
-        lines = _join(_blocks(node, depth))
-        return [[(">" + (" " + line if line else "")) for line in lines]] if lines else []
-    if tag in ("ul", "ol"):
-        out: list[str] = []
-        number = int(node.attrs.get("start") or 1) if str(node.attrs.get("start") or "1").isdigit() else 1
-        for item in (c for c in node.children if isinstance(c, Node)):
-            marker = "- " if tag == "ul" else f"{number}. "
-            number += 1
-            lines = _join(_blocks(item, depth)) or [""]
-            out += _prefixed(lines, marker, " " * len(marker))
-        return [out] if out else []
-    if tag in ("table", "thead", "tbody"):
-        return [line for c in node.children if isinstance(c, Node) for line in _block(c, depth)]
-    if tag == "tr":
-        cells = [" ".join(_inline(c, depth).split("\n")).strip() for c in node.children if isinstance(c, Node)]
-        return [[" · ".join(cells)]]
-    if tag in ("p", "li", "div"):
-        return _blocks(node, depth)
+    write = _BLOCK_WRITERS.get(node.tag)
+    if write:
+        return write(node, depth)
     # raw HTML holding blocks (<details> … </details>): its tags shown as text around its content
     inner = _blocks(node, depth)
     return [[escape(node.raw)]] + inner + ([[escape(node.end_raw)]] if node.end_raw else [])
+
+
+def _heading(node: Node, depth: int) -> list[list[str]]:
+    text = " ".join(_inline(c, depth) for c in node.children).replace("\n", " ").strip()
+    return [[f"**{text}**"]] if text else []
+
+
+def _quote(node: Node, depth: int) -> list[list[str]]:
+    lines = _join(_blocks(node, depth))
+    return [[(">" + (" " + line if line else "")) for line in lines]] if lines else []
+
+
+def _list(node: Node, depth: int) -> list[list[str]]:
+    out: list[str] = []
+    start = str(node.attrs.get("start") or "1")
+    number = int(start) if start.isdigit() else 1
+    for item in (c for c in node.children if isinstance(c, Node)):
+        marker = "- " if node.tag == "ul" else f"{number}. "
+        number += 1
+        lines = _join(_blocks(item, depth)) or [""]
+        out += _prefixed(lines, marker, " " * len(marker))
+    return [out] if out else []
+
+
+def _table(node: Node, depth: int) -> list[list[str]]:
+    return [line for c in node.children if isinstance(c, Node) for line in _block(c, depth)]
+
+
+def _row(node: Node, depth: int) -> list[list[str]]:
+    cells = [" ".join(_inline(c, depth).split("\n")).strip() for c in node.children if isinstance(c, Node)]
+    return [[" · ".join(cells)]]
+
+
+_BLOCK_WRITERS = {
+    "pre": lambda node, depth: [fence(_text_of(node), node.attrs.get("lang") or "").split("\n")],
+    "hr": lambda node, depth: [["* * *"]],
+    **dict.fromkeys(("h1", "h2", "h3", "h4", "h5", "h6"), _heading),
+    "blockquote": _quote, "ul": _list, "ol": _list, "table": _table, "thead": _table, "tbody": _table,
+    "tr": _row, "p": _blocks, "li": _blocks, "div": _blocks,
+}
 
 
 def _join(blocks: list[list[str]]) -> list[str]:
@@ -284,118 +318,3 @@ def _flat(node, depth: int = 0) -> str:
             return code_span(_text_of(node))
         return " ".join(_flat(c, depth + 1) for c in node.children if not (isinstance(c, str) and not c.strip()))
     return _inline(node, depth).replace("\\\n", " ").replace("\n", " ")
-
-
-# --- the check after composition -----------------------------------------------------------------------------
-
-_SOURCEPOS = re.compile(r"(\d+):(\d+)-(\d+):(\d+)")
-_MENTION = re.compile(r"(?:^|[^A-Za-z0-9_`])@[A-Za-z0-9]", re.IGNORECASE)
-_REFERENCE = re.compile(r"#[0-9]|(?i:\bgh-[0-9])")
-_URL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.")
-_REF_DEF = re.compile(r"^[ \t>*+\-0-9.)]*\[[^\]]*\]:")
-_IGNORED_PARENTS = {"code", "pre", "a"}
-_MARKDOWN_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "code", "em",
-                  "strong", "del", "a", "hr", "br", "table", "thead", "tbody", "tr", "th", "td", "input"}
-
-
-def _span(node: Node) -> tuple[int, int] | None:
-    m = _SOURCEPOS.fullmatch(node.attrs.get("data-sourcepos") or "")
-    if not m:
-        return None
-    start, end, end_col = int(m.group(1)), int(m.group(3)), int(m.group(4))
-    return start, (end - 1 if end_col == 0 and end > start else end)
-
-
-def unit_ranges(units: list[str], first_line: int = 1, sep: str = "\n\n") -> list[tuple[int, int]]:
-    """The line range (1-based, inclusive) of each unit of a body made as sep.join(units)."""
-    ranges, line = [], first_line
-    for unit in units:
-        n = unit.count("\n") + 1
-        ranges.append((line, line + n - 1))
-        line += n + sep.count("\n") - 1
-    return ranges
-
-
-def check(body: str, *, leading: int = 0, units: list[tuple[int, int]] | None = None,
-          links: tuple[str, ...] = ()) -> list[str]:
-    """What is wrong with a composed body as GitHub will render it ([] when nothing is).
-
-    leading: how many first lines are our own HTML comments (marker, fingerprints); units: line ranges
-    that must each hold their own blocks; links: the URL prefixes our own links start with."""
-    problems: list[str] = []
-    lines = body.split("\n")
-    for i in range(leading):
-        if i >= len(lines) or not re.fullmatch(r"<!-- batch-review:[^<>]*-->", lines[i]):
-            problems.append(f"line {i + 1} is not one of our marker comments")
-    safe = render(body, unsafe=False)
-    if safe.count("<!--") != leading:
-        problems.append(f"{safe.count('<!--') - leading} piece(s) of raw HTML or HTML comment besides ours")
-    try:
-        tree = parse_html(render(body))
-    except UnreadableHTML as exc:
-        return problems + [f"HTML that cannot be read: {exc}"]
-    if tree.stray_end_tags:
-        problems.append(f"end tags without a start: {sorted(set(tree.stray_end_tags))}")
-    spans: list[tuple[int, int]] = []
-    code_lines: set[int] = set()
-    seen_comments = 0
-    for child in tree.root.children:
-        if isinstance(child, Comment):
-            seen_comments += 1
-            if seen_comments > leading:
-                problems.append("an HTML comment that is not ours")
-            continue
-        if isinstance(child, str):
-            if child.strip():
-                problems.append(f"text outside any block (raw HTML): {child.strip()[:40]!r}")
-            continue
-        span = _span(child)
-        if span is None:
-            problems.append(f"<{child.tag}> outside markdown (raw HTML)")
-            continue
-        spans.append(span)
-    try:
-        _walk(tree.root, problems, code_lines, links)
-    except RecursionError:  # our own subset nests a few levels; this deep is not ours: fail closed
-        problems.append("blocks nested too deep to check")
-    if units:
-        problems += _unit_problems(units, spans)
-    for number, line in enumerate(lines, start=1):
-        if number > leading and number not in code_lines and _REF_DEF.match(line):
-            problems.append(f"line {number} is a link reference definition")
-    return problems
-
-
-def _walk(node: Node, problems: list[str], code_lines: set[int], links: tuple[str, ...],
-          ignored: bool = False) -> None:
-    for child in node.children:
-        if isinstance(child, str):
-            if not ignored:
-                for name, pattern in (("mention", _MENTION), ("issue reference", _REFERENCE), ("URL", _URL)):
-                    if m := pattern.search(child):
-                        problems.append(f"a live {name}: {child[max(0, m.start() - 10):m.end() + 10]!r}")
-            continue
-        if isinstance(child, Comment):
-            if node.tag != "#root":
-                problems.append("an HTML comment inside the text")
-            continue
-        if not child.closed:
-            problems.append(f"<{child.tag}> left open")
-        if child.tag not in _MARKDOWN_TAGS:
-            problems.append(f"raw HTML <{child.tag}>")
-        if child.tag == "img":
-            problems.append("an image")
-        if child.tag == "a" and not any((child.attrs.get("href") or "").startswith(p) for p in links if p):
-            problems.append(f"a link we did not make: {child.attrs.get('href')!r}")
-        if child.tag == "pre" and (span := _span(child)):
-            code_lines.update(range(span[0], span[1] + 1))
-        _walk(child, problems, code_lines, links, ignored or child.tag in _IGNORED_PARENTS)
-
-
-def _unit_problems(units: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[str]:
-    problems = []
-    for start, end in spans:
-        owner = next((i for i, (a, b) in enumerate(units) if a <= start <= b), None)
-        if owner is None or end > units[owner][1]:
-            problems.append(f"a block over lines {start}-{end} crosses the edge of a unit")
-    return problems

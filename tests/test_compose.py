@@ -1,0 +1,254 @@
+"""compose.py and body_fit.py, unit by unit: check run output and annotations, inline comments, the literal
+fallbacks and the "not shown in full" accounting (each test plays a broken guard or a hostile text and
+names what a reader or GitHub would get wrong)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from batch_review import body_fit
+from batch_review import markdown_safety as ms
+from batch_review.anchoring import InlineComment, suggestion_block
+from batch_review.body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
+from batch_review.compose import (
+    MAX_ANNOTATION_MESSAGE,
+    MAX_REVIEW_BODY,
+    annotation,
+    check_conclusion,
+    check_output,
+    finding_heading,
+    inline_body,
+    review_bodies,
+    review_body,
+    summary_markdown,
+)
+from batch_review.markdown_check import check
+from batch_review.markers import find_markers
+from batch_review.vocabulary import Finding
+
+from .markdown_view import shows
+from .test_markdown_safety import BLOB, DIGEST, assert_inert, hostile, report_of
+
+SCHEMAS = json.loads((Path(__file__).parent / "emulators" / "schemas" / "github.json").read_text())
+
+
+def comment(f: Finding, line: int = 7, side: str = "RIGHT", start: int | None = None, note: str | None = None):
+    return InlineComment("app.py", line, side, start, f, side == "RIGHT", note)
+
+
+@pytest.fixture
+def broken_neutralizer(monkeypatch):
+    """ms.block leaves a live mention: the check must catch it and the literal form must be posted."""
+    real = ms.block
+    monkeypatch.setattr(ms, "block", lambda text, limit=None: "@admin " + real(text, limit))
+
+
+# --- annotations ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("severity, level", [("critical", "failure"), ("high", "failure"), ("medium", "warning"),
+                                             ("low", "notice"), ("info", "notice"), ("bogus", "warning")])
+def test_every_severity_gets_an_annotation_level_github_accepts(severity, level):
+    ann = annotation(comment(hostile(severity=severity)))
+    assert ann["annotation_level"] == level
+    assert level in _annotation_levels()
+
+
+def _annotation_levels() -> list[str]:
+    text = json.dumps(SCHEMAS["checks/create"])
+    start = text.index('"annotation_level": {"enum": [') + len('"annotation_level": {"enum": [')
+    return json.loads("[" + text[start:text.index("]", start)] + "]")
+
+
+def test_an_annotation_carries_its_lines_title_message_and_suggestion():
+    f = Finding("pr-1:0000:0", "app.py", 9, 7, "RIGHT", "high", "bug", "t @admin\nx", "the body", "fix()")
+    ann = annotation(InlineComment("app.py", 9, "RIGHT", 7, f, True))
+    assert (ann["path"], ann["start_line"], ann["end_line"]) == ("app.py", 7, 9)
+    assert ann["title"] == f"high: t @{ms.JOINER}admin x"
+    assert ann["message"] == "the body" and ann["raw_details"] == "fix()"
+    single = annotation(comment(hostile(body="")))
+    assert (single["start_line"], single["end_line"]) == (7, 7) and "raw_details" not in single
+    assert single["message"] == "T"  # no body: the title is the message
+    assert annotation(comment(hostile(title="", body="")))["message"] == "(no text)"  # GitHub requires one
+
+
+def test_annotation_message_and_details_are_clipped_to_githubs_64000():
+    huge = "y" * (MAX_ANNOTATION_MESSAGE + 10)
+    ann = annotation(comment(hostile(body=huge, suggestion=huge)))
+    for key in ("message", "raw_details"):
+        assert len(ann[key]) == MAX_ANNOTATION_MESSAGE and ann[key].endswith("…")
+
+
+def test_check_conclusion_fails_only_at_or_above_fail_on():
+    found = [hostile(severity="medium"), hostile(severity="high")]
+    assert check_conclusion(found, "high") == "failure"
+    assert check_conclusion(found, "critical") == "neutral"
+    assert check_conclusion(found, None) == "neutral" and check_conclusion([], "info") == "neutral"
+
+
+# --- check run output ------------------------------------------------------------------------------------
+
+def test_findings_on_removed_lines_get_their_own_section_and_no_annotation():
+    """Check run annotations point at lines of the head commit: a removed line is not there. Dropping the
+    section, or stopping at the first removed-line finding, would lose findings."""
+    old1, new1 = hostile("gone one", severity="low"), hostile("kept one")
+    old2, new2 = hostile("gone two", severity="critical"), hostile("kept two")
+    inline = [comment(old1, 3, "LEFT"), comment(new1, 4), comment(old2, 5, "LEFT"), comment(new2, 6)]
+    output, annotations = check_output(report_of(inline=inline))
+    assert [a["title"] for a in annotations] == ["high: kept one", "high: kept two"]
+    assert [a["end_line"] for a in annotations] == [4, 6]
+    text = output["text"]
+    assert "### Findings on removed lines" in text
+    assert text.index("gone two") < text.index("gone one")  # most severe first
+    assert "`app.py` old line 5" in text and "`app.py` old line 3" in text
+    assert output["title"] == "4 findings"
+    assert_inert(text, leading=0)
+
+
+def test_check_run_title_counts_findings():
+    assert check_output(report_of(hostile()))[0]["title"] == "1 finding"
+    assert check_output(report_of())[0]["title"] == "0 findings"
+    assert "text" not in check_output(report_of())[0]  # nothing to list: no text
+
+
+def test_check_run_summary_and_text_fall_back_to_literal_model_text(broken_neutralizer):
+    report = report_of(hostile("one", "first body"), summary="the change in short")
+    output, _ = check_output(report)
+    assert "```text\nthe change in short\n```" in output["summary"]
+    assert "```text\nfirst body\n```" in output["text"]
+    for part in ("summary", "text"):
+        assert check(output[part], links=(BLOB,)) == []
+
+
+# --- inline comments ---------------------------------------------------------------------------------------
+
+def test_an_inline_comment_says_why_it_covers_less_than_asked():
+    out = inline_body(comment(hostile(), note="start line 3 is in another hunk: commented on line 7 only"), None)
+    heading, note = out.split("\n\n")[0].split("\n")
+    assert heading == finding_heading(hostile())
+    assert note == ms.escape("start line 3 is in another hunk: commented on line 7 only")
+
+
+def test_an_inline_comment_failing_the_check_is_posted_literal(broken_neutralizer):
+    f = hostile("t", "plain words", suggestion="x = 1")
+    c = comment(f, 99)
+    out = inline_body(c, suggestion_block(c))
+    assert "```text\nplain words\n```" in out and out.endswith("```suggestion\nx = 1\n```")
+    assert check(out) == []
+
+
+def test_a_body_leaking_into_the_suggestion_is_caught_by_the_unit_check(monkeypatch):
+    """An unclosed fence in the body would swallow the ```suggestion block: only the per-unit check sees it."""
+    monkeypatch.setattr(ms, "block", lambda text, limit=None: "```\nunclosed " + text)
+    c = comment(hostile(body="b", suggestion="x = 1"), 99)
+    out = inline_body(c, suggestion_block(c))
+    assert "```text\nb\n```" in out and out.endswith("```suggestion\nx = 1\n```")
+
+
+def test_an_inline_comment_of_exactly_65536_characters_is_posted_as_is():
+    head = finding_heading(hostile())
+    exact = hostile(body="x" * (MAX_REVIEW_BODY - len(head) - 2))
+    out = inline_body(comment(exact), None)
+    assert len(out) == MAX_REVIEW_BODY and out == head + "\n\n" + exact.body
+    over = inline_body(comment(hostile(body=exact.body + "x")), None)
+    assert len(over) <= MAX_REVIEW_BODY and "characters cut to fit GitHub's limit" in over
+    assert check(over) == []
+
+
+# --- the last resort: never over the limit, whatever the text -----------------------------------------------
+
+@pytest.mark.parametrize("visible, fits", [
+    ("\tx" * 35_000, False),  # a tab is shown as four spaces: 70,000 characters as given, 175,000 as shown
+    ("`" * 70_000, False),  # the fence grows with the longest backtick run inside
+    ("<!-- batch-review:v1 x -->" * 3_000, False),  # each planted marker gains a word joiner when broken
+    ("ok", True),
+    ("\r\n" * 40_000 + "a", True),  # 80,001 characters as given, 40,001 as shown: fits
+])
+@pytest.mark.parametrize("leading", [[], ["<!-- batch-review:v1 target=pr-1 head=abc1234 manifest=0123abcd -->"]])
+def test_the_last_resort_fits_the_limit_and_says_what_it_cut(visible, fits, leading):
+    limit = 65_536
+    out = last_resort(leading, visible, limit)
+    assert len(out) <= limit
+    assert out.startswith("".join(line + "\n" for line in leading) + body_fit.LITERAL_INTRO)
+    assert check(out, leading=len(leading)) == []
+    if fits:
+        assert out.endswith(visible.replace("\r\n", "\n") + "\n```")
+    else:  # cut, not thrown away: the longest beginning that fits is shown
+        assert "characters cut to fit GitHub's limit)" in out and len(out) > limit - 10
+
+
+def test_compose_checked_falls_back_to_the_last_resort_when_both_forms_fail():
+    out = compose_checked([], lambda literal: ["@admin"], 1_000, ())
+    assert out == body_fit.LITERAL_INTRO + "```text\n@admin\n```"
+
+
+# --- what does not fit is counted, by severity --------------------------------------------------------------
+
+def test_counts_line_is_most_severe_first():
+    assert counts_line(["low", "critical", "low", "info"]) == "1 critical, 2 low, 1 info"
+    assert counts_line([]) == ""
+
+
+def _section(n: int, brief: bool = True, severities: bool = True) -> Section:
+    sev = ["high" if i % 3 == 0 else "low" for i in range(n)]
+    return Section("Findings", Lazy([(i,) for i in range(n)], lambda i: f"entry {i} " + "w" * 300), "finding(s)",
+                   sev if severities else None, Lazy([(i,) for i in range(n)], lambda i: f"- brief {i}") if brief
+                   else None)
+
+
+def test_overflow_lists_in_brief_what_fits_and_counts_the_rest_by_severity():
+    units = fit(["head"], [_section(60)], 3_000 + 2_000)  # room for a few entries, then the brief list
+    shown = [u for u in units if u.startswith("entry ")]
+    overflow = units[-1]
+    rest = 60 - len(shown)
+    assert 0 < len(shown) < 60 and units[1] == "### Findings"
+    sev = ["high" if i % 3 == 0 else "low" for i in range(60)]
+    assert overflow.startswith("### Not shown in full here: GitHub's size limit\n\n"
+                               f"- Findings: {rest} finding(s) not shown in full ({counts_line(sev[len(shown):])})")
+    listed = [line for line in overflow.split("\n") if line.startswith("- brief ")]
+    assert listed == [f"- brief {i}" for i in range(len(shown), len(shown) + len(listed))]
+    assert "\n\nIn brief, most severe first:\n\n- brief " in overflow
+    more = rest - len(listed)
+    if more:
+        assert f"- … {more} more ({counts_line(sev[len(shown) + len(listed):])})" in overflow
+    assert overflow.endswith(f"Every finding is listed in {body_fit.FULL_LIST}.")
+
+
+def test_overflow_without_brief_lines_or_severities():
+    units = fit([], [_section(50, brief=False, severities=False)], 3_500)
+    assert units[-1].split("\n")[2] == f"- Findings: {50 - len(units) + 2} finding(s) not shown in full"
+    assert "In brief" not in units[-1]
+    units = fit([], [_section(400, severities=False)], 3_500)
+    assert any(line.startswith("- … ") and line.endswith(" more") for line in units[-1].split("\n"))
+
+
+def test_brief_lines_clip_titles_and_keep_them_one_line():
+    body = review_body(report_of(*[hostile("t" * 500 + "\n# h", "w " * 3_000) for _ in range(30)]), DIGEST)
+    brief = [line for line in body.split("\n") if line.startswith("- **high** `app.py` line 99 — ")]
+    assert brief and all(line.endswith("t" * 199 + "…") for line in brief)
+    empty = review_body(report_of(*[hostile("", "w " * 3_000) for _ in range(30)]), DIGEST)
+    assert any(line == "- **high** `app.py` line 99 — " for line in empty.split("\n"))
+
+
+# --- review bodies ------------------------------------------------------------------------------------------
+
+def test_review_bodies_is_the_one_review_body_with_its_base():
+    report = report_of(hostile())
+    (body,) = review_bodies(report, DIGEST, "b" * 40)
+    assert body == review_body(report, DIGEST, "b" * 40)
+    (marker,) = find_markers(body)
+    assert (marker.base, marker.head) == ("b" * 40, "a" * 40) and DIGEST.startswith(marker.manifest)
+
+
+def test_the_job_summary_lists_every_finding_one_line_each():
+    inline = [comment(hostile("on the diff", severity="low"), 3, "LEFT")]
+    text = summary_markdown(report_of(hostile("off @admin", severity="critical"), inline=inline,
+                                      notes=[("a.py", "cut #5")]))
+    lines = text.split("\n")
+    assert lines[0] == f"#### \\#{ms.JOINER}1: 2 finding(s)"
+    assert lines[1] == f"- **critical** `app.py`:99 — {ms.inline('off @admin')}"
+    assert lines[2] == "- **low** `app.py`:3 (old side) — on the diff"
+    assert lines[3] == f"- `a.py`: {ms.inline('cut #5')}" and len(lines) == 4
+    assert shows(text, "off @admin")
