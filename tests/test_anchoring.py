@@ -244,3 +244,18 @@ def test_suggestion_block_for_an_inline_comment_requires_exact_coverage():
     assert suggestion_block(forged) is None  # claims ok, but covers only line 8 of 3..8
     left = place_one(f(9, side="LEFT", suggestion="fix()"), FILES)
     assert left.suggestion_ok is False and suggestion_block(left) is None
+
+
+def test_a_leading_slash_and_old_mac_line_ends_are_undone():
+    assert normalize_path("/src/a.py") == "src/a.py" and normalize_path(" .\\src\\a.py ") == "src/a.py"
+    # a suggestion keeps the code exactly: bare CR line ends become LF, trailing spaces stay
+    assert suggestion_block(f(5, suggestion="a  \rb  \n")) == "```suggestion\na  \nb  \n```"
+
+
+def test_comments_on_one_line_are_ordered_single_first_then_most_severe():
+    """Several findings on one line: the single-line one first, then the most severe (not the title)."""
+    found = [f(5, start_line=1, severity="critical", title="a"), f(5, severity="low", title="a"),
+             f(5, severity="critical", title="z"), f(5, severity="medium", title="b")]
+    placed = place_findings(found, FILES).inline
+    assert [(c.start_line, c.finding.severity) for c in placed] == [
+        (None, "critical"), (None, "medium"), (None, "low"), (1, "critical")]

@@ -11,7 +11,9 @@ from batch_review.diffs import (
     DiffError,
     commentable_lines,
     decode_diff,
+    line_hash,
     parse_diff,
+    right_line_hashes,
     unquote_path,
 )
 
@@ -171,3 +173,29 @@ def test_commentable_json_round_trip_and_validation():
         CommentableLines.from_json({"RIGHT": [[5, 2]]})
     with pytest.raises(ValueError):
         c.ranges("MIDDLE")
+
+
+def test_line_hashes_follow_the_new_side_content_hunk_by_hunk():
+    """Findings are recognised across reviews by the content of their line: a removed line must not shift
+    the hashes, and a line past the end of a hunk has none (an index past the list would crash poll)."""
+    import zlib
+
+    diff = ("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -10,4 +10,4 @@\n ctx\n-old\n+  new  \n ctx2\n"
+            " ctx3\n@@ -30,2 +29,0 @@\n-gone\n-gone too\n@@ -40,1 +38,1 @@\n-x\n+\ud800 odd\n")
+    (fd,) = parse_diff(diff)
+    hashes = right_line_hashes(fd.hunks)
+    crc = [zlib.crc32(s.encode("utf-8", "replace")) for s in ("ctx", "new", "ctx2", "ctx3")]
+    assert hashes[0] == [10, crc] and hashes[1][0] == 38  # the removal-only hunk has no new-side line
+    assert len(hashes) == 2
+    assert [line_hash(hashes, n) for n in (9, 10, 11, 13, 14)] == [None, crc[0], crc[1], crc[3], None]
+    assert line_hash(hashes, 38) == zlib.crc32("\ud800 odd".encode("utf-8", "replace"))
+    assert line_hash(hashes, None) is None and line_hash([], 10) is None
+
+
+def test_same_hunk_is_inclusive_and_ordered():
+    lines = CommentableLines(right=((1, 10), (20, 30)))
+    assert lines.same_hunk("RIGHT", 5, 5) and lines.same_hunk("RIGHT", 20, 30) and lines.same_hunk("RIGHT", 1, 10)
+    assert not lines.same_hunk("RIGHT", 6, 5) and not lines.same_hunk("RIGHT", 10, 20)
+    assert not lines.same_hunk("LEFT", 5, 5) and lines.hunk_of("RIGHT", 25) == (20, 30)
+    with pytest.raises(ValueError, match="side must be RIGHT or LEFT"):
+        lines.contains("right", 5)

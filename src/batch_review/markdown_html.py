@@ -79,8 +79,8 @@ class _Tree(HTMLParser):
     def handle_pi(self, data):
         self.stack[-1].children.append(f"<?{data}>")
 
-    def unknown_decl(self, data):
-        self.stack[-1].children.append(f"<![{data}]>")
+    def unknown_decl(self, data):  # "<![CDATA[x]]>" arrives as "CDATA[x", "<![if x]>" as "if x"
+        self.stack[-1].children.append(f"<![{data}]]>" if "[" in data else f"<![{data}]>")
 
 
 class UnreadableHTML(ValueError):
