@@ -142,6 +142,7 @@ def test_hostile_pull_request_titles_render_inert_in_the_job_summary(world, gith
     import re
 
     from batch_review import markdown_safety as ms
+    from batch_review.markdown_check import check
 
     from .markdown_view import visible
 
@@ -154,7 +155,7 @@ def test_hostile_pull_request_titles_render_inert_in_the_job_summary(world, gith
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     assert world.submit("--dry-run") == 0
     text = summary.read_text()
-    assert ms.check(text) == []  # nothing live: mention, reference, image, link, raw HTML, comment
+    assert check(text) == []  # nothing live: mention, reference, image, link, raw HTML, comment
     html = ms.render(text)
     rows = [re.findall(r"<t[dh][^>]*>", row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)]
     assert [len(r) for r in rows] == [8] * 5  # header, three targets, total: every row keeps its 8 cells

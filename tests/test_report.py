@@ -11,6 +11,7 @@ import re
 import pytest
 
 from batch_review import markdown_safety as ms
+from batch_review.markdown_check import check
 from batch_review.redact import register
 from batch_review.report import md_escape, md_list, md_table
 
@@ -43,7 +44,7 @@ def _rows(html: str) -> list[list[str]]:
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_hostile_cell_renders_as_its_own_text_and_nothing_else(attack):
     table = md_table(["target", "files"], [[attack, 1], ["#2 safe", 2]])
-    assert ms.check(table) == []  # no mention, reference, link, image, raw HTML or comment is live
+    assert check(table) == []  # no mention, reference, link, image, raw HTML or comment is live
     rows = _rows(ms.render(table))
     assert [len(r) for r in rows] == [2, 2, 2]  # the table keeps its shape: no cell swallowed or added
     assert visible(md_table(["t"], [[attack]])) == "t " + _shown(attack)  # shown as written
@@ -53,7 +54,7 @@ def test_a_hostile_cell_renders_as_its_own_text_and_nothing_else(attack):
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_a_hostile_line_is_one_inert_list_item(attack):
     body = "\n".join(["Problems:", "", *md_list([attack, "second"])])
-    assert ms.check(body) == []
+    assert check(body) == []
     html = ms.render(body)
     assert html.count("<li ") == 2 and "<ul " in html and "<h1" not in html and "<blockquote" not in html
     assert visible(body) == f"Problems: {_shown(attack)} second"
