@@ -358,6 +358,8 @@ def test_line_range_string_gives_start_and_line():
     ("10", "12", (10, 12)),   # strings of digits
     (10, None, (None, 10)),   # only a start: it is the line
     (-1, 12, (None, 12)),     # unusable start dropped
+    (0, 12, (None, 12)),      # line 0 does not exist: never a start
+    (5, 0, (None, 5)),        # nor a line
     (10, "x", (None, 10)),
 ])
 def test_start_line_rules(start, line, expected):
@@ -806,3 +808,12 @@ def test_results_are_values_that_no_later_stage_can_change():
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(obj, attr, None)
     assert Usage() == Usage(0, 0, 0, 0) and {Usage(1, 2, 3, 4): 1}[Usage(1, 2, 3, 4)] == 1
+
+
+def test_compact_json_cut_short_keeps_every_complete_finding():
+    """A model may answer without spaces: `},{` must be read as the next finding, not skipped into it."""
+    text = json.dumps({"findings": [item(), item(line=13), item(line=14)]}, separators=(",", ":"))
+    cut = text[: text.index('{"path"', text.index('"line":14') - 20)] + '{"pa'
+    findings, problem = parse_findings(cut, CID)
+    assert findings == [finding(), finding(line=13)]
+    assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
