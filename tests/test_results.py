@@ -817,3 +817,11 @@ def test_compact_json_cut_short_keeps_every_complete_finding():
     findings, problem = parse_findings(cut, CID)
     assert findings == [finding(), finding(line=13)]
     assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
+
+
+def test_the_first_choice_is_the_answer():
+    """We ask for one choice; a server that sends more is read by its first, as the request asked."""
+    body = chat(answer(item()))
+    body["choices"].append({"index": 1, "finish_reason": "length", "message": {"content": "second"}})
+    r = parse_output_lines(out_line(CID, body), "", [CID]).by_id[CID]
+    assert (r.status, r.findings, r.truncated) == ("ok", (finding(),), False)

@@ -200,16 +200,16 @@ def classify(dump: list, equivalents: list[dict]) -> dict:
         if result["worker_outcome"] != "normal" or result["test_outcome"] == "incompetent":
             counts["incompetent"] += 1
             continue
+        if result["test_outcome"] == "killed":  # a killed mutant is not equivalent, whatever a listing says
+            counts["killed"] += 1
+            counts["timeouts"] += (result.get("output") or "") == "timeout"
+            continue
         match = next((i for i, e in enumerate(equivalents) if (e["operator"], e["before"], e["after"]) == (
             entry["operator"], before, after)), None)
         if match is not None:
             used.add(match)
             counts["equivalent"] += 1
-            equivalent.append({**entry, "reason": equivalents[match]["reason"],
-                               "killed": result["test_outcome"] == "killed"})
-        elif result["test_outcome"] == "killed":
-            counts["killed"] += 1
-            counts["timeouts"] += (result.get("output") or "") == "timeout"
+            equivalent.append({**entry, "reason": equivalents[match]["reason"]})
         else:
             counts["survived"] += 1
             survivors.append({**entry, "diff": result.get("diff") or ""})
