@@ -160,7 +160,10 @@ def only_previous_survivors(session: Path, module: Path, previous: dict) -> None
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item in list(db.pending_work_items):
             m = item.mutations[0]
-            mutated = mutate_code(source, get_operator(m.operator_name)(**(m.operator_args or {})), m.occurrence)
+            try:
+                mutated = mutate_code(source, get_operator(m.operator_name)(**(m.operator_args or {})), m.occurrence)
+            except Exception:  # noqa: BLE001 - cosmic-ray cannot make this mutant: run it, it counts as incompetent
+                continue
             diff = "".join(difflib.unified_diff(source.splitlines(True), (mutated or "").splitlines(True)))
             if (m.operator_name, *changed_lines(diff)) not in again:
                 db.set_result(item.job_id, WorkResult(worker_outcome=WorkerOutcome.SKIPPED, output=KILLED_BEFORE))
