@@ -27,7 +27,6 @@ from urllib3.util.retry import Retry
 from .errors import GitHubError
 from .services import DEFAULT_GITHUB_API_URL
 
-DEFAULT_API_URL = DEFAULT_GITHUB_API_URL
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
 
 
@@ -153,7 +152,7 @@ class GitHubAPI:
         if repository.count("/") != 1:
             raise GitHubError(0, f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
         self.repository = repository
-        self.api_url = (api_url or DEFAULT_API_URL).rstrip("/")
+        self.api_url = (api_url or DEFAULT_GITHUB_API_URL).rstrip("/")
         self._token = token
         self._timeout = timeout
         interval = float(os.environ.get(WRITE_INTERVAL_ENV, "1.0"))

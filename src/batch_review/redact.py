@@ -11,7 +11,6 @@ Pure: no I/O; the registry is this process's memory only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 MASK = "[redacted]"  # not GitHub's *** : that is emphasis in markdown (job summary, review bodies)
 MIN_SECRET = 6  # a shorter registered value would blank ordinary words; token shapes still apply
@@ -37,11 +36,6 @@ def register(value: str | None) -> None:
         line = line.strip()
         if len(line) >= MIN_SECRET:
             _known.add(line)
-
-
-def register_all(values: Iterable[str | None]) -> None:
-    for value in values:
-        register(value)
 
 
 def redact(text: str) -> str:
