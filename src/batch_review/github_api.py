@@ -8,14 +8,13 @@ Listings are read as plain JSON pages (never PyGithub's lazy objects, which fetc
 with one more request): every review carries its author (`user.login`, `user.type`) and state, every
 check run the app that created it (`app.slug`), so callers can tell our own writing from anyone's. Open
 pull requests are listed once per run. `rate_remaining` reads the X-RateLimit-Remaining header of the
-last answer, without a request of its own.
+last answer, without a request of its own. The answers become github_records.py's plain records.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import requests
@@ -25,77 +24,20 @@ from github.PaginatedList import PaginatedList
 from urllib3.util.retry import Retry
 
 from .errors import GitHubError
+from .github_records import (
+    ArtifactInfo,
+    CheckRunInfo,
+    PullInfo,
+    ReviewInfo,
+    RunInfo,
+    int_or_none,
+    next_link,
+    pull_info,
+    review_info,
+)
 from .services import DEFAULT_GITHUB_API_URL
 
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    number: int
-    title: str
-    state: str
-    merged: bool
-    draft: bool
-    labels: tuple[str, ...]
-    author: str
-    head_sha: str
-    head_ref: str
-    base_sha: str
-    base_ref: str
-    body: str = ""  # the description, written by the author
-
-
-@dataclass(frozen=True)
-class ReviewInfo:
-    id: int
-    body: str
-    commit_id: str | None
-    author: str
-    author_type: str = ""
-    state: str = ""  # PENDING (visible to its author only), COMMENTED, ...
-
-    @property
-    def pending(self) -> bool:
-        return self.state == "PENDING"
-
-
-@dataclass(frozen=True)
-class CheckRunInfo:
-    id: int
-    name: str
-    head_sha: str
-    external_id: str | None
-    annotations_count: int
-    status: str
-    app_slug: str = ""  # the app that created it: "github-actions" for the workflow token
-
-
-@dataclass(frozen=True)
-class ArtifactInfo:
-    id: int
-    name: str
-    created_at: str
-    expired: bool
-    size: int
-    run_id: int | None
-    repository_id: int | None
-    head_repository_id: int | None
-    head_sha: str | None
-    head_branch: str | None = None
-    has_workflow_run: bool = True  # False: the listing has no workflow_run (older GitHub Enterprise Server)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What GitHub says about the workflow run that uploaded an artifact (fields of actions/get-workflow-run)."""
-
-    id: int
-    event: str
-    path: str
-    head_branch: str | None
-    repository_id: int | None
-    head_repository_id: int | None
 
 
 def _error(exc: Exception, what: str) -> GitHubError:
@@ -114,35 +56,9 @@ def _error(exc: Exception, what: str) -> GitHubError:
     return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
 
 
-def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _require_ids(items: list, what: str) -> None:
     if any(not isinstance(item.id, int) for item in items):
         raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
-
-
-def _next_link(headers: dict) -> str | None:
-    link = next((v for k, v in (headers or {}).items() if k.lower() == "link"), "") or ""
-    for part in link.split(","):
-        url, _, rel = part.partition(";")
-        if 'rel="next"' in rel:
-            return url.strip().strip("<>")
-    return None
-
-
-def _review(r: dict) -> ReviewInfo:
-    user = r.get("user") if isinstance(r.get("user"), dict) else {}
-    return ReviewInfo(r.get("id"), r.get("body") or "", r.get("commit_id"), str(user.get("login") or ""),
-                      str(user.get("type") or ""), str(r.get("state") or ""))
-
-
-ONE_PENDING_REVIEW = "one pending review"  # GitHub's 422: "User can only have one pending review per pull request"
-
-
-def is_pending_review_conflict(exc: GitHubError) -> bool:
-    return exc.status == 422 and ONE_PENDING_REVIEW in str(exc).lower()
 
 
 class GitHubAPI:
@@ -212,23 +128,12 @@ class GitHubAPI:
                 if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
                     raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
                 out.extend(items)
-                next_url, query = _next_link(headers), None  # the next link carries its own query
+                next_url, query = next_link(headers), None  # the next link carries its own query
         except GitHubError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
             raise _error(exc, what) from exc
         return out
-
-    @staticmethod
-    def _pull_info(p: dict) -> PullInfo:
-        head, base, user = p.get("head") or {}, p.get("base") or {}, p.get("user") or {}
-        return PullInfo(
-            number=int(p["number"]), title=p.get("title") or "", state=p.get("state") or "",
-            merged=bool(p.get("merged_at")), draft=bool(p.get("draft")),
-            labels=tuple(label.get("name", "") for label in p.get("labels") or []),
-            author=user.get("login") or "", head_sha=head.get("sha") or "", head_ref=head.get("ref") or "",
-            base_sha=base.get("sha") or "", base_ref=base.get("ref") or "", body=str(p.get("body") or ""),
-        )
 
     def open_pulls(self) -> list[PullInfo]:
         """The open pull requests, listed once per run (100 a page) and remembered."""
@@ -236,7 +141,7 @@ class GitHubAPI:
             items = self._pages(f"{self.repo.url}/pulls", {"state": "open", "sort": "created"},
                                 "listing open pull requests")
             try:
-                self._open_pulls = [self._pull_info(p) for p in items]
+                self._open_pulls = [pull_info(p) for p in items]
             except (KeyError, TypeError, ValueError) as exc:
                 raise GitHubError(0, "listing open pull requests: the answer was not the JSON GitHub sends") from exc
         return self._open_pulls
@@ -248,7 +153,7 @@ class GitHubAPI:
     def pull(self, number: int) -> PullInfo:
         try:
             _, data = self.repo._requester.requestJsonAndCheck("GET", f"{self.repo.url}/pulls/{number}")
-            return self._pull_info(data)
+            return pull_info(data)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"reading pull request #{number}") from exc
 
@@ -256,7 +161,7 @@ class GitHubAPI:
         """Every review of the pull request, with its author and state. GitHub shows a PENDING review to
         its author only."""
         what = f"listing reviews of #{number}"
-        reviews = [_review(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
+        reviews = [review_info(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
         # a listing we cannot trust must not read as "our review is not there", or the retry after a
         # lost response would post it twice
         _require_ids(reviews, what)
@@ -271,7 +176,7 @@ class GitHubAPI:
                 "POST", f"{self.repo.url}/pulls/{number}/reviews",
                 input={"commit_id": commit_id, "body": body, "comments": comments},
             )
-            review = _review(data)
+            review = review_info(data)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"posting the review on #{number}") from exc
         _require_ids([review], f"posting the review on #{number}")
@@ -285,7 +190,7 @@ class GitHubAPI:
                 "POST", f"{self.repo.url}/pulls/{number}/reviews/{review_id}/events", input={"event": "COMMENT"})
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, what) from exc
-        review = _review(data if isinstance(data, dict) else {})
+        review = review_info(data if isinstance(data, dict) else {})
         if review.id != review_id or review.pending or not review.state:  # unreadable: did it happen?
             raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
 
@@ -354,8 +259,8 @@ class GitHubAPI:
                 out.append(ArtifactInfo(
                     id=a.id, name=a.name, created_at=a.created_at.isoformat() if a.created_at else "",
                     expired=bool(a.expired), size=int(a.size_in_bytes or 0),
-                    run_id=_int_or_none(run.get("id")), repository_id=_int_or_none(run.get("repository_id")),
-                    head_repository_id=_int_or_none(run.get("head_repository_id")),
+                    run_id=int_or_none(run.get("id")), repository_id=int_or_none(run.get("repository_id")),
+                    head_repository_id=int_or_none(run.get("head_repository_id")),
                     head_sha=run.get("head_sha"), head_branch=run.get("head_branch"),
                     has_workflow_run="workflow_run" in a.raw_data,
                 ))
@@ -377,8 +282,8 @@ class GitHubAPI:
         return RunInfo(
             id=data["id"], event=str(data.get("event") or ""), path=str(data.get("path") or ""),
             head_branch=data.get("head_branch") if isinstance(data.get("head_branch"), str) else None,
-            repository_id=_int_or_none(repo.get("id")) if isinstance(repo, dict) else None,
-            head_repository_id=_int_or_none(head.get("id")) if isinstance(head, dict) else None,
+            repository_id=int_or_none(repo.get("id")) if isinstance(repo, dict) else None,
+            head_repository_id=int_or_none(head.get("id")) if isinstance(head, dict) else None,
         )
 
     def run_artifact_ids(self, run_id: int) -> set[int]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, replace
 
 from .compose import ANNOTATIONS_PER_REQUEST
 from .errors import ConfigError, GitHubError
-from .github_api import is_pending_review_conflict
+from .github_records import is_pending_review_conflict
 from .markers import Identity, Marker, from_external_id, marker_of
 
 SECONDARY_LIMIT_WAIT = 60.0  # GitHub: wait at least a minute when no Retry-After is given
