@@ -259,3 +259,8 @@ def test_comments_on_one_line_are_ordered_single_first_then_most_severe():
     placed = place_findings(found, FILES).inline
     assert [(c.start_line, c.finding.severity) for c in placed] == [
         (None, "critical"), (None, "medium"), (None, "low"), (1, "critical")]
+
+
+def test_only_slashes_are_stripped_from_the_front_and_only_newlines_from_a_suggestion():
+    assert normalize_path("//Xsrc/a.py") == "Xsrc/a.py"
+    assert suggestion_block(f(5, suggestion="return X\n\n")) == "```suggestion\nreturn X\n```"

@@ -9,6 +9,7 @@ import pytest
 from batch_review.diffs import (
     CommentableLines,
     DiffError,
+    FileDiff,
     commentable_lines,
     decode_diff,
     line_hash,
@@ -199,3 +200,28 @@ def test_same_hunk_is_inclusive_and_ordered():
     assert not lines.same_hunk("LEFT", 5, 5) and lines.hunk_of("RIGHT", 25) == (20, 30)
     with pytest.raises(ValueError, match="side must be RIGHT or LEFT"):
         lines.contains("right", 5)
+
+
+def test_quoted_paths_at_their_edges():
+    """git quotes odd names C-style; an escape or a backslash at the very end, an empty or half-quoted name
+    must come out as written (a wrong path puts findings on the wrong file or none)."""
+    assert unquote_path('""') == "" and unquote_path('b/a"') == 'a"' and unquote_path('"b/a\\t"') == "a\t"
+    assert unquote_path('"a\\\\"') == "a\\" and unquote_path('"a\\"') == "a\\" and unquote_path('"\\303\\251"') == "é"
+
+
+def test_file_kind_old_path_and_the_undecodable_note_are_per_file():
+    diff = ("diff --git a/a.py b/a.py\n--- a/a.py\n+++ b/a.py\n@@ -1 +1 @@\n-x\n+\ufffd y\n"
+            "diff --git a/b.py b/b.py\n--- a/b.py\n+++ b/b.py\n@@ -1 +1 @@\n-x\n+y\n")
+    a, b = parse_diff(diff, valid_utf8=False)
+    assert a.notes == ["not valid UTF-8: undecodable bytes shown as U+FFFD"] and b.notes == []
+    a, b = parse_diff(diff)  # valid UTF-8 that happens to contain U+FFFD: nothing was undecodable
+    assert a.notes == [] and (a.kind, a.old_path, a.status) == ("file", None, "modified")
+    assert FileDiff("c.py", None, "modified", []).skip_reason() == "no textual change"
+
+
+def test_commentable_json_with_one_side_and_its_errors():
+    assert CommentableLines.from_json({"RIGHT": [[1, 2]]}) == CommentableLines(right=((1, 2),))
+    with pytest.raises(ValueError, match=r"bad LEFT range \[3, 1\]"):
+        CommentableLines.from_json({"LEFT": [[3, 1]]})
+    with pytest.raises(ValueError, match="a diff with 2 lines of context cannot give GitHub's hunks"):
+        commentable_lines([], 2)
