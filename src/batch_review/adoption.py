@@ -53,6 +53,7 @@ class Seen:
     digests: set[str] = field(default_factory=set)
     parents: set[str] = field(default_factory=set)
     complete: bool = True  # False when an artifact could not be fetched: coverage unknown, adopt nothing
+    recorded: dict[str, dict[int, str]] = field(default_factory=dict)  # digest -> part index -> batch id
 
 
 def seen_in(listing) -> Seen:
@@ -64,6 +65,9 @@ def seen_in(listing) -> Seen:
             continue
         if isinstance(pending.manifest.parent, str):
             seen.parents.add(pending.manifest.parent)
+        ids = {b["index"]: b["id"] for b in pending.manifest.batches if isinstance(b.get("id"), str) and b["id"]}
+        if ids:
+            seen.recorded.setdefault(pending.manifest.digest(), {}).update(ids)
     return seen
 
 

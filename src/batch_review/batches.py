@@ -8,8 +8,9 @@ altered or belongs to another run: nothing of it is posted. `collect_results` re
 output and error files into one result per custom_id; a damaged download (unreadable lines while some
 results are missing) raises BatchAPIError so the next run downloads again.
 
-`batch_row` is the one row per batch that both `poll` and `status` show. The batch client is called
-here through `find_by_metadata`, `retrieve` and `download` only.
+`batch_row` is the one row per batch that both `poll` and `status` show. The batch client
+(providers.BatchProvider) is called here through `find_by_metadata`, `retrieve`, `vouches` and `results`
+only.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def retrieve_states(client, pending: Pending, problems: list[str]) -> tuple[list
             states.append(None)
             continue
         state = client.retrieve(b["id"])
-        if state.metadata.get("manifest_digest") != digest:
+        if not client.vouches(state, digest):
             problems.append(f"{pending.name}: batch {b['id']} metadata does not carry this manifest's digest: "
                             "the manifest was altered or belongs to another run; nothing posted")
             return None, rows
@@ -125,9 +126,8 @@ def _failed(state, expected: list[str], problems: list[str]) -> dict[str, Reques
     return {cid: RequestResult.failure(cid, code, message) for cid in expected}
 
 
-def _downloaded(client, state, expected: list[str], problems: list[str]) -> dict[str, RequestResult]:
-    output = client.download(state.output_file_id) if state.output_file_id else ""
-    errors = client.download(state.error_file_id) if state.error_file_id else ""
+def _downloaded(client, state, expected: list[str], problems: list[str], digest: str) -> dict[str, RequestResult]:
+    output, errors = client.results(state, digest)
     parsed = parse_output_lines(output, errors, expected)
     if parsed.malformed_lines and parsed.missing:
         # results we cannot read while some are missing: a damaged download, not the model's doing
@@ -140,16 +140,17 @@ def _downloaded(client, state, expected: list[str], problems: list[str]) -> dict
     return parsed.by_id
 
 
-def collect_results(client, records: Mapping[str, RequestRecord], states: list, problems: list[str]
-                    ) -> dict[str, RequestResult]:
-    """One result per custom_id of the manifest's finished batches (`states` in manifest batch order)."""
+def collect_results(client, records: Mapping[str, RequestRecord], states: list, problems: list[str],
+                    digest: str = "") -> dict[str, RequestResult]:
+    """One result per custom_id of the finished batches (`states` in batch order) of the manifest with
+    this digest."""
     results: dict[str, RequestResult] = {}
     for index, state in enumerate(states):
         expected = [cid for cid, r in records.items() if r.batch == index]
         if state.status == "failed":
             results.update(_failed(state, expected, problems))
         else:
-            results.update(_downloaded(client, state, expected, problems))
+            results.update(_downloaded(client, state, expected, problems, digest))
     return results
 
 

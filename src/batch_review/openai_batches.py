@@ -15,32 +15,19 @@ most MAX_LIST_PAGES pages.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 
 from .errors import BatchAPIError, service_text
+from .providers import BatchState, expired_only
 from .services import DEFAULT_OPENAI_BASE_URL
 
 FILES_LIVE = 30 * 86400  # seconds a batch-purpose file lives by default (and the most expires_after allows)
 MAX_LIST_PAGES = 50  # 5,000 batches: a listing never walks an organisation's whole history
 
 
-@dataclass(frozen=True)
-class BatchState:
-    id: str
-    status: str
-    created_at: int
-    expires_at: int | None
-    input_file_id: str
-    output_file_id: str | None
-    error_file_id: str | None
-    metadata: dict
-    request_counts: dict
-    usage: dict | None
-    errors: list[dict]
-    model: str | None
+__all__ = ["BatchClient", "BatchState"]
 
 
 def _fail(exc: Exception, what: str) -> BatchAPIError:
@@ -58,6 +45,11 @@ def _fail(exc: Exception, what: str) -> BatchAPIError:
 
 
 class BatchClient:
+    """providers.BatchProvider for OpenAI's Files and Batches API (and Azure OpenAI's)."""
+
+    name = "openai"
+    keeps_metadata = True  # batches are found again by their manifest's digest (find_by_metadata)
+
     def __init__(self, api_key: str | None, base_url: str | None = None, *, max_retries: int = 4,
                  timeout: float = 120.0, azure_api_version: str | None = None) -> None:
         """OpenAI or any compatible service at `base_url`; with `azure_api_version`, Azure OpenAI, where
@@ -113,6 +105,18 @@ class BatchClient:
             except Exception as exc:  # noqa: BLE001
                 raise _fail(exc, f"creating the batch for {input_file_id}") from exc
         raise AssertionError("unreachable")
+
+    def vouches(self, state: BatchState, digest: str) -> bool:
+        """The batch's metadata carries this manifest's digest."""
+        return state.metadata.get("manifest_digest") == digest
+
+    def results(self, state: BatchState, digest: str) -> tuple[str, str]:
+        """The batch's output and error files, as the service wrote them."""
+        output = self.download(state.output_file_id) if state.output_file_id else ""
+        errors = self.download(state.error_file_id) if state.error_file_id else ""
+        return output, errors
+
+    resubmittable = staticmethod(expired_only)
 
     def retrieve(self, batch_id: str) -> BatchState:
         try:

@@ -22,6 +22,7 @@ from .batches import BatchRow
 from .compose import TargetReport
 from .errors import BatchAPIError, BatchReviewError, ConfigError, GitHubError, StateError, UsageError
 from .resubmit import expired_requests, resubmit_expired
+from .resume import keep_resumed, recover_recorded
 from .sarif import SarifTarget, write_sarif
 from .services import BATCH_PENDING
 from .store import Pending
@@ -52,7 +53,7 @@ class PollResult:
 class PollContext:
     cfg: object
     store: object
-    client: object  # the batch service's client (openai_batches.BatchClient)
+    client: object  # the batch service (providers.BatchProvider)
     github: object | None  # github_api.GitHubAPI, None outside GitHub
     publisher: object | None
     state_root: Path
@@ -119,8 +120,12 @@ def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> lis
     """The state of each batch (None: not created yet), or None when the batches are not this manifest's."""
     if any(not b.get("id") for b in pending.manifest.batches):
         batches.recover_unrecorded(ctx.client, pending, result.notes)
+        result.notes.extend(recover_recorded(pending, result.seen))
+        missing = any(not b.get("id") for b in pending.manifest.batches)
         if not ctx.dry_run:
             batches.resume_unrecorded(ctx.client, ctx.cfg, pending, result.notes, now=ctx.now(), log=ctx.log)
+            if missing and all(b.get("id") for b in pending.manifest.batches):  # this poll created them
+                keep_resumed(ctx.client, pending, ctx.state_root)
     states, rows = batches.retrieve_states(ctx.client, pending, result.problems)
     result.rows.extend(rows)
     return states
@@ -139,9 +144,9 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
         result.pending_batches += len(waiting)
         return
     records = m.records()
-    results = batches.collect_results(ctx.client, records, states, result.problems)
+    results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
     batches.add_usage(result.usage, records, results)
-    resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results), result)
+    resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results, ctx.client.resubmittable), result)
     all_done = True
     for key in m.targets:
         failed_batch = any(states[records[cid].batch].status == "failed" for cid in m.requests_for(key))

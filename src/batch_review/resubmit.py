@@ -23,16 +23,16 @@ from .adoption import MANIFEST_FILE, batch_metadata, keep_copy
 from .batchfile import BatchFileWriter
 from .errors import ManifestError
 from .manifest import Manifest, RequestRecord
+from .providers import expired_only
 from .results import RequestResult
 from .store import Pending
 
 
-def expired_requests(records: Mapping[str, RequestRecord], states: list, results: Mapping[str, RequestResult]
-                     ) -> set[str]:
-    """The requests of expired batches that have no answer (pure): what a resubmission sends again."""
-    return {cid for cid, r in results.items()
-            if r.status in ("error", "missing") and r.error_code in ("batch_expired", None)
-            and states[records[cid].batch].status == "expired"}
+def expired_requests(records: Mapping[str, RequestRecord], states: list, results: Mapping[str, RequestResult],
+                     resubmittable: Callable[[RequestResult, str], bool] = expired_only) -> set[str]:
+    """What a resubmission sends again (pure), by the provider's rule (providers.BatchProvider.resubmittable;
+    OpenAI's: the requests of expired batches that have no answer)."""
+    return {cid for cid, r in results.items() if resubmittable(r, states[records[cid].batch].status)}
 
 
 def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,3 +136,31 @@ def _drop_recorded_upload(client, b: dict, path: Path, log) -> None:
             client.delete_file(recorded)
     except Exception as exc:  # noqa: BLE001 - a leftover upload costs nothing; the batch is created
         log(f"could not delete the earlier upload {recorded} ({exc})")
+
+
+def keep_resumed(client, pending: Pending, state_root: Path) -> Path | None:
+    """For a service that keeps no batch metadata (providers.BatchProvider.keeps_metadata False), write
+    the manifest with the ids this poll created under `state_root` (the run's state folder, which the
+    workflow stores), with its input files: this record is the only way the next poll finds them. The
+    local store's folder is the manifest's own, saved in place. A service with metadata needs nothing."""
+    if client.keeps_metadata:
+        return None
+    target = state_root / pending.directory.name
+    if target.resolve() != pending.directory.resolve():
+        shutil.copytree(pending.directory, target, dirs_exist_ok=True)
+    pending.manifest.save(target)
+    return target
+
+
+def recover_recorded(pending: Pending, seen) -> list[str]:
+    """Take the ids that another stored copy of this manifest (same digest: a poll that resumed it and
+    stored it again) recorded for the parts this one has none for; the notes saying so."""
+    recorded = seen.recorded.get(pending.manifest.digest(), {}) if seen is not None else {}
+    notes = []
+    for b in pending.manifest.batches:
+        batch_id = recorded.get(b["index"])
+        if not b.get("id") and batch_id:
+            b["id"] = batch_id
+            notes.append(f"{pending.name}: batch part {b['index'] + 1} is {batch_id}, as a later copy of this "
+                         "manifest recorded")
+    return notes
