@@ -15,6 +15,7 @@ from hypothesis import settings
 
 from batch_review import cli
 
+from .emulators.anthropic_emu import AnthropicEmulator
 from .emulators.github_emu import GitHubEmulator
 from .emulators.openai_emu import OpenAIEmulator, chat_completion
 from .gitfixture import Repo, git
@@ -24,6 +25,8 @@ from .gitfixture import Repo, git
 settings.register_profile("mutation", derandomize=True, database=None)
 
 OPENAI_KEY = "sk-test-emulator-0123456789abcdef"
+ANTHROPIC_KEY = "sk-ant-api03-emulator-0123456789abcdef"
+CLAUDE_CONFIG = "provider:\n  name: anthropic\nmodel: claude-haiku-4-5\n"
 GITHUB_TOKEN = "ghs_emulatortoken0123456789"
 
 
@@ -97,7 +100,45 @@ def paths_of(record: dict) -> list[str]:
 
 
 def user_message(body: dict) -> str:
+    if "system" in body:  # the Messages API's params (provider anthropic)
+        return body["messages"][0]["content"]
     return body["messages"][1]["content"] if "messages" in body else body["input"]
+
+
+def ours(theirs: str) -> str:
+    """Our custom_id of a Message Batches request id (<16 hex of the digest>_<ours, ':' as '_'>)."""
+    return theirs.split("_", 1)[1].replace("_", ":")
+
+
+@pytest.fixture
+def anthropic_emu():
+    with AnthropicEmulator(api_key=ANTHROPIC_KEY) as emu:
+        emu.id_view = ours  # responders and finished() see our custom_ids, as with the OpenAI emulator
+        yield emu
+
+
+def use_anthropic(world: World, emu: AnthropicEmulator, monkeypatch) -> World:
+    """The same world with provider anthropic: the Message Batches emulator stands where OpenAI's did."""
+    world.openai = emu
+    world.configure(CLAUDE_CONFIG)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", emu.base_url)
+    return world
+
+
+@pytest.fixture
+def claude_world(tmp_path, openai_emu, anthropic_emu, github_emu, monkeypatch) -> World:
+    return use_anthropic(make_world(tmp_path, openai_emu, github_emu, monkeypatch), anthropic_emu, monkeypatch)
+
+
+@pytest.fixture(params=["openai", "anthropic"])
+def any_world(request, tmp_path, openai_emu, github_emu, monkeypatch) -> World:
+    """The world with each provider in turn (world.openai is that provider's emulator)."""
+    world = make_world(tmp_path, openai_emu, github_emu, monkeypatch)
+    if request.param == "anthropic":
+        return use_anthropic(world, request.getfixturevalue("anthropic_emu"), monkeypatch)
+    return world
 
 
 def paths_shown(body: dict) -> list[str]:

@@ -38,7 +38,8 @@ def test_declared_inputs_are_exactly_the_consumed_ones():
     assert set(ACTION["inputs"]) == set(actions_env.INPUTS)
     samples = {"command": "poll", "dry-run": "true", "pull-requests": "7", "batch-ids": "batch_9",
                "config": "other.yml", "state-dir": "elsewhere", "model": "gpt-5", "artifact-prefix": "x-",
-               "openai-api-key": "sk-other", "openai-base-url": "http://other/v1", "github-token": "ghs_other"}
+               "openai-api-key": "sk-other", "openai-base-url": "http://other/v1", "github-token": "ghs_other",
+               "anthropic-api-key": "sk-ant-other"}
     for name in ACTION["inputs"]:  # each declared input changes what the CLI gets, in some command
         changed = False
         for command in ("submit", "poll", "cancel"):

@@ -27,8 +27,9 @@ from .redact import redact, register
 OUTPUTS = ("batch-ids", "requests-submitted", "pending-batches", "reviews-posted", "estimated-cost", "actual-cost")
 COMMANDS = ("submit", "poll", "status", "cancel")
 # input name -> environment variable the CLI reads
-SECRET_INPUTS = {"openai-api-key": "OPENAI_API_KEY", "github-token": "GITHUB_TOKEN"}
-SECRET_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "GITHUB_TOKEN")
+SECRET_INPUTS = {"openai-api-key": "OPENAI_API_KEY", "anthropic-api-key": "ANTHROPIC_API_KEY",
+                 "github-token": "GITHUB_TOKEN"}
+SECRET_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN")
 ENV_INPUTS = {**SECRET_INPUTS, "openai-base-url": "OPENAI_BASE_URL"}
 ARG_INPUTS = ("command", "config", "model", "dry-run", "artifact-prefix", "pull-requests", "state-dir",
               "batch-ids")

@@ -34,6 +34,7 @@ from .errors import ConfigError
 from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
 
 DEFAULT_CONFIG_PATH = ".github/batch-review.yml"
+ANTHROPIC_ENDPOINT = "/v1/messages"  # provider anthropic: the Message Batches API's requests
 SCHEMA_URL = (f"https://raw.githubusercontent.com/batch-review/batch-review/v{__version__}/"
               "schema/batch-review.schema.json")
 
@@ -260,7 +261,8 @@ class ProviderConfig(_Section):
 
 class Config(_Model):
     model: Text = "gpt-5-mini"
-    endpoint: Literal["/v1/chat/completions", "/v1/responses"] = "/v1/chat/completions"
+    # provider anthropic: always the Messages API (set by _messages_for_anthropic, never configured)
+    endpoint: Literal["/v1/chat/completions", "/v1/responses", "/v1/messages"] = "/v1/chat/completions"
     max_output_tokens: Whole = Field(4096, ge=1, le=1_000_000)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = "low"
     temperature: Number | None = Field(None, ge=0, le=2)
@@ -280,6 +282,25 @@ class Config(_Model):
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     routing: tuple[RoutingRule, ...] = ()
     incremental: Flag = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _messages_for_anthropic(cls, data: Any) -> Any:
+        """Provider anthropic sends Messages API requests: `endpoint` is OpenAI's and Azure's choice only."""
+        provider = data.get("provider") if isinstance(data, dict) else None
+        if not isinstance(provider, dict) or provider.get("name") != "anthropic":
+            return data
+        if "endpoint" in data:
+            raise problem(f"applies to OpenAI and Azure only; provider anthropic sends {ANTHROPIC_ENDPOINT}",
+                          at="endpoint")
+        return {**data, "endpoint": ANTHROPIC_ENDPOINT}
+
+    @model_validator(mode="after")
+    def _messages_only_for_anthropic(self) -> Config:
+        if self.endpoint == ANTHROPIC_ENDPOINT and self.provider.name != "anthropic":
+            raise problem("is the Messages API of provider.name anthropic only", "/v1/chat/completions or "
+                          "/v1/responses", at="endpoint")
+        return self
 
     @field_validator("instructions")
     @classmethod

@@ -47,6 +47,20 @@ PRICES: dict[str, ModelPrice] = {
     "o3": ModelPrice(input=2.00, cached_input=0.50, output=8.00),
     "o3-mini": ModelPrice(input=1.10, cached_input=0.55, output=4.40),
     "o4-mini": ModelPrice(input=1.10, cached_input=0.275, output=4.40),
+    **{model: price for models, price in (
+        # Claude (provider anthropic): input, cache hits ("cached input"), output, checked 2026-11-28 against
+        # https://platform.claude.com/docs/en/about-claude/pricing (Opus rows) and the models' overview
+        # pages; the Message Batches API charges half of every part (input, output, cache writes and
+        # reads). A 5-minute cache write costs 1.25x the input price; it is billed on the shared prefix
+        # when a request writes the cache, and counted here as input. Not listed, so refused until
+        # priced under `prices:`: models whose price depends on the prompt length or changed recently
+        # (Claude Haiku 5.5, Sonnet 5 and 5.5, Fable, Mythos).
+        (("claude-opus-5", "claude-opus-4-8", "claude-opus-4-7", "claude-opus-4-6", "claude-opus-4-5",
+          "claude-opus-4-5-20251101"), ModelPrice(input=5.00, cached_input=0.50, output=25.00)),
+        (("claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4-5-20250929"),
+         ModelPrice(input=3.00, cached_input=0.30, output=15.00)),
+        (("claude-haiku-4-5", "claude-haiku-4-5-20251001"), ModelPrice(input=1.00, cached_input=0.10, output=5.00)),
+    ) for model in models},
 }
 
 _SNAPSHOT = re.compile(r"(?P<base>.+)-\d{4}-\d{2}-\d{2}")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import Protocol
 
+from . import anthropic_format
 from .diffs import FileDiff
 from .vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
 
@@ -329,12 +330,17 @@ class RequestBuilder:
                              + MESSAGE_FRAMING) if count is not None else None
         self.max_output_tokens = max_output_tokens
         self.max_input_tokens = max_input_tokens
+        self.effort = reasoning_effort
         self.reasoning_effort = reasoning_effort if is_reasoning_model(model) else None
         self.temperature = temperature
 
     def body(self, user: str, max_output_tokens: int | None = None) -> dict:
         cap = max_output_tokens or self.max_output_tokens
         schema = self.prefix.schema
+        if self.endpoint == anthropic_format.ENDPOINT:  # the Message Batches API (provider anthropic)
+            return anthropic_format.messages_params(
+                model=self.model, system=self.prefix.system, schema=schema, user=user, cap=cap,
+                reasoning_effort=self.effort, temperature=self.temperature)
         if self.endpoint == "/v1/responses":
             body: dict = {
                 "model": self.model,

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from . import actions_env
 from .config import DEFAULT_CONFIG_PATH, apply_overrides, load_config
-from .errors import UsageError, from_os_error
-from .services import DEFAULT_OPENAI_BASE_URL
+from .errors import ConfigError, UsageError, from_os_error
+from .pricing import PRICES, price_for
+from .services import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
 from .store import ArtifactStore, LocalStore
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
-KEY_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY")
+KEY_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Settings:
     github_server_url: str = "https://github.com"
     in_actions: bool = False
     openai_base_url: str = ""
+    anthropic_base_url: str = ""
     azure_endpoint: str = ""
     http_timeout: str = ""  # TIMEOUT_ENV as written; checked when a client is made
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # KEY_ENV variable -> key
@@ -47,6 +49,7 @@ class Settings:
             github_api_url=get("GITHUB_API_URL", ""),
             github_server_url=(get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
             in_actions=actions_env.in_actions(environ), openai_base_url=get("OPENAI_BASE_URL", ""),
+            anthropic_base_url=get("ANTHROPIC_BASE_URL", ""),
             azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
             keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
         )
@@ -66,7 +69,19 @@ def load(args):
     cfg = load_config(path, required=bool(args.config))
     if getattr(args, "model", None):
         cfg = apply_overrides(cfg, model=args.model)
+    if cfg.provider.name == "anthropic":
+        check_claude_models(cfg, path)
     return cfg
+
+
+def check_claude_models(cfg, path: str) -> None:
+    """Provider anthropic sends only models with a known price (built in, or under `prices:`): a typo
+    in a model name is one line before anything is built or sent, not a batch of failed requests."""
+    for key, model in [("model", cfg.model)] + [(f"routing[{i}].model", r.model) for i, r in enumerate(cfg.routing)]:
+        if model not in cfg.prices and not (model.lower().startswith("claude-") and price_for(model) is not None):
+            known = ", ".join(m for m in PRICES if m.startswith("claude-") and not m[-8:].isdigit())
+            raise ConfigError(f"{path}: {key}: {model!r} is not a Claude model with a known price ({known}); "
+                              "add its prices under `prices:` to use it")
 
 
 def github(settings: Settings, *, required: bool):
@@ -91,6 +106,8 @@ def repository(settings: Settings, git) -> str:
 
 
 def provider_base_url(cfg, settings: Settings) -> str:
+    if cfg.provider.name == "anthropic":
+        return (cfg.provider.base_url or settings.anthropic_base_url or DEFAULT_ANTHROPIC_BASE_URL).rstrip("/")
     if cfg.provider.name == "azure":
         endpoint = cfg.provider.azure_endpoint or settings.azure_endpoint
         if not endpoint:
@@ -101,7 +118,8 @@ def provider_base_url(cfg, settings: Settings) -> str:
 
 def key_variables(cfg) -> tuple[str, ...]:
     """The environment variables that may hold the API key, in order of precedence."""
-    return ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY") if cfg.provider.name == "azure" else ("OPENAI_API_KEY",)
+    return {"azure": ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
+            "anthropic": ("ANTHROPIC_API_KEY",)}.get(cfg.provider.name, ("OPENAI_API_KEY",))
 
 
 def api_key(cfg, settings: Settings, *, why: str = "") -> str:
@@ -112,11 +130,17 @@ def api_key(cfg, settings: Settings, *, why: str = "") -> str:
             actions_env.mask(key)
             return key
     names = " or ".join(key_variables(cfg))
-    raise UsageError(f"{names} is not set (the action's openai-api-key input){'; ' + why if why else ''}")
+    action_input = "anthropic-api-key" if cfg.provider.name == "anthropic" else "openai-api-key"
+    raise UsageError(f"{names} is not set (the action's {action_input} input){'; ' + why if why else ''}")
 
 
 def batch_client(cfg, settings: Settings):
+    """The configured batch service (providers.BatchProvider); its client library is imported here."""
     key = api_key(cfg, settings)
+    if cfg.provider.name == "anthropic":
+        from .anthropic_batches import AnthropicBatches
+
+        return AnthropicBatches(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120))
     from .openai_batches import BatchClient
 
     azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
