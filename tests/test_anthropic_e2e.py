@@ -110,6 +110,15 @@ def test_submit_sends_one_batch_of_mapped_custom_ids_and_nothing_else(claude_wor
     assert all(len(cid) <= 64 and cid.split("_", 1)[0] == sent[0][:16] for cid in sent)
     assert [b["id"] for b in m["batches"]] == [batch_id]
     assert "manifest_file" not in m["batches"][0]  # the API keeps no files: no copy of the manifest
+    assert claude_world.submit() == 0  # a second run the same night submits nothing new
+    assert claude_world.batch_ids() == [batch_id]
+
+
+def test_over_budget_at_claude_prices_sends_nothing(claude_world, capsys):
+    claude_world.configure("budget:\n  max_cost_usd: 0.001\n")
+    assert claude_world.submit() == 3
+    assert "is over budget.max_cost_usd ($0.0010); nothing submitted" in capsys.readouterr().err
+    assert claude_world.openai.log == [] and claude_world.manifests() == []
 
 
 def test_a_missing_key_is_one_line_exit_2_and_nothing_sent(claude_world, capsys, monkeypatch):
@@ -117,8 +126,8 @@ def test_a_missing_key_is_one_line_exit_2_and_nothing_sent(claude_world, capsys,
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-the-one")  # another provider's key does not count
     assert claude_world.submit() == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: ANTHROPIC_API_KEY is not set (the action's anthropic-api-key input); use --dry-run "
-                   "to build the batch without sending it"] or "ANTHROPIC_API_KEY is not set" in err[-1]
+    assert len(err) == 1 and err[0].endswith("ANTHROPIC_API_KEY is not set (the action's anthropic-api-key "
+                                             "input); use --dry-run to build the batch without sending it")
     assert claude_world.openai.log == [] and claude_world.manifests() == []
 
 

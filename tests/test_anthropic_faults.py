@@ -123,3 +123,17 @@ def test_a_batch_poll_created_for_a_killed_submit_is_stored_and_never_created_tw
     assert w.run("poll", "--artifacts", "--state-dir", str(polls[3])) == 0
     reviews_ok(w)
     assert w.batch_ids() == [batch_id] and w.github.artifacts == {}
+
+
+def test_a_lost_answer_to_create_costs_a_batch_never_a_second_review(answers):
+    """No idempotency key and no metadata: the SDK's retry of a create whose answer was lost makes a second
+    batch. The manifest records the one it got; the other runs unseen (billed) and is never posted."""
+    w = answers
+    w.openai.inject("POST", r"^/v1/messages/batches$", "lost_response")
+    assert w.submit() == 0
+    first, recorded = w.batch_ids()
+    assert [b["id"] for b in w.manifest()["batches"]] == [recorded]
+    w.openai.complete_all()
+    assert w.poll() == 0 and w.poll() == 0
+    reviews_ok(w)
+    assert w.manifests() == [] and first != recorded
