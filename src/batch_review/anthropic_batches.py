@@ -126,14 +126,14 @@ class AnthropicBatches:
         """No batch metadata to refute it: ownership is checked on the results (`results`)."""
         return True
 
-    def results(self, state: BatchState, manifest) -> tuple[str, str]:
+    def results(self, state: BatchState, digest: str) -> tuple[str, str]:
         """The batch's results stream as Batch API output and error lines, custom_ids mapped back."""
         try:
             with self._client.messages.batches.with_streaming_response.results(state.id) as response:
                 text = response.read().decode("utf-8", "replace")
         except Exception as exc:  # noqa: BLE001
             raise _fail(exc, f"reading the results of batch {state.id}") from exc
-        return anthropic_format.result_files(text, manifest.digest(), state.id)
+        return anthropic_format.result_files(text, digest, state.id)
 
     @staticmethod
     def resubmittable(result, batch_status: str) -> bool:

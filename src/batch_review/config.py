@@ -261,8 +261,8 @@ class ProviderConfig(_Section):
 
 class Config(_Model):
     model: Text = "gpt-5-mini"
-    # provider anthropic: always the Messages API (set by _messages_for_anthropic, never configured)
-    endpoint: Literal["/v1/chat/completions", "/v1/responses", "/v1/messages"] = "/v1/chat/completions"
+    # provider anthropic: the Messages API, /v1/messages (set by _messages_for_anthropic, never configured)
+    endpoint: Literal["/v1/chat/completions", "/v1/responses"] = "/v1/chat/completions"
     max_output_tokens: Whole = Field(4096, ge=1, le=1_000_000)
     reasoning_effort: Literal["minimal", "low", "medium", "high"] | None = "low"
     temperature: Number | None = Field(None, ge=0, le=2)
@@ -285,21 +285,18 @@ class Config(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _messages_for_anthropic(cls, data: Any) -> Any:
-        """Provider anthropic sends Messages API requests: `endpoint` is OpenAI's and Azure's choice only."""
+    def _no_endpoint_for_anthropic(cls, data: Any) -> Any:
+        """`endpoint` is OpenAI's and Azure's choice; provider anthropic always sends Messages API requests."""
         provider = data.get("provider") if isinstance(data, dict) else None
-        if not isinstance(provider, dict) or provider.get("name") != "anthropic":
-            return data
-        if "endpoint" in data:
+        if isinstance(provider, dict) and provider.get("name") == "anthropic" and "endpoint" in data:
             raise problem(f"applies to OpenAI and Azure only; provider anthropic sends {ANTHROPIC_ENDPOINT}",
                           at="endpoint")
-        return {**data, "endpoint": ANTHROPIC_ENDPOINT}
+        return data
 
     @model_validator(mode="after")
-    def _messages_only_for_anthropic(self) -> Config:
-        if self.endpoint == ANTHROPIC_ENDPOINT and self.provider.name != "anthropic":
-            raise problem("is the Messages API of provider.name anthropic only", "/v1/chat/completions or "
-                          "/v1/responses", at="endpoint")
+    def _messages_for_anthropic(self) -> Config:
+        if self.provider.name == "anthropic":  # not a configurable value, so set past the Literal's check
+            object.__setattr__(self, "endpoint", ANTHROPIC_ENDPOINT)
         return self
 
     @field_validator("instructions")
