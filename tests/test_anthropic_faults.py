@@ -69,10 +69,10 @@ def test_submit_killed_while_creating_the_batch_then_next_runs(answers, monkeypa
     assert w.batch_ids() == []
     assert w.submit() == 0  # the next night: the head is pending in the manifest
     assert w.batch_ids() == [] and len(w.manifests()) == 1
-    import batch_review.poll as poll
+    import batch_review.batches as batches
 
     assert w.poll() == 0 and w.batch_ids() == []  # soon after: the submit might still be running
-    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
     assert w.poll() == 0  # later: created from the manifest's own checked input file
     (batch_id,) = w.batch_ids()
     w.openai.advance(batch_id, "completed")
@@ -109,9 +109,9 @@ def test_a_batch_poll_created_for_a_killed_submit_is_stored_and_never_created_tw
             w.github.add_artifact(name, make_zip(files))
 
     upload_step(w.state, "batch-review-1-1")
-    import batch_review.poll as poll
+    import batch_review.batches as batches
 
-    monkeypatch.setattr(poll, "RESUME_AFTER", poll.dt.timedelta(0))
+    monkeypatch.setattr(batches, "RESUME_AFTER", batches.dt.timedelta(0))
     polls = [tmp_path / f"poll{i}" for i in range(4)]
     assert w.run("poll", "--artifacts", "--state-dir", str(polls[0])) == 0
     (batch_id,) = w.batch_ids()
