@@ -26,10 +26,9 @@ from batch_review.compose import (
     summary_markdown,
 )
 from batch_review.markdown_check import check
-from batch_review.markers import find_markers
 from batch_review.vocabulary import Finding
 
-from .markdown_view import shows
+from .markdown_view import find_markers, shows
 from .test_markdown_safety import BLOB, DIGEST, assert_inert, hostile, report_of
 
 SCHEMAS = json.loads((Path(__file__).parent / "emulators" / "schemas" / "github.json").read_text())

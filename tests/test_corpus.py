@@ -21,12 +21,11 @@ from batch_review.config import load_config
 from batch_review.diffs import CommentableLines, decode_diff, parse_diff
 from batch_review.errors import ConfigError
 from batch_review.markdown_check import check
-from batch_review.markers import find_markers
 from batch_review.packing import FileItem, plan_requests
 from batch_review.prompts import RequestBuilder
 from batch_review.results import parse_output_lines, result_of
 
-from .markdown_view import shows
+from .markdown_view import find_markers, shows
 
 CORPUS = Path(__file__).parent / "corpus"
 

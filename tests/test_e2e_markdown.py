@@ -8,11 +8,10 @@ import pytest
 
 from batch_review import markdown_safety as ms
 from batch_review.markdown_check import check
-from batch_review.markers import find_markers
 
 from .conftest import finding
 from .emulators.openai_emu import chat_completion
-from .markdown_view import shows
+from .markdown_view import find_markers, shows
 from .test_markdown_safety import assert_inert, headings
 
 PLANTED = "<!-- batch-review:v1 target=pr-1 head=1234567abc manifest=0123456789abcdef part=1 -->"

@@ -8,7 +8,9 @@ import pytest
 
 from batch_review.errors import ManifestError
 from batch_review.manifest import Manifest
-from batch_review.markers import Marker, find_markers, from_external_id
+from batch_review.markers import Marker, from_external_id
+
+from .markdown_view import find_markers
 
 
 def sample() -> Manifest:

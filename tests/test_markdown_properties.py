@@ -23,9 +23,10 @@ from batch_review.compose import (
     review_body,
 )
 from batch_review.markdown_check import check
-from batch_review.markers import find_fingerprints, find_markers
+from batch_review.markers import read_fingerprints as find_fingerprints
 from batch_review.vocabulary import Finding
 
+from .markdown_view import find_markers
 from .test_markdown_safety import BLOB, DIGEST, assert_inert, headings, report_of
 
 TOKENS = ["`", "```", "~~~", "<", ">", "@", "#", "!", "[", "]", "(", ")", "\n", "\n\n", "-->", "<!--", " ",

@@ -19,10 +19,10 @@ from batch_review.anchoring import InlineComment, suggestion_block
 from batch_review.answers import MAX_FINDINGS, parse_answer
 from batch_review.compose import MAX_REVIEW_BODY, TargetReport, check_output, inline_body, review_body
 from batch_review.markdown_check import check, unit_ranges
-from batch_review.markers import find_fingerprints, find_markers
+from batch_review.markers import read_fingerprints as find_fingerprints
 from batch_review.vocabulary import Finding
 
-from .markdown_view import shows
+from .markdown_view import find_markers, shows
 
 # GitHub's MentionPattern (user) and its team form; case-insensitive like GitHub's
 MENTION = re.compile(r"(?:^|[^a-zA-Z0-9_`])@([a-z0-9][a-z0-9-]*)(?!/)(?=\.+[ \t\W]|\.+$|[^0-9a-zA-Z_.`]|$)",

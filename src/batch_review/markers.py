@@ -91,12 +91,6 @@ def marker_of(review, identity: Identity) -> Marker | None:
     return read_marker(review.body) if identity.wrote(getattr(review, "author", None)) else None
 
 
-def find_markers(text: str | None) -> list[Marker]:
-    """[the leading marker] or []: kept for callers that want a list."""
-    marker = read_marker(text)
-    return [marker] if marker else []
-
-
 def fingerprint(path: str, side: str, line_hash: int | None, title: str) -> str:
     """What makes two findings the same across reviews: file, side, the commented line's content (not
     its number, which moves), and the title, normalised."""
@@ -107,10 +101,6 @@ def fingerprint(path: str, side: str, line_hash: int | None, title: str) -> str:
 
 def fingerprints_html(fingerprints) -> str:
     return "<!-- batch-review:fingerprints" + "".join(f" {fp}" for fp in sorted(set(fingerprints))) + " -->"
-
-
-def find_fingerprints(text: str | None) -> set[str]:
-    return read_fingerprints(text)
 
 
 def from_external_id(external_id: str | None) -> Marker | None:
