@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batch_review.config import ModelPrice as ConfigPrice
+from batch_review.config import PriceEntry as ConfigPrice
 from batch_review.pricing import (
     PRICES,
     CostEstimate,

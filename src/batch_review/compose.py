@@ -22,7 +22,7 @@ from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_res
 from .markdown_check import check, unit_ranges
 from .markers import Marker, fingerprints_html
 from .report import md_table
-from .vocabulary import SEVERITIES, severity_rank
+from .vocabulary import LEFT, SEVERITIES, severity_rank
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
 MAX_CHECK_TEXT = 65_535  # check run output.summary / output.text
@@ -105,8 +105,8 @@ def _path(path: str) -> str:
 
 def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> str:
     where = _path(path) + (f" line {line}" if line else "")
-    if side == "LEFT" or not path:
-        return where + (" (old side)" if line and side == "LEFT" else "")
+    if side == LEFT or not path:
+        return where + (" (old side)" if line and side == LEFT else "")
     anchor = f"#L{line}" if line else ""
     return f"[{where}]({blob_prefix(report)}{quote(path, errors='replace')}{anchor})"
 
@@ -209,7 +209,7 @@ def _finding_section(report: TargetReport, title: str, items: list, literal: boo
 def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool = False) -> list[Section]:
     out = []
     if removed_lines:  # check runs: annotations point at lines of the head commit; removed lines are not there
-        old = by_severity([c for c in report.inline if c.side == "LEFT"], key=lambda c: c.finding)
+        old = by_severity([c for c in report.inline if c.side == LEFT], key=lambda c: c.finding)
         out.append(_finding_section(report, "Findings on removed lines", [
             (c.finding, f"at {_path(c.path)} old line {c.line}", f"{_path(c.path)} old line {c.line}")
             for c in old], literal))
@@ -274,7 +274,7 @@ def check_output(report: TargetReport) -> tuple[dict, list[dict]]:
         output["text"] = compose_checked(
             [], lambda lit: fit([], sections(report, lit, removed_lines=True), MAX_CHECK_TEXT),
             MAX_CHECK_TEXT, links)
-    annotations = [annotation(c) for c in report.inline if c.side != "LEFT"]
+    annotations = [annotation(c) for c in report.inline if c.side != LEFT]
     return output, annotations
 
 
@@ -286,7 +286,7 @@ def summary_markdown(report: TargetReport, limit: int = MAX_SUMMARY) -> str:
         (f, f.path, f.line, f.side) for f, _ in report.unplaced]
     items = by_severity(items, key=lambda x: x[0])
     for f, path, line, side in items:
-        where = _path(path) + (f":{line}" if line else "") + (" (old side)" if side == "LEFT" else "")
+        where = _path(path) + (f":{line}" if line else "") + (" (old side)" if side == LEFT else "")
         rows.append(f"- **{_severity(f)}** {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))}")
     out, size = [head], len(head)
     for i, row in enumerate(rows):

@@ -226,7 +226,8 @@ class ArtifactsConfig(_Section):
         return self
 
 
-class ModelPrice(_Model):
+class PriceEntry(_Model):  # what a user writes under `prices:`; pricing.ModelPrice is the core's record
+
     input: Number = Field(ge=0)
     output: Number = Field(ge=0)
     cached_input: Number | None = Field(None, ge=0)
@@ -277,7 +278,7 @@ class Config(_Model):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
-    prices: dict[Annotated[str, Strict()], ModelPrice] = Field(
+    prices: dict[Annotated[str, Strict()], PriceEntry] = Field(
         {}, json_schema_extra={"propertyNames": {"description": "model names"}})
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     routing: tuple[RoutingRule, ...] = ()

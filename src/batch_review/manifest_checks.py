@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 
 from .errors import ManifestError
+from .vocabulary import LEFT, RIGHT
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any real manifest (10,000 files of 100 lines: ~30 MB)
 MAX_DEPTH = 16  # a real manifest nests 5 deep (files -> target -> path -> RIGHT -> range)
@@ -177,7 +178,7 @@ def check_files(c: Checker, files: object, targets: dict) -> None:
 
     def file(_path: str, entry: object, where: str) -> None:
         entry = c.obj(entry, where)
-        for side in ("RIGHT", "LEFT"):
+        for side in (RIGHT, LEFT):
             ranges(entry.get(side, []), f"{where}.{side}")
         for i, hunk in enumerate(c.list(entry.get("crc", []), f"{where}.crc")):
             pair = c.list(hunk, f"{where}.crc[{i}]")

@@ -23,7 +23,7 @@ from .manifest import Manifest, RequestRecord
 from .markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
 from .packing import sort_key
 from .results import RequestResult
-from .vocabulary import Finding
+from .vocabulary import RIGHT, Finding
 
 REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
@@ -33,7 +33,7 @@ def finding_fingerprint(files: Mapping[str, dict], f) -> str:
     """The finding's fingerprint: file (as the diff names it), side, the line's crc, normalised title."""
     path = normalize_path(f.path) if f.path not in files else f.path
     hashes = (files.get(path) or {}).get("crc") or []
-    return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == "RIGHT" else None, f.title)
+    return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == RIGHT else None, f.title)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .markdown_safety import plain
+from .vocabulary import RIGHT
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -40,7 +41,7 @@ def _rule(f) -> str:
 
 def _result(f, path: str, fingerprint: str, rule_index: int) -> dict:
     location: dict = {"physicalLocation": {"artifactLocation": {"uri": path or ".", "uriBaseId": "%SRCROOT%"}}}
-    if f.line and f.side == "RIGHT":
+    if f.line and f.side == RIGHT:
         location["physicalLocation"]["region"] = {"startLine": f.start_line or f.line, "endLine": f.line}
     return {
         "ruleId": _rule(f),
