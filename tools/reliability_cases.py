@@ -17,6 +17,10 @@ ID = "tests/test_identity.py::"
 CLAIM = "tests/test_claim.py::"
 TRUST = "tests/test_artifact_trust.py::"
 FATE = "tests/test_one_manifest_one_fate.py::"
+CFG = "tests/test_config_errors.py::"
+STORE = "tests/test_store.py::"
+CLAUDE = "tests/test_anthropic_e2e.py::"
+CLAUDE_FAULTS = "tests/test_anthropic_faults.py::"
 
 # Who could write it, what they try, what stops it.
 HOSTILE: list[tuple[str, str, str]] = [
@@ -108,6 +112,61 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("sixty files of long findings: fifteen reviews, fifteen notifications",
      "one review per pull request per poll; the rest counted by severity, the full list in check run, SARIF, "
      "job summary", "tests/test_e2e_poll.py::test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dropped"),
+    # the repository's configuration (a maintainer's typo, or a pull request that edits it on its branch)
+    ("a list or mapping as a YAML key, 100,000 nested `[`, a 5,000-digit number, a key holding a newline and "
+     "`::error::`, `!!set`/`!!binary` tags", "one printable line naming the file and position, exit 2",
+     CFG + "test_hostile_files_are_one_line_never_a_traceback"),
+    ("any YAML value at all in the configuration", "either a configuration or one ConfigError line",
+     CFG + "test_any_parsed_yaml_is_a_config_or_one_line_naming_the_file"),
+    ("the published JSON Schema drifting from what the loader accepts", "schema regenerated and compared",
+     "tests/test_config_schema.py::test_the_committed_schema_is_what_the_models_and_the_example_give"),
+    ("a planted or truncated o200k_base file under tiktoken's cache name (tiktoken would download a new one)",
+     "its sha256 is checked first; otherwise the calibrated estimate, nothing downloaded",
+     "tests/test_tokenizer.py::test_a_planted_encoding_file_is_neither_used_nor_replaced_from_the_network"),
+    ("file or directory names that forge entries, headers or diff lines in the list of other files",
+     "every line break escaped; each entry prefixed",
+     "tests/test_packing.py::test_the_authors_title_description_and_names_cannot_leave_their_section"),
+    ("code that forges `=== path` or `12+x` lines", "breaks escaped before lines are split",
+     "tests/test_prompts_batchfile.py::test_code_and_paths_cannot_forge_a_file_header_or_a_line_number"),
+    # model text, continued
+    ("finding titles made of @mentions in check mode (neutralizing lengthens them past 255)",
+     "clipped until the neutralized title fits; the emulator refuses longer titles",
+     "tests/test_annotation_titles.py::test_the_check_run_is_posted_when_every_title_is_hostile_and_as_long_as_allowed"),
+    ("output and error files with look-alike or foreign ids, duplicates, garbage, cut-off lines",
+     "one result per id we sent; unknown ids listed; the first line wins",
+     "tests/test_results_accounting.py::test_every_id_we_sent_is_accounted_for_exactly_once_and_no_foreign_id_leaks_in"),
+    ("an answer cut off right after `},`", "salvage stops at the end of the text",
+     "tests/test_results.py::test_an_answer_cut_off_right_after_a_finding_keeps_it"),
+    ("51 findings in one answer", "the 50 most severe kept, the rest noted",
+     "tests/test_results.py::test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe"),
+    ("two distinct findings with one title in one file", "the fingerprint includes the line's content",
+     "tests/test_markers.py::test_the_same_title_on_another_line_of_the_same_file_is_another_finding"),
+    ("model text of tabs, backtick runs or planted markers in a body that fails the check",
+     "the literal last resort is measured as shown and cut to fit, saying what it cut",
+     "tests/test_compose.py::test_the_last_resort_fits_the_limit_and_says_what_it_cut"),
+    ("an unclosed fence in a finding's body that swallows its suggestion block", "per-unit check, then literal form",
+     "tests/test_compose.py::test_a_body_leaking_into_the_suggestion_is_caught_by_the_unit_check"),
+    ("a model's line and side for any diff git makes", "anchoring accepts exactly what GitHub's rules accept",
+     "tests/test_anchoring_properties.py::test_anchoring_accepts_exactly_the_lines_github_accepts"),
+    ("a finding on a file its request did not show", "it goes to the body with the reason",
+     "tests/test_review.py::test_a_finding_on_a_file_its_request_did_not_show_goes_to_the_body"),
+    ("our marker, a mention or a link in SARIF text", "plain text", "tests/test_sarif.py::test_model_text_is_plain"),
+    ("a manifest target key that is not a file name (SARIF written outside its folder)", "nothing written",
+     "tests/test_sarif.py::test_a_key_that_is_not_a_file_name_writes_nothing"),
+    ("artifact zip entries `../`, absolute or `C:`; a zip bomb", "refused before anything is written",
+     STORE + "test_an_artifact_that_would_write_outside_its_folder_is_refused"),
+    ("a symlinked `manifest.json`", "not read", STORE + "test_a_symlinked_manifest_is_not_read"),
+    # the Anthropic provider (results stream and manifest)
+    ("a Claude result line under an id we never sent, or answered twice", "ids carry this manifest's digest; the "
+     "first answer wins", CLAUDE + "test_result_lines_we_never_sent_or_sent_twice_post_nothing_extra"),
+    ("a manifest altered or pointed at another run's Claude batch", "the digest no longer matches the ids: "
+     "nothing posted, manifest kept", CLAUDE + "test_a_manifest_pointed_at_another_runs_batch_posts_nothing"),
+    ("Claude text with mentions, HTML, a forged marker", "the same neutralizer path as OpenAI's",
+     CLAUDE + "test_hostile_claude_text_goes_through_the_same_neutralizer"),
+    ("any JSON in a Claude results line", "never raises, never becomes one of our ids",
+     "tests/test_anthropic_format.py::test_any_json_as_a_result_never_raises_and_never_becomes_ours"),
+    ("a gateway that echoes the key in its error", "one redacted line",
+     CLAUDE + "test_the_key_never_leaves_in_an_error_line"),
     # a service that echoes what it was sent
     ("an endpoint whose error body repeats the Authorization header",
      "service text clipped and redacted where the error is made; every printing path redacts",
@@ -170,6 +229,14 @@ SEAMS: list[tuple[str, str, str]] = [
      "lost 0, twice 0", ADOPT + "test_without_a_copy_the_original_waits_until_the_resubmission_is_stored"),
     ("an orphaned batch (its manifest never stored) an hour later", "adopted and posted once",
      ADOPT + "test_an_orphan_is_adopted_an_hour_later_and_posted_once"),
+    ("Claude: submit killed while creating the batch", "lost 0, twice 0 (poll creates it after 15 minutes)",
+     CLAUDE_FAULTS + "test_submit_killed_while_creating_the_batch_then_next_runs"),
+    ("Claude: a batch poll created for a killed submit, kept in the artifact store", "never created twice",
+     CLAUDE_FAULTS + "test_a_batch_poll_created_for_a_killed_submit_is_stored_and_never_created_twice"),
+    ("Claude: poll killed while reading results", "lost 0, twice 0",
+     CLAUDE_FAULTS + "test_poll_killed_while_reading_results_then_rerun"),
+    ("Claude: the answer to create lost", "costs one unseen batch, never a second review",
+     CLAUDE_FAULTS + "test_a_lost_answer_to_create_costs_a_batch_never_a_second_review"),
     ("a step fails or times out before the upload step", "uploads run `if: always()`",
      "tests/test_packaging.py::test_example_workflows_keep_what_was_written"),
     ("the gate job fails or times out", "the container job still runs",
