@@ -35,23 +35,13 @@ from pathlib import Path
 import anthropic
 
 from . import anthropic_format
-from .errors import BatchAPIError, service_text
-from .providers import BatchState
+from .errors import BatchAPIError
+from .providers import BatchState, service_failure
 from .services import DEFAULT_ANTHROPIC_BASE_URL
 
 
 def _fail(exc: Exception, what: str) -> BatchAPIError:
-    if isinstance(exc, anthropic.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body)
-        message = err.get("message") if isinstance(err, dict) else None
-        said = f": {service_text(message)}" if isinstance(message, str) and message.strip() else ""
-        return BatchAPIError(f"{what}: HTTP {exc.status_code}{said}", status=exc.status_code)
-    if isinstance(exc, anthropic.APITimeoutError):
-        return BatchAPIError(f"{what}: timed out")
-    if isinstance(exc, anthropic.APIConnectionError):
-        return BatchAPIError(f"{what}: cannot connect ({service_text(exc.__cause__ or exc)})")
-    return BatchAPIError(f"{what}: {type(exc).__name__}: {service_text(exc)}")
+    return service_failure(anthropic, exc, what)
 
 
 class AnthropicBatches:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import openai
 
-from .errors import BatchAPIError, service_text
-from .providers import BatchState, expired_only
+from .errors import BatchAPIError
+from .providers import BatchState, expired_only, service_failure
 from .services import DEFAULT_OPENAI_BASE_URL
 
 FILES_LIVE = 30 * 86400  # seconds a batch-purpose file lives by default (and the most expires_after allows)
@@ -31,17 +31,7 @@ __all__ = ["BatchClient", "BatchState"]
 
 
 def _fail(exc: Exception, what: str) -> BatchAPIError:
-    if isinstance(exc, openai.APIStatusError):
-        body = exc.body if isinstance(exc.body, dict) else {}
-        err = body.get("error", body)
-        message = err.get("message") if isinstance(err, dict) else None
-        said = f": {service_text(message)}" if isinstance(message, str) and message.strip() else ""
-        return BatchAPIError(f"{what}: HTTP {exc.status_code}{said}", status=exc.status_code)
-    if isinstance(exc, openai.APITimeoutError):
-        return BatchAPIError(f"{what}: timed out")
-    if isinstance(exc, openai.APIConnectionError):
-        return BatchAPIError(f"{what}: cannot connect ({service_text(exc.__cause__ or exc)})")
-    return BatchAPIError(f"{what}: {type(exc).__name__}: {service_text(exc)}")
+    return service_failure(openai, exc, what)
 
 
 class BatchClient:

@@ -24,7 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from .errors import BatchAPIError, service_text
 
 if TYPE_CHECKING:  # the records only: nothing here imports a client
     from .results import RequestResult
@@ -97,3 +100,19 @@ def expired_only(result: RequestResult, batch_status: str) -> bool:
     batch_expired or in neither file."""
     return (batch_status == "expired" and result.status in ("error", "missing")
             and result.error_code in ("batch_expired", None))
+
+
+def service_failure(sdk: ModuleType, exc: Exception, what: str) -> BatchAPIError:
+    """One line for a failed call through either SDK (openai and anthropic name their errors alike):
+    the HTTP status and the service's own message, timeouts and connection failures, else the type."""
+    if isinstance(exc, sdk.APIStatusError):
+        body = exc.body if isinstance(exc.body, dict) else {}
+        err = body.get("error", body)
+        message = err.get("message") if isinstance(err, dict) else None
+        said = f": {service_text(message)}" if isinstance(message, str) and message.strip() else ""
+        return BatchAPIError(f"{what}: HTTP {exc.status_code}{said}", status=exc.status_code)
+    if isinstance(exc, sdk.APITimeoutError):
+        return BatchAPIError(f"{what}: timed out")
+    if isinstance(exc, sdk.APIConnectionError):
+        return BatchAPIError(f"{what}: cannot connect ({service_text(exc.__cause__ or exc)})")
+    return BatchAPIError(f"{what}: {type(exc).__name__}: {service_text(exc)}")
