@@ -5,7 +5,11 @@ and no model text may become something GitHub renders as other than text.
 - a lone surrogate (`\\ud800`, valid JSON, no UTF-8 form) in any field of the answer;
 - thousands of nested block quotes, lists or HTML elements (a valid 8,000-character body);
 - a fenced block whose info string GitHub renders: ```suggestion (a one-click change in an inline
-  comment, which only anchoring may offer), ```math, ```mermaid, ```geojson, ```topojson, ```stl.
+  comment, which only anchoring may offer), ```math, ```mermaid, ```geojson, ```topojson, ```stl;
+- long runs of one character (letters, `a.`, backticks): a pattern that tries every character of a run
+  again reads it once per character. Before, 60,000 letters in a finding cost the poll 23 s in the
+  body check, and 16,000 tokens of backticks in an answer about an hour in the fence search. These tests
+  are not timed: at their sizes the old patterns would not finish within CI's limit.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ import json
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from batch_review import markdown_check
 from batch_review import markdown_safety as ms
+from batch_review.answers import parse_answer
 from batch_review.anchoring import InlineComment, suggestion_block
 from batch_review.compose import inline_body, review_body
 from batch_review.markdown_check import check
+
+from batch_review.redact import redact
 
 from .conftest import finding
 from .markdown_view import shows
@@ -78,6 +88,20 @@ def test_thousands_of_nested_quotes_in_a_body_are_posted_not_a_crash(world):
     assert shows(review["body"], "deep text") and shows(review["body"], "must stay visible")
     (comment,) = review["comments"]
     assert shows(comment["body"], "deep text")
+
+
+def test_a_finding_of_sixty_thousand_letters_is_posted_in_one_poll(world):
+    """The body check read a run of letters once per letter looking for a URL scheme (`xxxx…://`)."""
+    letters, dots = "x" * 60_000, "a." * 30_000
+    world.answer_with({"app.py": [finding("app.py", 40, title="letters", body=letters),
+                                  finding("app.py", 2, title="dots", body=dots)]})
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert shows(review["body"], letters[:5_000])  # a finding body is clipped, never dropped
+    (comment,) = review["comments"]
+    assert shows(comment["body"], dots[:5_000])
 
 
 def test_a_suggestion_fence_in_a_body_offers_no_one_click_change(world):
@@ -141,11 +165,55 @@ def test_a_planted_suggestion_in_an_inline_comment_body_is_not_a_suggestion():
 
 
 def test_a_surrogate_in_an_answer_is_replaced_where_the_answer_is_read():
-    from batch_review.answers import parse_answer
-
     answer = json.dumps({"findings": [{"path": "a\ud800.py", "line": 1, "title": "t\ud800", "body": "b\udfff",
                                        "category": "c\ud800", "suggestion": "s\ud800"}]})
     (f,) = parse_answer(answer, "cid").findings
     for value in (f.path, f.title, f.body, f.category, f.suggestion):
         assert "\ufffd" in value
         value.encode("utf-8")
+
+
+RUN = 400_000  # characters: read once, a blink; read once per character, hours
+FINDINGS = json.dumps({"findings": [{"path": "a.py", "line": 3, "title": "kept", "body": "b"}]})
+
+
+@pytest.mark.parametrize("answer", [
+    "`" * RUN + "\n```json\n" + FINDINGS + "\n```",  # a run of backticks before the real fence
+    "~" * RUN + "\n" + FINDINGS,
+    "```\n" * (RUN // 4) + FINDINGS,
+    "[" * RUN + " " + FINDINGS,
+], ids=["backticks", "tildes", "fence-lines", "brackets"])
+def test_long_runs_in_an_answer_are_read_once(answer):
+    assert [f.title for f in parse_answer(answer, "cid").findings] == ["kept"]
+
+
+def test_an_answer_nested_too_deep_says_so():
+    assert parse_answer("[" * RUN, "cid").problem == "the answer is not valid JSON (nested too deep to read)"
+
+
+@pytest.mark.parametrize("text", ["x" * RUN, "a." * (RUN // 2), "1a" * (RUN // 2), "a://" * (RUN // 4)])
+def test_long_runs_in_a_body_are_checked_and_redacted_once(text):
+    assert markdown_check.check(ms.block(text[:60_000])) == []
+    assert redact(text) == text
+
+
+def test_a_scheme_after_a_long_run_is_still_found():
+    assert markdown_check.check("x" * RUN + "://example.test")  # a live URL is still reported
+    assert redact("1" * RUN + "a://user:pw@host").endswith("a://[redacted]@host")
+
+
+# The per-letter forms the linear patterns replace: what they find is the oracle.
+PER_LETTER_URL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.")
+PER_LETTER_CREDENTIAL = re.compile(r"(?i)[a-z][a-z0-9+.-]*://[^\s/@:]*:[^\s/@]*@")
+SCHEME_TEXT = st.text(alphabet="aZ19+.-:/@ w\n_", max_size=40)
+
+
+@given(SCHEME_TEXT)
+def test_the_url_check_finds_exactly_what_the_per_letter_pattern_finds(text):
+    (_, _), (_, _), (name, pattern) = markdown_check._LIVE
+    assert name == "URL" and bool(pattern.search(text)) == bool(PER_LETTER_URL.search(text))
+
+
+@given(SCHEME_TEXT)
+def test_no_credential_the_per_letter_pattern_sees_survives_redaction(text):
+    assert not PER_LETTER_CREDENTIAL.search(redact(text))

@@ -99,7 +99,9 @@ def summary_of(text: str) -> str:
 
 # --- where the findings list is ----------------------------------------------------------------------------
 
-_FENCED = re.compile(r"(`{3,}|~{3,})[ \t]*[\w+.-]*[ \t]*\n(.*?)\n[ \t]*\1", re.DOTALL)
+# A fence is tried only where its run starts and takes the whole run (possessive): a long run of backticks
+# in an answer is read once, not once per backtick (minutes for a model's 16,000 tokens of them).
+_FENCED = re.compile(r"((?<!`)`{3,}+|(?<!~)~{3,}+)[ \t]*+[\w+.-]*+[ \t]*+\n(.*?)\n[ \t]*\1", re.DOTALL)
 _FINDINGS_OPEN = re.compile(r'"findings"\s*:\s*\[')
 _LIST_KEYS = ("findings", "issues", "comments", "problems", "results")
 
@@ -151,6 +153,7 @@ def _json_in_prose(text: str) -> tuple[object, bool]:
             first_error = first_error or exc.msg
             continue
         except RecursionError:
+            first_error = first_error or "nested too deep to read"
             continue
         if _looks_like_findings(value):
             return value, True
