@@ -23,11 +23,10 @@ from hypothesis import strategies as st
 
 from batch_review import markdown_check
 from batch_review import markdown_safety as ms
-from batch_review.answers import parse_answer
 from batch_review.anchoring import InlineComment, suggestion_block
+from batch_review.answers import parse_answer
 from batch_review.compose import inline_body, review_body
 from batch_review.markdown_check import check
-
 from batch_review.redact import redact
 
 from .conftest import finding
