@@ -16,10 +16,12 @@ outlives this run's manifest (killed, timed out, an undo that failed) is adopted
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,7 +249,8 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
     plans = []
     for target in selection.targets:
         try:
-            plan = plan_target(ctx.git, cfg, builder_for, target, selection.last_reviews.get(target.key))
+            with cycle_collection_paused():
+                plan = plan_target(ctx.git, cfg, builder_for, target, selection.last_reviews.get(target.key))
         except RepositoryError as exc:
             result.skipped_targets.append(Skip(target.label, str(exc)))
             continue
@@ -256,6 +259,22 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
             result.skipped_targets.append(Skip(target.label, reason))
         plans.append(plan)
     return plans
+
+
+@contextlib.contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """No cycle collection while a target is planned. Its diff is millions of small objects (unidiff's
+    files, hunks and lines, then the rendered text) that reference counting frees and that hold no
+    cycles, yet the collector scans all of them again every time enough new ones pile up: on a diff of a
+    million changed lines, a third of the planning time. The collector's state is restored after, so a
+    cycle made meanwhile is collected then."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def run_submit(ctx: SubmitContext) -> SubmitResult:
