@@ -77,7 +77,7 @@ def test_annotation_message_and_details_are_clipped_to_githubs_64000():
     huge = "y" * (MAX_ANNOTATION_MESSAGE + 10)
     ann = annotation(comment(hostile(body=huge, suggestion=huge)))
     for key in ("message", "raw_details"):
-        assert len(ann[key]) == MAX_ANNOTATION_MESSAGE and ann[key].endswith("…")
+        assert len(ann[key]) == 64_000 and ann[key].endswith("…")  # GitHub's number, not our constant
 
 
 def test_check_conclusion_fails_only_at_or_above_fail_on():
@@ -251,3 +251,69 @@ def test_the_job_summary_lists_every_finding_one_line_each():
     assert lines[2] == "- **low** `app.py`:3 (old side) — on the diff"
     assert lines[3] == f"- `a.py`: {ms.inline('cut #5')}" and len(lines) == 4
     assert shows(text, "off @admin")
+
+
+# --- the head of a review, line by line (each test names the mutant it stands for) ---------------------------
+
+def test_the_first_line_is_the_marker_earlier_releases_read():
+    body = review_body(report_of(hostile()), DIGEST)
+    assert body.split("\n")[0] == f"<!-- batch-review:v1 target=pr-1 head={'a' * 40} manifest={'d' * 16} part=1 -->"
+
+
+def test_the_review_lines_say_what_was_reviewed_and_only_what_applies():
+    plain = review_body(report_of(hostile()), DIGEST)
+    assert "· 0 requests" in plain  # nothing counted yet is 0, not -1
+    assert "moved on" not in plain and "not repeated" not in plain and "resubmission" not in plain
+    report = report_of(hostile(), current_head="c" * 40, repeated=2, attempt=1, requests=3, files_reviewed=4)
+    body = review_body(report, DIGEST)
+    assert f"(the pull request has moved on to `{'c' * 12}` since)" in body
+    assert "· 4 files · 3 requests" in body
+    assert "2 finding(s) already posted by an earlier review are not repeated." in body
+    assert "Results of a resubmission (attempt 2) of requests that expired." in body
+    unit = next(u for u in body.split("\n\n") if u.startswith("Reviewed commit"))
+    lines = unit.split("\n")
+    assert len(lines) == 3
+    assert all(line.endswith("  ") for line in lines[:-1]) and not lines[-1].endswith(" ")  # hard breaks between
+
+
+def test_the_severity_table_lists_the_most_severe_first():
+    body = review_body(report_of(hostile(severity="low"), hostile(severity="critical"), hostile(severity="low")),
+                       DIGEST)
+    assert body.index("| critical | 1 |") < body.index("| low | 2 |")
+
+
+def test_a_finding_away_from_the_diff_links_its_line():
+    body = review_body(report_of(hostile(line=99)), DIGEST)
+    assert f"[`app.py` line 99]({BLOB}{'a' * 40}/app.py#L99)" in body
+    no_line = review_body(report_of(hostile(line=None)), DIGEST)
+    assert f"[`app.py`]({BLOB}{'a' * 40}/app.py)" in no_line and "line None" not in no_line
+
+
+def test_foreign_paths_are_shown_up_to_300_characters():
+    whole, long = "p" * 300, "q" * 301
+    body = review_body(report_of(skipped_files=[{"path": whole, "reason": "r"}, {"path": long, "reason": "r"}]),
+                       DIGEST)
+    assert f"`{whole}`" in body and f"`{'q' * 299}…`" in body and "q" * 300 not in body
+
+
+def test_the_models_summary_is_clipped_at_4000_characters():
+    body = review_body(report_of(hostile(), summary="s" * 5_000), DIGEST)
+    assert "s" * 3_999 + "…" in body and "s" * 4_000 not in body
+
+
+def _summary_rows(n: int):
+    report = report_of(*(hostile(f"finding {i}", severity="medium") for i in range(n)))
+    full = summary_markdown(report, limit=10**6).split("\n")
+    return report, full[0], full[1:]
+
+
+@pytest.mark.parametrize("shown", [0, 1, 2, 3])
+def test_the_job_summary_keeps_every_row_that_fits_and_counts_the_rest(shown):
+    report, head, rows = _summary_rows(5)
+    fits = len(head) + sum(len(r) + 1 for r in rows[:shown])  # exactly `shown` rows fit, the next by none
+    out = summary_markdown(report, limit=fits).split("\n")
+    assert out[1:1 + shown] == rows[:shown]
+    assert out[1 + shown] == f"- … {5 - shown} more ({5 - shown} medium): the job summary is limited to 1 MiB"
+    assert len(out) == shown + 2
+    one_more = summary_markdown(report, limit=fits + len(rows[shown]) + 1).split("\n")
+    assert one_more[1 + shown] == rows[shown]  # one row's length more: one more row
