@@ -315,5 +315,38 @@ def test_the_job_summary_keeps_every_row_that_fits_and_counts_the_rest(shown):
     assert out[1:1 + shown] == rows[:shown]
     assert out[1 + shown] == f"- … {5 - shown} more ({5 - shown} medium): the job summary is limited to 1 MiB"
     assert len(out) == shown + 2
+    one_short = summary_markdown(report, limit=fits + len(rows[shown])).split("\n")
+    assert len(one_short) == shown + 2  # one character short of the next row: still cut there
     one_more = summary_markdown(report, limit=fits + len(rows[shown]) + 1).split("\n")
-    assert one_more[1 + shown] == rows[shown]  # one row's length more: one more row
+    assert one_more[1 + shown] == rows[shown]  # the next row with its newline: one more row
+
+
+def test_the_heading_counts_findings_in_the_right_number():
+    assert "## batch-review: 1 finding\n" in review_body(report_of(hostile()), DIGEST) + "\n"
+    assert "## batch-review: 2 findings\n" in review_body(report_of(hostile(), hostile()), DIGEST)
+    assert "## batch-review: 0 findings\n" in review_body(report_of(), DIGEST)
+
+
+def test_the_reviewed_commit_is_named_by_12_characters():
+    assert f"Reviewed commit `{'a' * 12}` ·" in review_body(report_of(hostile()), DIGEST)
+
+
+def test_a_finding_without_a_path_gets_no_link_and_no_side_it_is_not_on():
+    body = review_body(report_of(hostile(path="", line=5)), DIGEST)
+    assert "at (no file) line 5 ·" in body and "#L5" not in body and "old side" not in body
+    left = review_body(report_of(Finding("pr-1:0000:0", "app.py", 5, None, "LEFT", "high", "bug", "T", "b", None)),
+                       DIGEST)
+    assert "at `app.py` line 5 (old side) ·" in left and "#L5" not in left
+
+
+def test_an_unreadable_answer_is_shown_up_to_2000_characters():
+    body = review_body(report_of(unparsable=[("app.py", "not JSON", "r" * 3_000)]), DIGEST)
+    assert "r" * 1_999 + "…" in body and "r" * 2_000 not in body
+
+
+def test_a_category_is_shown_up_to_40_characters_and_a_title_up_to_200():
+    assert "c" * 40 in finding_heading(hostile(category="c" * 40))
+    clipped = finding_heading(hostile(category="c" * 41))
+    assert "c" * 39 + "…" in clipped and "c" * 40 not in clipped
+    assert finding_heading(hostile(title="t" * 200)).endswith("t" * 200)
+    assert finding_heading(hostile(title="t" * 201)).endswith("t" * 199 + "…")
