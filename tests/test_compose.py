@@ -350,3 +350,14 @@ def test_a_category_is_shown_up_to_40_characters_and_a_title_up_to_200():
     assert "c" * 39 + "…" in clipped and "c" * 40 not in clipped
     assert finding_heading(hostile(title="t" * 200)).endswith("t" * 200)
     assert finding_heading(hostile(title="t" * 201)).endswith("t" * 199 + "…")
+
+
+def test_a_heading_names_the_category_or_other():
+    assert finding_heading(hostile(category="security")) == "**high** · security — T"
+    assert finding_heading(hostile(category="")) == "**high** · other — T"
+    assert finding_heading(hostile(category=None)) == "**high** · other — T"
+
+
+def test_an_incremental_review_names_the_commit_it_started_from_by_12_characters():
+    body = review_body(report_of(hostile(), since="b" * 40), DIGEST)
+    assert f"Incremental review: only the changes since `{'b' * 12}`, reviewed before, were sent" in body
