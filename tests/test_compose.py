@@ -262,7 +262,7 @@ def test_the_first_line_is_the_marker_earlier_releases_read():
 
 def test_the_review_lines_say_what_was_reviewed_and_only_what_applies():
     plain = review_body(report_of(hostile()), DIGEST)
-    assert "· 0 requests" in plain  # nothing counted yet is 0, not -1
+    assert "· 0 files · 0 requests" in plain  # nothing counted yet is 0, not -1 or 1
     assert "moved on" not in plain and "not repeated" not in plain and "resubmission" not in plain
     report = report_of(hostile(), current_head="c" * 40, repeated=2, attempt=1, requests=3, files_reviewed=4)
     body = review_body(report, DIGEST)
