@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -264,3 +265,11 @@ def test_comments_on_one_line_are_ordered_single_first_then_most_severe():
 def test_only_slashes_are_stripped_from_the_front_and_only_newlines_from_a_suggestion():
     assert normalize_path("//Xsrc/a.py") == "Xsrc/a.py"
     assert suggestion_block(f(5, suggestion="return X\n\n")) == "```suggestion\nreturn X\n```"
+
+
+def test_a_placed_comment_cannot_be_moved_afterwards():
+    """Placement is decided once, against the lines GitHub accepts; nothing downstream may change a line."""
+    (c,) = place_findings([Finding("pr-1:0000:0", "a/x.py", 2, None, "RIGHT", "high", "bug", "t", "b", None)],
+                          {"a/x.py": CommentableLines(((1, 5),), ())}).inline
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.line = 3

@@ -12,7 +12,7 @@ import pytest
 from batch_review import body_fit
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
-from batch_review.body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
+from batch_review.body_fit import OVERFLOW_ROOM, Lazy, Section, compose_checked, counts_line, fit, last_resort
 from batch_review.compose import (
     MAX_ANNOTATION_MESSAGE,
     MAX_REVIEW_BODY,
@@ -24,6 +24,7 @@ from batch_review.compose import (
     review_bodies,
     review_body,
     summary_markdown,
+    threshold,
 )
 from batch_review.markdown_check import check
 from batch_review.vocabulary import Finding
@@ -361,3 +362,49 @@ def test_a_heading_names_the_category_or_other():
 def test_an_incremental_review_names_the_commit_it_started_from_by_12_characters():
     body = review_body(report_of(hostile(), since="b" * 40), DIGEST)
     assert f"Incremental review: only the changes since `{'b' * 12}`, reviewed before, were sent" in body
+
+
+def test_the_largest_finding_shown_whole_leaves_exactly_the_overflow_room():
+    """The budget is GitHub's limit less each leading line and its newline; fit keeps OVERFLOW_ROOM of it
+    free (and counts the separator after the last unit). A budget a character off moves this edge."""
+    def body_with(n: int) -> str:
+        return review_body(report_of(hostile(body="z" * n), fingerprints=["f" * 16] * 5), DIGEST)
+
+    largest = MAX_REVIEW_BODY - OVERFLOW_ROOM - 2 - (len(body_with(100)) - 100)
+    assert "z" * largest in body_with(largest)
+    over = body_with(largest + 1)
+    assert "z" * (largest + 1) not in over and "1 finding(s) not shown in full (1 high)" in over
+
+
+def test_a_review_body_has_no_section_for_removed_lines_inline_comments_are_there():
+    body = review_body(report_of(inline=[comment(hostile("on an old line"), 3, "LEFT")]), DIGEST)
+    assert "Findings on removed lines" not in body and "on an old line" not in body
+
+
+def test_threshold_keeps_what_is_at_or_above_and_counts_the_rest():
+    low, medium, high = hostile(severity="low"), hostile(severity="medium"), hostile(severity="high")
+    assert threshold([low, high, medium], "medium") == ([high, medium], 1)
+    assert threshold([low, high], "info") == ([low, high], 0)
+
+
+def test_the_job_summary_is_cut_at_900000_characters():
+    """The job summary is limited to 1 MiB; rows stop at 900,000 characters, the rest counted."""
+    _, row = summary_markdown(report_of(hostile("t" * 200, severity="low"))).split("\n")
+    guess = 900_000 // (len(row) + 1)  # about as many findings as fit: the head's count has as many digits
+    head = summary_markdown(report_of(*[hostile("t" * 200, severity="low")] * guess)).split("\n")[0]
+    short_row = len(summary_markdown(report_of(hostile("", severity="low", path="p"))).split("\n")[1])
+    n = (900_000 - len(head) - 1 - short_row) // (len(row) + 1)
+    pad = 900_000 - len(head) - n * (len(row) + 1) - 1 - short_row  # made up by a longer path (up to 300)
+    assert 0 <= pad < 299
+
+    def last(extra: int):
+        return hostile("", severity="low", path="p" * (1 + extra))
+
+    findings = [hostile("t" * 200, severity="low")] * n + [last(pad)]
+    exact = report_of(*findings)
+    assert summary_markdown(exact).split("\n")[0] == head.replace(str(guess), str(n + 1))
+    assert len(str(guess)) == len(str(n + 1))
+    assert len(summary_markdown(exact, limit=10**7)) == 900_000
+    assert summary_markdown(exact) == summary_markdown(exact, limit=10**7)  # exactly at the limit: all rows
+    findings[-1] = last(pad + 1)
+    assert summary_markdown(report_of(*findings)).endswith("- … 1 more (1 low): the job summary is limited to 1 MiB")
