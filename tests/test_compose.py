@@ -408,3 +408,19 @@ def test_the_job_summary_is_cut_at_900000_characters():
     assert summary_markdown(exact) == summary_markdown(exact, limit=10**7)  # exactly at the limit: all rows
     findings[-1] = last(pad + 1)
     assert summary_markdown(report_of(*findings)).endswith("- … 1 more (1 low): the job summary is limited to 1 MiB")
+
+
+def test_findings_over_the_inline_cap_are_counted_with_the_reason():
+    reason = "over the limit of 2 inline comments per review"
+    report = report_of(inline=[comment(hostile("a")), comment(hostile("b"))])
+    report.unplaced.append((hostile("c"), reason))
+    one = review_body(report, DIGEST)
+    assert f"1 finding(s) {ms.escape(reason)}: listed below instead." in one
+    report = report_of(hostile("d"))
+    report.unplaced += [(hostile("e"), reason), (hostile("f"), reason)]
+    assert f"2 finding(s) {ms.escape(reason)}: listed below instead." in review_body(report, DIGEST)
+
+
+def test_a_failed_requests_error_code_is_shown_up_to_80_characters():
+    body = review_body(report_of(failed=[("app.py", "c" * 80, "m"), ("util.py", "d" * 81, "m")]), DIGEST)
+    assert f"`{'c' * 80}`" in body and f"`{'d' * 79}…`" in body
