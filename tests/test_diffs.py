@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import subprocess
 
 import pytest
 
@@ -225,3 +226,30 @@ def test_commentable_json_with_one_side_and_its_errors():
         CommentableLines.from_json({"LEFT": [[3, 1]]})
     with pytest.raises(ValueError, match="a diff with 2 lines of context cannot give GitHub's hunks"):
         commentable_lines([], 2)
+
+
+@pytest.mark.parametrize("escape, char", [("a", "\a"), ("b", "\b"), ("t", "\t"), ("n", "\n"), ("v", "\v"),
+                                          ("f", "\f"), ("r", "\r"), ('"', '"'), ("\\", "\\")])
+def test_every_c_escape_git_writes_in_a_quoted_path_is_undone(escape, char):
+    assert unquote_path(f'"b/x\\{escape}y.py"') == f"x{char}y.py"
+
+
+def test_a_backslash_before_something_that_is_no_escape_is_kept():
+    assert unquote_path('"b/x\\9abc"') == "x\\9abc"  # not an octal digit: no escape, and no crash
+    assert unquote_path('"b/x\\12"') == "x\\12"  # an octal escape needs three digits
+    assert unquote_path('"b/x\\101y"') == "xAy"
+
+
+def test_names_git_quotes_come_back_as_the_files_names(tmp_path):
+    """Every control character git escapes in a name, through real git."""
+    names = ["bell\a.txt", "back\bspace.txt", "tab\t.txt", "new\nline.txt", "vtab\v.txt", "form\f.txt",
+             "car\rriage.txt", 'quote".txt', "back\\slash.txt", "caf\u00e9.txt"]
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "base")
+    for name in names:
+        (tmp_path / name).write_text("x\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "names")
+    out = subprocess.run(["git", "-C", str(tmp_path), "-c", "core.quotepath=off", "diff", "HEAD~1", "HEAD"],
+                         capture_output=True, check=True).stdout
+    assert sorted(fd.path for fd in parse_diff(out.decode())) == sorted(names)
