@@ -12,7 +12,7 @@ import pytest
 from batch_review import body_fit
 from batch_review import markdown_safety as ms
 from batch_review.anchoring import InlineComment, suggestion_block
-from batch_review.body_fit import OVERFLOW_ROOM, Lazy, Section, compose_checked, counts_line, fit, last_resort
+from batch_review.body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
 from batch_review.compose import (
     MAX_ANNOTATION_MESSAGE,
     MAX_REVIEW_BODY,
@@ -370,7 +370,7 @@ def test_the_largest_finding_shown_whole_leaves_exactly_the_overflow_room():
     def body_with(n: int) -> str:
         return review_body(report_of(hostile(body="z" * n), fingerprints=["f" * 16] * 5), DIGEST)
 
-    largest = MAX_REVIEW_BODY - OVERFLOW_ROOM - 2 - (len(body_with(100)) - 100)
+    largest = MAX_REVIEW_BODY - 3_000 - 2 - (len(body_with(100)) - 100)  # 3,000: body_fit.OVERFLOW_ROOM
     assert "z" * largest in body_with(largest)
     over = body_with(largest + 1)
     assert "z" * (largest + 1) not in over and "1 finding(s) not shown in full (1 high)" in over
@@ -424,3 +424,41 @@ def test_findings_over_the_inline_cap_are_counted_with_the_reason():
 def test_a_failed_requests_error_code_is_shown_up_to_80_characters():
     body = review_body(report_of(failed=[("app.py", "c" * 80, "m"), ("util.py", "d" * 81, "m")]), DIGEST)
     assert f"`{'c' * 80}`" in body and f"`{'d' * 79}…`" in body
+
+
+# --- fit's accounting at its exact edges (a character off either way changes what is shown) ----------------
+
+def _entries(n: int, size: int = 10, brief: bool = True) -> Section:
+    return Section("S", Lazy([(i,) for i in range(n)], lambda i: f"{i}" * size), "finding(s)", ["low"] * n,
+                   Lazy([(i,) for i in range(n)], lambda i: f"- b{i}") if brief else None)
+
+
+def test_fit_shows_an_entry_only_when_it_and_its_heading_fit_before_the_overflow_room():
+    room = 3_000  # body_fit.OVERFLOW_ROOM, written as the number: a changed constant must fail here
+    # "h" + separator: 3; the first entry adds itself, its separator and "### S" with its own: 10+2+5+2
+    both = room + 3 + 19 + 12
+    assert fit(["h"], [_entries(2)], both) == ["h", "### S", "0" * 10, "1" * 10]
+    one = fit(["h"], [_entries(2)], both - 1)
+    assert one[:3] == ["h", "### S", "0" * 10] and len(one) == 4 and one[3].startswith("### Not shown")
+    assert fit(["h"], [_entries(2)], room + 3 + 19)[:3] == ["h", "### S", "0" * 10]
+    none = fit(["h"], [_entries(2)], room + 3 + 18)
+    assert len(none) == 2 and none[1].startswith("### Not shown")  # no heading without an entry under it
+    # a second section pays its own heading
+    two = fit([], [_entries(1), _entries(1)], room + 19 + 19)
+    assert two == ["### S", "0" * 10, "### S", "0" * 10]
+    assert fit([], [_entries(1), _entries(1)], room + 19 + 18)[2].startswith("### Not shown")
+
+
+@pytest.mark.parametrize("listed", [0, 1, 3, 5])
+def test_the_overflow_lists_a_brief_line_only_when_it_fits_in_what_is_left(listed):
+    """Room for brief lines: the budget less what is shown, the separator, 400 for the heading and closing
+    line and 200 per section counted. Each line costs itself and a newline ("- b0": 5)."""
+    budget = 2 + 400 + 200 + 5 * listed  # nothing fits in full: the budget is below the overflow room
+    text = fit([], [_entries(5, size=5_000)], budget)[0]
+    assert [line for line in text.split("\n") if line.startswith("- b")] == [f"- b{i}" for i in range(listed)]
+    if listed < 5:
+        assert f"- … {5 - listed} more ({5 - listed} low)" in text
+    else:
+        assert "more" not in text  # every line listed: nothing left to count
+    fewer = fit([], [_entries(5, size=5_000)], budget - 1)[0]
+    assert len([line for line in fewer.split("\n") if line.startswith("- b")]) == max(0, listed - 1)
