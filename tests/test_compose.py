@@ -462,3 +462,19 @@ def test_the_overflow_lists_a_brief_line_only_when_it_fits_in_what_is_left(liste
         assert "more" not in text  # every line listed: nothing left to count
     fewer = fit([], [_entries(5, size=5_000)], budget - 1)[0]
     assert len([line for line in fewer.split("\n") if line.startswith("- b")]) == max(0, listed - 1)
+
+
+def test_the_last_resort_keeps_the_longest_beginning_that_fits_at_every_limit():
+    """Brute force against the binary search, across the cut note's 1,000 -> 999 (one digit and the comma
+    fewer) and down to a limit that only the empty beginning fits."""
+    visible = "x" * 1_100
+    bodies = [last_resort([], visible[:0], 10**6)]  # the head and an empty fence: what every cut starts from
+    lengths = {n: len(body_fit.LITERAL_INTRO + ms.fence("x" * n, "text")
+                       + (f"\n\n({1_100 - n:,} characters cut to fit GitHub's limit)" if n < 1_100 else ""))
+               for n in range(1_101)}
+    for limit in range(min(lengths.values()), lengths[1_100] + 2):
+        best = max(n for n, size in lengths.items() if size <= limit)
+        out = last_resort([], visible, limit)
+        shown = out.split("```text\n", 1)[1].split("\n```", 1)[0]
+        assert len(out) <= limit and shown == "x" * best, limit
+    assert bodies[0].startswith(body_fit.LITERAL_INTRO)
