@@ -253,3 +253,22 @@ def test_names_git_quotes_come_back_as_the_files_names(tmp_path):
     out = subprocess.run(["git", "-C", str(tmp_path), "-c", "core.quotepath=off", "diff", "HEAD~1", "HEAD"],
                          capture_output=True, check=True).stdout
     assert sorted(fd.path for fd in parse_diff(out.decode())) == sorted(names)
+
+
+def test_a_renamed_file_with_a_quoted_name_keeps_its_new_name(tmp_path):
+    """git quotes a name with a tab; unidiff's own `path` then falls back to the old name."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "old\tname.py").write_text("".join(f"line {i}\n" for i in range(20)))
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    git(tmp_path, "mv", "old\tname.py", "new\tname.py")
+    (tmp_path / "new\tname.py").write_text("".join(f"line {i}\n" for i in range(19)) + "changed\n")
+    git(tmp_path, "commit", "-q", "-am", "rename")
+    out = subprocess.run(["git", "-C", str(tmp_path), "-c", "core.quotepath=off", "diff", "--find-renames",
+                          "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
+    (fd,) = parse_diff(out.decode())
+    assert (fd.status, fd.path, fd.old_path) == ("renamed", "new\tname.py", "old\tname.py")
+
+
+def test_a_lone_quote_is_a_name_not_a_quoted_empty_one():
+    assert unquote_path('"') == '"' and unquote_path('""') == ""
