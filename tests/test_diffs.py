@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 
@@ -272,3 +273,23 @@ def test_a_renamed_file_with_a_quoted_name_keeps_its_new_name(tmp_path):
 
 def test_a_lone_quote_is_a_name_not_a_quoted_empty_one():
     assert unquote_path('"') == '"' and unquote_path('""') == ""
+
+
+def test_an_empty_file_that_gets_its_first_lines_is_modified_not_added(tmp_path):
+    """Its only hunk starts at old line 0 as an added file's does; only the old name tells them apart."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "empty.py").write_text("")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "empty.py").write_text("x = 1\n")
+    git(tmp_path, "commit", "-q", "-am", "fill")
+    out = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
+    (fd,) = parse_diff(out.decode())
+    assert (fd.status, fd.path, fd.commentable().right) == ("modified", "empty.py", ((1, 1),))
+
+
+def test_commentable_lines_are_a_value_that_cannot_change():
+    c = CommentableLines(right=((1, 4),), left=())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.right = ()
+    assert c == CommentableLines(right=((1, 4),), left=()) and hash(c) == hash(CommentableLines(((1, 4),), ()))
