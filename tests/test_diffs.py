@@ -293,3 +293,28 @@ def test_commentable_lines_are_a_value_that_cannot_change():
     with pytest.raises(dataclasses.FrozenInstanceError):
         c.right = ()
     assert c == CommentableLines(right=((1, 4),), left=()) and hash(c) == hash(CommentableLines(((1, 4),), ()))
+
+
+def test_a_file_emptied_of_every_line_is_modified_not_deleted(tmp_path):
+    """Its only hunk ends at new line 0 as a deleted file's does; only the new name tells them apart."""
+    git(tmp_path, "init", "-q", "-b", "main")
+    (tmp_path / "full.py").write_text("x = 1\ny = 2\n")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-q", "-m", "base")
+    (tmp_path / "full.py").write_text("")
+    git(tmp_path, "commit", "-q", "-am", "empty it")
+    out = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
+    (fd,) = parse_diff(out.decode())
+    assert (fd.status, fd.path, fd.skip_reason(), fd.commentable().left) == ("modified", "full.py", None, ((1, 2),))
+
+
+def test_valid_utf8_holding_a_replacement_character_is_valid():
+    text = "+x = '\ufffd'\n"
+    assert decode_diff(text.encode()) == (text, True)
+    assert decode_diff(b"+x = '\xff'\n") == ("+x = '\ufffd'\n", False)
+
+
+def test_a_stored_range_starting_at_line_0_is_refused():
+    with pytest.raises(ValueError):
+        CommentableLines.from_json({"RIGHT": [[0, 3]], "LEFT": []})
+    assert CommentableLines.from_json({"RIGHT": [[1, 3]], "LEFT": []}).right == ((1, 3),)
