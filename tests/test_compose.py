@@ -478,3 +478,12 @@ def test_the_last_resort_keeps_the_longest_beginning_that_fits_at_every_limit():
         shown = out.split("```text\n", 1)[1].split("\n```", 1)[0]
         assert len(out) <= limit and shown == "x" * best, limit
     assert bodies[0].startswith(body_fit.LITERAL_INTRO)
+
+
+def test_the_overflow_keeps_200_characters_per_section_it_counts():
+    """Two sections left out: 400 for the heading and closing line, 200 for each count line."""
+    budget = 2 + 400 + 2 * 200 + 5 * 2  # room for exactly two brief lines ("- b0", "- b1": 5 each)
+    text = fit([], [_entries(3, size=5_000), _entries(3, size=5_000, brief=False)], budget)[0]
+    assert [line for line in text.split("\n") if line.startswith("- b")] == ["- b0", "- b1"]
+    fewer = fit([], [_entries(3, size=5_000), _entries(3, size=5_000, brief=False)], budget - 1)[0]
+    assert [line for line in fewer.split("\n") if line.startswith("- b")] == ["- b0"]
