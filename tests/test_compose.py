@@ -487,3 +487,18 @@ def test_the_overflow_keeps_200_characters_per_section_it_counts():
     assert [line for line in text.split("\n") if line.startswith("- b")] == ["- b0", "- b1"]
     fewer = fit([], [_entries(3, size=5_000), _entries(3, size=5_000, brief=False)], budget - 1)[0]
     assert [line for line in fewer.split("\n") if line.startswith("- b")] == ["- b0"]
+
+
+def test_brief_lines_stop_at_the_first_that_does_not_fit_so_the_most_severe_come_first():
+    """A shorter, less severe line after one that does not fit is not listed in its place."""
+    sec = Section("S", Lazy([(i,) for i in range(3)], lambda i: "e" * 5_000), "finding(s)", ["high", "high", "low"],
+                  Lazy([("- long " + "l" * 50,), ("- b1",), ("- b2",)], lambda line: line))
+    text = fit([], [sec], 2 + 400 + 200 + 20)[0]  # room for 20 characters: not the first line, the others yes
+    assert "- b1" not in text and "- b2" not in text and "- … 3 more (2 high, 1 low)" in text
+
+
+def test_without_severities_the_rest_is_counted_by_number():
+    sec = Section("S", Lazy([(i,) for i in range(5)], lambda i: "e" * 5_000), "answer(s)", None,
+                  Lazy([(f"- b{i}",) for i in range(5)], lambda line: line))
+    text = fit([], [sec], 2 + 400 + 200 + 10)[0]  # two brief lines fit
+    assert "- b0\n- b1\n- … 3 more" in text and "- b2" not in text

@@ -318,3 +318,7 @@ def test_a_stored_range_starting_at_line_0_is_refused():
     with pytest.raises(ValueError):
         CommentableLines.from_json({"RIGHT": [[0, 3]], "LEFT": []})
     assert CommentableLines.from_json({"RIGHT": [[1, 3]], "LEFT": []}).right == ((1, 3),)
+
+
+def test_a_name_that_only_starts_with_a_quote_is_not_unquoted():
+    assert unquote_path('"b/x.py') == '"b/x.py' and unquote_path('b/x.py"') == 'x.py"'
