@@ -16,13 +16,12 @@ outlives this run's manifest (killed, timed out, an undo that failed) is adopted
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import gc
 import shutil
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,7 +260,7 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
     return plans
 
 
-@contextlib.contextmanager
+@contextmanager
 def cycle_collection_paused() -> Iterator[None]:
     """No cycle collection while a target is planned. Its diff is millions of small objects (unidiff's
     files, hunks and lines, then the rendered text) that reference counting frees and that hold no
