@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import subprocess
 
 import pytest
 
@@ -241,33 +240,23 @@ def test_a_backslash_before_something_that_is_no_escape_is_kept():
     assert unquote_path('"b/x\\101y"') == "xAy"
 
 
-def test_names_git_quotes_come_back_as_the_files_names(tmp_path):
+def test_names_git_quotes_come_back_as_the_files_names(repo):
     """Every control character git escapes in a name, through real git."""
     names = ["bell\a.txt", "back\bspace.txt", "tab\t.txt", "new\nline.txt", "vtab\v.txt", "form\f.txt",
              "car\rriage.txt", 'quote".txt', "back\\slash.txt", "caf\u00e9.txt"]
-    git(tmp_path, "init", "-q", "-b", "main")
-    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "base")
+    base = repo.head()
     for name in names:
-        (tmp_path / name).write_text("x\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "names")
-    out = subprocess.run(["git", "-C", str(tmp_path), "-c", "core.quotepath=off", "diff", "HEAD~1", "HEAD"],
-                         capture_output=True, check=True).stdout
-    assert sorted(fd.path for fd in parse_diff(out.decode())) == sorted(names)
+        repo.write(name, "x\n")
+    assert sorted(files_of(repo, base, repo.commit("names"))) == sorted(names)
 
 
-def test_a_renamed_file_with_a_quoted_name_keeps_its_new_name(tmp_path):
+def test_a_renamed_file_with_a_quoted_name_keeps_its_new_name(repo):
     """git quotes a name with a tab; unidiff's own `path` then falls back to the old name."""
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "old\tname.py").write_text("".join(f"line {i}\n" for i in range(20)))
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    git(tmp_path, "mv", "old\tname.py", "new\tname.py")
-    (tmp_path / "new\tname.py").write_text("".join(f"line {i}\n" for i in range(19)) + "changed\n")
-    git(tmp_path, "commit", "-q", "-am", "rename")
-    out = subprocess.run(["git", "-C", str(tmp_path), "-c", "core.quotepath=off", "diff", "--find-renames",
-                          "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
-    (fd,) = parse_diff(out.decode())
+    repo.write("old\tname.py", "".join(f"line {i}\n" for i in range(20)))
+    base = repo.commit("base")
+    git(repo.path, "mv", "old\tname.py", "new\tname.py")
+    repo.write("new\tname.py", "".join(f"line {i}\n" for i in range(19)) + "changed\n")
+    (fd,) = files_of(repo, base, repo.commit("rename")).values()
     assert (fd.status, fd.path, fd.old_path) == ("renamed", "new\tname.py", "old\tname.py")
 
 
@@ -275,16 +264,12 @@ def test_a_lone_quote_is_a_name_not_a_quoted_empty_one():
     assert unquote_path('"') == '"' and unquote_path('""') == ""
 
 
-def test_an_empty_file_that_gets_its_first_lines_is_modified_not_added(tmp_path):
+def test_an_empty_file_that_gets_its_first_lines_is_modified_not_added(repo):
     """Its only hunk starts at old line 0 as an added file's does; only the old name tells them apart."""
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "empty.py").write_text("")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    (tmp_path / "empty.py").write_text("x = 1\n")
-    git(tmp_path, "commit", "-q", "-am", "fill")
-    out = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
-    (fd,) = parse_diff(out.decode())
+    repo.write("empty.py", "")
+    base = repo.commit("base")
+    repo.write("empty.py", "x = 1\n")
+    (fd,) = files_of(repo, base, repo.commit("fill")).values()
     assert (fd.status, fd.path, fd.commentable().right) == ("modified", "empty.py", ((1, 1),))
 
 
@@ -295,16 +280,12 @@ def test_commentable_lines_are_a_value_that_cannot_change():
     assert c == CommentableLines(right=((1, 4),), left=()) and hash(c) == hash(CommentableLines(((1, 4),), ()))
 
 
-def test_a_file_emptied_of_every_line_is_modified_not_deleted(tmp_path):
+def test_a_file_emptied_of_every_line_is_modified_not_deleted(repo):
     """Its only hunk ends at new line 0 as a deleted file's does; only the new name tells them apart."""
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "full.py").write_text("x = 1\ny = 2\n")
-    git(tmp_path, "add", "-A")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    (tmp_path / "full.py").write_text("")
-    git(tmp_path, "commit", "-q", "-am", "empty it")
-    out = subprocess.run(["git", "-C", str(tmp_path), "diff", "HEAD~1", "HEAD"], capture_output=True, check=True).stdout
-    (fd,) = parse_diff(out.decode())
+    repo.write("full.py", "x = 1\ny = 2\n")
+    base = repo.commit("base")
+    repo.write("full.py", "")
+    (fd,) = files_of(repo, base, repo.commit("empty it")).values()
     assert (fd.status, fd.path, fd.skip_reason(), fd.commentable().left) == ("modified", "full.py", None, ((1, 2),))
 
 
