@@ -423,7 +423,7 @@ def breakdown(run: Run, count: Counter) -> dict[str, int]:
 
 def price(model: str, input_tokens: int, requests: int) -> tuple[float, float]:
     """(batch, standard) USD of these input tokens plus OUTPUT_TOKENS per request."""
-    from batch_review.pricing import estimate_cost
+    from batch_review.planning.pricing import estimate_cost
 
     cost = estimate_cost(model, input_tokens, OUTPUT_TOKENS * requests)
     if cost is None:

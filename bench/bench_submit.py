@@ -128,7 +128,7 @@ def bench_shape(shape: str, args) -> dict:
         repo = make_repo(root, args.files, args.lines, shape)
         setup = time.perf_counter() - t0
         floor_cmd = [sys.executable, "-c", FLOOR, str(repo)]
-        tool_cmd = [sys.executable, "-m", "batch_review.cli", "submit", "--dry-run", "--base", "main",
+        tool_cmd = [sys.executable, "-m", "batch_review.cli.commands", "submit", "--dry-run", "--base", "main",
                     "--head", "feature", "--state-dir", str(root / "state")]
         tool_env = {k: v for k, v in GIT_ENV.items() if k != "TIKTOKEN_CACHE_DIR"}
         if args.tiktoken:

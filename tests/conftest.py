@@ -1,6 +1,6 @@
 """Shared end-to-end setting: a real git repository with pull requests, and the two loopback emulators.
 
-Tests run the real CLI (in-process, `batch_review.cli.main`) with the real openai and PyGithub clients,
+Tests run the real CLI (in-process, `batch_review.cli.commands.main`) with the real openai and PyGithub clients,
 pointed at the emulators through OPENAI_BASE_URL and GITHUB_API_URL.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from batch_review import cli
+from batch_review.cli import commands as cli
 
 from .emulators.anthropic_emu import AnthropicEmulator
 from .emulators.github_emu import GitHubEmulator
@@ -215,10 +215,10 @@ def world(tmp_path, openai_emu, github_emu, monkeypatch) -> World:
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch):
     """Publish waits out Retry-After and backoff; tests do not need to wait in real time."""
-    import batch_review.publish as publish
+    import batch_review.poll.publish as publish
 
     monkeypatch.setattr(publish.time, "sleep", lambda s: None)
-    # exact token counting is on only where a test turns it on (tests/test_tokenizer.py)
+    # exact token counting is on only where a test turns it on (tests/planning/test_tokenizer.py)
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 
-from batch_review import markdown_safety as ms
-from batch_review.markers import Marker, read_marker
+from batch_review.core.markers import Marker, read_marker
+from batch_review.markdown import safety as ms
 
 
 def visible(markdown: str) -> str:

@@ -1,11 +1,11 @@
 """Write the configuration's JSON Schema: structure, types, ranges, choices and defaults from the pydantic
-models (batch_review.config.json_schema), each key's description from the first sentence of the comment
+models (batch_review.config.models.json_schema), each key's description from the first sentence of the comment
 above it in config.example.yml, so editors show the documented words.
 
     python tools/config_schema.py            # writes schema/batch-review.schema.json
     python tools/config_schema.py --check    # exits 1 when the committed file is not what this writes
 
-Run it after changing a model or the example's comments; tests/test_config_schema.py fails until you do.
+Run it after changing a model or the example's comments; tests/config/test_config_schema.py fails until you do.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from batch_review.config import json_schema
+from batch_review.config.models import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config.example.yml"

@@ -50,7 +50,7 @@ def diff_tokens(enc, repo: Path, base: str, head: str, paths: set[str]) -> int:
 def measure(repo: Path, base: str, head: str, config: str | None) -> dict:
     enc = tiktoken.get_encoding("o200k_base")
     state = Path(tempfile.mkdtemp(prefix="prompt-tokens-"))
-    cmd = [sys.executable, "-m", "batch_review.cli", "submit", "--dry-run", "--base", base, "--head", head,
+    cmd = [sys.executable, "-m", "batch_review.cli.commands", "submit", "--dry-run", "--base", base, "--head", head,
            "--state-dir", str(state)] + (["--config", config] if config else [])
     subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
     (manifest_path,) = state.glob("*/manifest.json")

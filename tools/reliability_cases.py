@@ -1,26 +1,26 @@
 """The hostile-input, seam and misleading-error cases of docs/reliability.md, each tied to the test that
 plays it. tools/reliability_report.py runs exactly these tests and writes each row's result beside it;
-tests/test_reliability_cases.py fails when a row names a test that does not exist.
+tests/journeys/test_reliability_cases.py fails when a row names a test that does not exist.
 
 A row: (what is tried, what stops it or what the user sees, "tests/file.py::test_name").
 """
 
 from __future__ import annotations
 
-MD = "tests/test_markdown_safety.py::"
-GATE = "tests/test_poll_gate.py::"
-ADOPT = "tests/test_adoption.py::"
-CRASH = "tests/test_crash.py::"
-ERR = "tests/test_errors.py::"
-ENV = "tests/test_actions_env.py::"
-ID = "tests/test_identity.py::"
-CLAIM = "tests/test_claim.py::"
-TRUST = "tests/test_artifact_trust.py::"
-FATE = "tests/test_one_manifest_one_fate.py::"
-CFG = "tests/test_config_errors.py::"
-STORE = "tests/test_store.py::"
-CLAUDE = "tests/test_anthropic_e2e.py::"
-CLAUDE_FAULTS = "tests/test_anthropic_faults.py::"
+MD = "tests/markdown/test_safety.py::"
+GATE = "tests/ship/test_poll_gate.py::"
+ADOPT = "tests/ledger/test_adoption.py::"
+CRASH = "tests/journeys/test_crash.py::"
+ERR = "tests/core/test_errors.py::"
+ENV = "tests/cli/test_actions_env.py::"
+ID = "tests/poll/test_publish_identity.py::"
+CLAIM = "tests/poll/test_publish_claim.py::"
+TRUST = "tests/ledger/test_store_trust.py::"
+FATE = "tests/poll/test_one_manifest_one_fate.py::"
+CFG = "tests/config/test_config_errors.py::"
+STORE = "tests/ledger/test_store.py::"
+CLAUDE = "tests/journeys/test_anthropic.py::"
+CLAUDE_FAULTS = "tests/journeys/test_anthropic_faults.py::"
 
 # Who could write it, what they try, what stops it.
 HOSTILE: list[tuple[str, str, str]] = [
@@ -95,32 +95,32 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("the same attacks in check-run output and annotations", "same neutralizer and check; plain-text annotations",
      MD + "test_check_run_output_and_annotations_are_inert"),
     ("every attack at once, in every model field, through the CLI", "as above, rendered by GitHub's parser",
-     "tests/test_e2e_markdown.py::test_hostile_text_in_every_model_field_is_posted_inert"),
+     "tests/poll/test_markdown_posted.py::test_hostile_text_in_every_model_field_is_posted_inert"),
     ("a lone surrogate (valid JSON) in any field of an answer: every poll crashed",
      "replaced with U+FFFD where the answer is read",
-     "tests/test_hostile_model_text.py::test_a_lone_surrogate_in_every_field_of_an_answer_is_posted_not_a_crash"),
+     "tests/journeys/test_hostile_model_text.py::test_a_lone_surrogate_in_every_field_of_an_answer_is_posted_not_a_crash"),
     ("thousands of nested quotes or HTML elements: RecursionError in every poll",
      "walked without recursion; the check fails closed and the literal form is posted",
-     "tests/test_hostile_model_text.py::test_thousands_of_nested_quotes_in_a_body_are_posted_not_a_crash"),
+     "tests/journeys/test_hostile_model_text.py::test_thousands_of_nested_quotes_in_a_body_are_posted_not_a_crash"),
     ("a finding of 60,000 letters: the body check tried a URL scheme at every letter, 23 s per body in the poll",
      "a scheme is tried only where a run of scheme characters starts: each run is read once",
-     "tests/test_hostile_model_text.py::test_a_finding_of_sixty_thousand_letters_is_posted_in_one_poll"),
+     "tests/journeys/test_hostile_model_text.py::test_a_finding_of_sixty_thousand_letters_is_posted_in_one_poll"),
     ("16,000 tokens of backticks (or tildes, fence lines, brackets) in an answer: the fence search took about an hour",
      "a fence is tried only where its run starts and takes the whole run; the findings after it are read",
-     "tests/test_hostile_model_text.py::test_long_runs_in_an_answer_are_read_once"),
+     "tests/journeys/test_hostile_model_text.py::test_long_runs_in_an_answer_are_read_once"),
     ("a run of `a.` or letters in text that is redacted: the credential pattern tried every character",
      "the same run-start rule; Hypothesis checks no credential the old pattern saw survives",
-     "tests/test_hostile_model_text.py::test_no_credential_the_per_letter_pattern_sees_survives_redaction"),
+     "tests/journeys/test_hostile_model_text.py::test_no_credential_the_per_letter_pattern_sees_survives_redaction"),
     ("a model-written ```` ```suggestion ```` block: a one-click change on lines anchoring never checked",
      "only anchoring writes suggestion blocks; the model's become ```` ```text ````",
-     "tests/test_hostile_model_text.py::test_a_planted_suggestion_in_an_inline_comment_body_is_not_a_suggestion"),
+     "tests/journeys/test_hostile_model_text.py::test_a_planted_suggestion_in_an_inline_comment_body_is_not_a_suggestion"),
     ("a pull request title or file name that is a runner workflow command (`##[error]`, `::add-mask::`)",
-     "every echoed line made inert", "tests/test_hostile_log_lines.py::test_a_pull_requests_title_and_file_names_run_no_workflow_command"),
+     "every echoed line made inert", "tests/cli/test_hostile_log_lines.py::test_a_pull_requests_title_and_file_names_run_no_workflow_command"),
     ("any text over an adversarial alphabet (Hypothesis)", "each finding in its own block, nothing live",
-     "tests/test_markdown_properties.py::test_any_model_text_composes_to_an_inert_review_body"),
+     "tests/markdown/test_safety_properties.py::test_any_model_text_composes_to_an_inert_review_body"),
     ("sixty files of long findings: fifteen reviews, fifteen notifications",
      "one review per pull request per poll; the rest counted by severity, the full list in check run, SARIF, "
-     "job summary", "tests/test_e2e_poll.py::test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dropped"),
+     "job summary", "tests/poll/test_journey.py::test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dropped"),
     # the repository's configuration (a maintainer's typo, or a pull request that edits it on its branch)
     ("a list or mapping as a YAML key, 100,000 nested `[`, a 5,000-digit number, a key holding a newline and "
      "`::error::`, `!!set`/`!!binary` tags", "one printable line naming the file and position, exit 2",
@@ -128,40 +128,40 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("any YAML value at all in the configuration", "either a configuration or one ConfigError line",
      CFG + "test_any_parsed_yaml_is_a_config_or_one_line_naming_the_file"),
     ("the published JSON Schema drifting from what the loader accepts", "schema regenerated and compared",
-     "tests/test_config_schema.py::test_the_committed_schema_is_what_the_models_and_the_example_give"),
+     "tests/config/test_config_schema.py::test_the_committed_schema_is_what_the_models_and_the_example_give"),
     ("a planted or truncated o200k_base file under tiktoken's cache name (tiktoken would download a new one)",
      "its sha256 is checked first; otherwise the calibrated estimate, nothing downloaded",
-     "tests/test_tokenizer.py::test_a_planted_encoding_file_is_neither_used_nor_replaced_from_the_network"),
+     "tests/planning/test_tokenizer.py::test_a_planted_encoding_file_is_neither_used_nor_replaced_from_the_network"),
     ("file or directory names that forge entries, headers or diff lines in the list of other files",
      "every line break escaped; each entry prefixed",
-     "tests/test_packing.py::test_the_authors_title_description_and_names_cannot_leave_their_section"),
+     "tests/planning/test_packing.py::test_the_authors_title_description_and_names_cannot_leave_their_section"),
     ("code that forges `=== path` or `12+x` lines", "breaks escaped before lines are split",
-     "tests/test_prompts_batchfile.py::test_code_and_paths_cannot_forge_a_file_header_or_a_line_number"),
+     "tests/planning/test_prompts.py::test_code_and_paths_cannot_forge_a_file_header_or_a_line_number"),
     # model text, continued
     ("finding titles made of @mentions in check mode (neutralizing lengthens them past 255)",
      "clipped until the neutralized title fits; the emulator refuses longer titles",
-     "tests/test_annotation_titles.py::test_the_check_run_is_posted_when_every_title_is_hostile_and_as_long_as_allowed"),
+     "tests/findings/test_compose_titles.py::test_the_check_run_is_posted_when_every_title_is_hostile_and_as_long_as_allowed"),
     ("output and error files with look-alike or foreign ids, duplicates, garbage, cut-off lines",
      "one result per id we sent; unknown ids listed; the first line wins",
-     "tests/test_results_accounting.py::test_every_id_we_sent_is_accounted_for_exactly_once_and_no_foreign_id_leaks_in"),
+     "tests/findings/test_results_accounting.py::test_every_id_we_sent_is_accounted_for_exactly_once_and_no_foreign_id_leaks_in"),
     ("an answer cut off right after `},`", "salvage stops at the end of the text",
-     "tests/test_results.py::test_an_answer_cut_off_right_after_a_finding_keeps_it"),
+     "tests/findings/test_results.py::test_an_answer_cut_off_right_after_a_finding_keeps_it"),
     ("51 findings in one answer", "the 50 most severe kept, the rest noted",
-     "tests/test_results.py::test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe"),
+     "tests/findings/test_results.py::test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe"),
     ("two distinct findings with one title in one file", "the fingerprint includes the line's content",
-     "tests/test_markers.py::test_the_same_title_on_another_line_of_the_same_file_is_another_finding"),
+     "tests/core/test_markers.py::test_the_same_title_on_another_line_of_the_same_file_is_another_finding"),
     ("model text of tabs, backtick runs or planted markers in a body that fails the check",
      "the literal last resort is measured as shown and cut to fit, saying what it cut",
-     "tests/test_compose.py::test_the_last_resort_fits_the_limit_and_says_what_it_cut"),
+     "tests/findings/test_compose.py::test_the_last_resort_fits_the_limit_and_says_what_it_cut"),
     ("an unclosed fence in a finding's body that swallows its suggestion block", "per-unit check, then literal form",
-     "tests/test_compose.py::test_a_body_leaking_into_the_suggestion_is_caught_by_the_unit_check"),
+     "tests/findings/test_compose.py::test_a_body_leaking_into_the_suggestion_is_caught_by_the_unit_check"),
     ("a model's line and side for any diff git makes", "anchoring accepts exactly what GitHub's rules accept",
-     "tests/test_anchoring_properties.py::test_anchoring_accepts_exactly_the_lines_github_accepts"),
+     "tests/findings/test_anchoring_properties.py::test_anchoring_accepts_exactly_the_lines_github_accepts"),
     ("a finding on a file its request did not show", "it goes to the body with the reason",
-     "tests/test_review.py::test_a_finding_on_a_file_its_request_did_not_show_goes_to_the_body"),
-    ("our marker, a mention or a link in SARIF text", "plain text", "tests/test_sarif.py::test_model_text_is_plain"),
+     "tests/poll/test_review.py::test_a_finding_on_a_file_its_request_did_not_show_goes_to_the_body"),
+    ("our marker, a mention or a link in SARIF text", "plain text", "tests/findings/test_sarif.py::test_model_text_is_plain"),
     ("a manifest target key that is not a file name (SARIF written outside its folder)", "nothing written",
-     "tests/test_sarif.py::test_a_key_that_is_not_a_file_name_writes_nothing"),
+     "tests/findings/test_sarif.py::test_a_key_that_is_not_a_file_name_writes_nothing"),
     ("artifact zip entries `../`, absolute or `C:`; a zip bomb", "refused before anything is written",
      STORE + "test_an_artifact_that_would_write_outside_its_folder_is_refused"),
     ("a symlinked `manifest.json`", "not read", STORE + "test_a_symlinked_manifest_is_not_read"),
@@ -173,7 +173,7 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("Claude text with mentions, HTML, a forged marker", "the same neutralizer path as OpenAI's",
      CLAUDE + "test_hostile_claude_text_goes_through_the_same_neutralizer"),
     ("any JSON in a Claude results line", "never raises, never becomes one of our ids",
-     "tests/test_anthropic_format.py::test_any_json_as_a_result_never_raises_and_never_becomes_ours"),
+     "tests/planning/test_anthropic_format.py::test_any_json_as_a_result_never_raises_and_never_becomes_ours"),
     ("a gateway that echoes the key in its error", "one redacted line",
      CLAUDE + "test_the_key_never_leaves_in_an_error_line"),
     # a service that echoes what it was sent
@@ -197,7 +197,7 @@ HOSTILE: list[tuple[str, str, str]] = [
      ADOPT + "test_a_damaged_copy_is_reported_and_the_poll_goes_on"),
     ("a manifest copy holding `1e400` or `Infinity`: OverflowError in every poll and submit",
      "an unreadable manifest: reported and skipped",
-     "tests/test_hostile_service_objects.py::test_a_copy_with_a_number_too_large_for_an_int_stops_no_poll_and_no_submit"),
+     "tests/journeys/test_hostile_service_objects.py::test_a_copy_with_a_number_too_large_for_an_int_stops_no_poll_and_no_submit"),
     ("a batch claiming to be a part it is not", "every batch naming a copy must be one of its parts",
      ADOPT + "test_rebuild_refuses_a_batch_that_is_not_one_of_its_parts"),
     # the poll gate (before any container)
@@ -208,7 +208,7 @@ HOSTILE: list[tuple[str, str, str]] = [
      GATE + "test_hostile_artifact_names_reach_no_shell_and_no_output"),
     ("a listing answer of an unexpected shape", "any doubt means poll", GATE + "test_an_unexpected_answer_polls_anyway"),
     ("an image reference with a newline and `RUN …` fed to the release Dockerfile", "strict digest reference check",
-     "tests/test_packaging.py::test_release_inputs_that_cannot_be_used_are_one_line"),
+     "tests/ship/test_packaging.py::test_release_inputs_that_cannot_be_used_are_one_line"),
 ]
 
 # Kill points between steps and between the two workflows: nothing lost, nothing twice.
@@ -223,7 +223,7 @@ SEAMS: list[tuple[str, str, str]] = [
     ("a losing poll's pending duplicate of a posted review", "deleted, twice 0",
      CLAIM + "test_a_pending_duplicate_of_a_posted_review_is_deleted"),
     ("the token's rate budget runs low mid-poll", "posting stops cleanly; the next poll goes on",
-     "tests/test_e2e_poll.py::test_a_low_rate_budget_stops_posting_cleanly_and_the_next_poll_goes_on"),
+     "tests/poll/test_journey.py::test_a_low_rate_budget_stops_posting_cleanly_and_the_next_poll_goes_on"),
     ("poll killed after posting, before retiring and before the upload step (a resubmission was made)",
      "lost 0, twice 0", CRASH + "test_seam_killed_after_posting_before_the_upload_step"),
     ("poll killed between resubmitting (batch created) and storing its manifest; the next upload lost too",
@@ -247,7 +247,7 @@ SEAMS: list[tuple[str, str, str]] = [
     ("Claude: the answer to create lost", "costs one unseen batch, never a second review",
      CLAUDE_FAULTS + "test_a_lost_answer_to_create_costs_a_batch_never_a_second_review"),
     ("a step fails or times out before the upload step", "uploads run `if: always()`",
-     "tests/test_packaging.py::test_example_workflows_keep_what_was_written"),
+     "tests/ship/test_packaging.py::test_example_workflows_keep_what_was_written"),
     ("the gate job fails or times out", "the container job still runs",
      GATE + "test_the_container_job_is_skipped_only_on_a_plain_no"),
     ("the artifact listing fails in the gate", "the poll runs anyway", GATE + "test_an_api_error_polls_anyway"),

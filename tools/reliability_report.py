@@ -2,7 +2,7 @@
 
     python tools/reliability_report.py
 
-Runs tests/test_fault_matrix.py with BATCH_REVIEW_RELIABILITY_REPORT set, so every cell appends its
+Runs tests/journeys/test_fault_matrix.py with BATCH_REVIEW_RELIABILITY_REPORT set, so every cell appends its
 outcome (how it ended, runs needed, duplicates, findings lost) to a JSON-lines file, then renders the table.
 Then runs every test named in tools/reliability_cases.py (hostile input, seams, errors) and writes each
 row with the result its test had in this run.
@@ -36,12 +36,12 @@ def main() -> int:
         report = Path(tmp) / "cells.jsonl"
         env = {**os.environ, "BATCH_REVIEW_RELIABILITY_REPORT": str(report)}
         proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "tests/test_fault_matrix.py"], cwd=ROOT, env=env)
+                               "tests/journeys/test_fault_matrix.py"], cwd=ROOT, env=env)
         cells = [json.loads(line) for line in report.read_text().splitlines()] if report.exists() else []
     security = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_corpus.py", "tests/test_crash.py",
-         "tests/test_actions_env.py::test_no_secret_reaches_any_output",
-         "tests/test_e2e_submit.py::test_no_diff_driver_or_textconv_of_the_repository_is_run"], cwd=ROOT)
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/journeys/test_corpus.py", "tests/journeys/test_crash.py",
+         "tests/cli/test_actions_env.py::test_no_secret_reaches_any_output",
+         "tests/submit/test_journey.py::test_no_diff_driver_or_textconv_of_the_repository_is_run"], cwd=ROOT)
     corpus = {folder: len([p for p in (ROOT / "tests" / "corpus" / folder).iterdir()
                            if p.suffix in (".yml", ".diff", ".txt", ".jsonl")])
               for folder in ("config", "diffs", "answers", "outputs")}
@@ -83,7 +83,7 @@ def main() -> int:
         f"{sum(corpus.values()) if security.returncode == 0 else 'see pytest output: the run failed'} |",
         f"| secrets found in files, logs, outputs, artifacts and requests | "
         f"{0 if security.returncode == 0 else 'see pytest output: the run failed'} |",
-        f"| kill points (SIGKILL or a crash mid-run, tests/test_crash.py) resumed by the next runs with "
+        f"| kill points (SIGKILL or a crash mid-run, tests/journeys/test_crash.py) resumed by the next runs with "
         f"nothing twice or lost | {_count_tests(ROOT / 'tests' / 'test_crash.py')} |",
         f"| repository code run by the tool (diff drivers, textconv) | "
         f"{0 if security.returncode == 0 else 'see pytest output'} |",

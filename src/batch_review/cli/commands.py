@@ -1,0 +1,161 @@
+"""Command line: `batch-review submit | poll | status | cancel | action`: arguments in, the journey run, errors mapped to exit codes.
+
+The environment (with the action's inputs as variables) is read once into runtime.Settings; each command
+builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py.
+Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run resumes); 2 bad input,
+nothing sent; 3 over budget, nothing sent. Only the product's errors are caught: anything else is a bug
+and shows its traceback. Everything printed is redacted (actions_env.redacting_streams).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..config.models import DEFAULT_CONFIG_PATH
+from ..core.errors import EXIT_FAILED, EXIT_OK, BatchReviewError, UsageError
+from ..git.repo import GitRepo
+from ..poll.cancel import cancel_batches, pending_batch_ids
+from ..submit.journey import SubmitContext, run_submit
+from . import actions_env, present, runtime
+from .runtime import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batch-review", description="Overnight pull request review through the OpenAI Batch API.")
+    parser.add_argument("--version", action="version", version=f"batch-review {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", help=f"configuration file (default: {DEFAULT_CONFIG_PATH} if it exists)")
+        p.add_argument("--state-dir", default=".batch-review", help="where manifests are written and read")
+        p.add_argument("--artifact-prefix", help="artifact name prefix of the manifests (default: config)")
+
+    p = sub.add_parser("submit", help="build and submit tonight's batches")
+    common(p)
+    p.add_argument("--dry-run", action="store_true", help="write the batch files and manifest, send nothing")
+    p.add_argument("--repo", default=".", help="the git checkout to diff (default: .)")
+    p.add_argument("--base", help="review HEAD (or --head) against this ref instead of open pull requests")
+    p.add_argument("--head", help="the ref to review against --base (default: HEAD)")
+    p.add_argument("--pr", type=int, action="append", default=[], metavar="N", help="only this pull request")
+    p.add_argument("--model", help="override the configured model")
+    p.add_argument("--artifacts", action="store_true",
+                   help="look for pending manifests among workflow artifacts (default inside GitHub Actions)")
+
+    for name, text in (("poll", "post the results of finished batches"),
+                       ("status", "show pending batches"),
+                       ("cancel", "cancel pending batches")):
+        p = sub.add_parser(name, help=text)
+        common(p)
+        p.add_argument("--artifacts", action="store_true",
+                       help="read manifests from workflow artifacts (default inside GitHub Actions)")
+        if name == "poll":
+            p.add_argument("--dry-run", action="store_true", help="show what would be posted, post nothing")
+        if name == "cancel":
+            p.add_argument("batch_ids", nargs="*", metavar="BATCH_ID")
+            p.add_argument("--all", action="store_true", help="cancel every pending batch")
+    sub.add_parser("action", help="run as the GitHub Action (reads the INPUT_* variables)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    actions_env.register_secrets(os.environ)
+    sys.excepthook = actions_env.redacted_excepthook
+    with actions_env.redacting_streams():
+        try:
+            environ = dict(os.environ)
+            if argv[:1] == ["action"]:
+                environ.update(actions_env.environment_from_inputs(environ))
+                argv = actions_env.argv_from_inputs(environ)
+            args = _parser().parse_args(argv)
+            actions_env.check_output_file(environ)
+            return COMMANDS[args.command](args, Settings.from_environ(environ))
+        except BatchReviewError as exc:
+            actions_env.error(exc.line())
+            return exc.exit_code
+
+
+def cmd_submit(args, settings: Settings) -> int:
+    cfg = runtime.load(args)
+    git = GitRepo(args.repo)
+    git.check()
+    gh = None if args.base or args.head else runtime.github(settings, required=bool(args.pr))
+    if not args.dry_run:
+        runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
+    runtime.writable_state_dir(args)
+    result = run_submit(SubmitContext(
+        cfg=cfg, git=git, repository=gh.repository if gh else runtime.repository(settings, git),
+        state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
+        provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
+        only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
+        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_env.echo,
+        warn=actions_env.warning, alert=actions_env.error, group=actions_env.group,
+    ))
+    present.submit_report(result)
+    return EXIT_FAILED if result.store_bugs else EXIT_OK
+
+
+def poll_context(args, cfg, settings: Settings, *, need_github: bool):
+    from ..core.markers import Identity
+    from ..poll.journey import PollContext
+    from ..poll.publish import Publisher
+
+    gh = runtime.github(settings, required=need_github and bool(args.artifacts))
+    store = runtime.manifest_store(args, cfg, gh, settings)
+    runtime.writable_state_dir(args)  # resubmissions are written there
+    if cfg.output.sarif_dir and not getattr(args, "dry_run", False):
+        runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
+    return PollContext(
+        cfg=cfg, store=store, client=runtime.batch_client(cfg, settings), github=gh,
+        publisher=Publisher(gh, identity=Identity(cfg.output.bot_login), log=actions_env.echo) if gh else None,
+        state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
+        server_url=settings.github_server_url,
+        log=actions_env.echo,
+    )
+
+
+def cmd_poll(args, settings: Settings) -> int:
+    from ..poll.journey import run_poll
+
+    cfg = runtime.load(args)
+    ctx = poll_context(args, cfg, settings, need_github=True)
+    with actions_env.group("Poll batches and post results"):
+        result = run_poll(ctx)
+    present.poll_report(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
+    return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
+
+
+def cmd_status(args, settings: Settings) -> int:
+    from ..poll.batches import status_rows
+
+    cfg = runtime.load(args)
+    store = runtime.manifest_store(args, cfg, runtime.github(settings, required=bool(args.artifacts)), settings)
+    client = runtime.batch_client(cfg, settings)
+    listing = store.list()
+    present.status_report(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
+    return EXIT_OK
+
+
+def cmd_cancel(args, settings: Settings) -> int:
+    cfg = runtime.load(args)
+    if not args.all and not args.batch_ids:
+        raise UsageError("cancel needs BATCH_ID arguments or --all")
+    client = runtime.batch_client(cfg, settings)
+    ids = list(args.batch_ids)
+    if args.all:
+        gh = runtime.github(settings, required=bool(args.artifacts))
+        ids += pending_batch_ids(runtime.manifest_store(args, cfg, gh, settings).list())
+    present.cancel_report(cancel_batches(client, ids))
+    return EXIT_OK
+
+
+COMMANDS = {"submit": cmd_submit, "poll": cmd_poll, "status": cmd_status, "cancel": cmd_cancel}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

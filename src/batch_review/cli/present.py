@@ -1,0 +1,190 @@
+"""What each command shows people: the printed tables and lines, the job summary, the step outputs.
+
+The journeys return plain results (SubmitResult, PollResult, batch rows); this module turns them into
+text, and nothing else does. Every line goes out through actions_env, so it is redacted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+from ..markdown.tables import md_escape, md_list, md_table, text_table
+from ..planning.pricing import actual_cost, format_usd
+from ..providers.base import BATCH_PENDING
+from ..submit.journey import SubmitResult
+from . import actions_env
+from .actions_env import echo
+
+SUBMIT_HEADERS = ["target", "files", "skipped", "requests", "input tokens", "max output tokens",
+                  "batch cost (max)", "standard cost (max)"]
+MODEL_HEADERS = ["model", "requests", "input tokens", "max output tokens", "batch cost (max)"]
+BATCH_HEADERS = ["targets", "batch", "status", "completed", "failed", "total", "age", "latest completion"]
+COST_HEADERS = ["model", "requests", "input tokens", "cached", "output tokens", "batch cost", "standard cost"]
+CANCEL_HEADERS = ["batch", "status", "completed", "failed", "total"]
+
+
+def _usd(cost, attr: str) -> str:
+    return format_usd(getattr(cost, attr) if cost else None)
+
+
+# --- submit --------------------------------------------------------------------------------------------
+
+def _submit_rows(result: SubmitResult) -> list[list]:
+    """One row per target (its cost computed when it was planned), then the total from the estimate."""
+    rows = [[f"{plan.target.label} {plan.target.title}"[:60].strip(), plan.reviewed_files, len(plan.skipped),
+             len(plan.specs), f"{plan.input_tokens:,}", f"{plan.output_tokens:,}", _usd(plan.cost, "batch_usd"),
+             _usd(plan.cost, "standard_usd")] for plan in result.plans]
+    estimate = result.estimate
+    rows.append(["total", sum(p.reviewed_files for p in result.plans), sum(len(p.skipped) for p in result.plans),
+                 result.requests, f"{estimate.get('input_tokens', 0):,}", f"{estimate.get('max_output_tokens', 0):,}",
+                 format_usd(estimate.get("batch_usd")), format_usd(estimate.get("standard_usd"))])
+    return rows
+
+
+def _model_rows(result: SubmitResult) -> list[list]:
+    return [[model, m["requests"], f"{m['input_tokens']:,}", f"{m['max_output_tokens']:,}", format_usd(m["batch_usd"])]
+            for model, m in result.estimate.get("by_model", {}).items()]
+
+
+def _submit_notes(result: SubmitResult) -> list[str]:
+    lines = [f"skipped {skip.what}: {skip.reason}" for skip in result.skipped_targets]
+    for plan in result.plans:
+        if plan.target.since:
+            lines.append(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
+        if plan.full_review_reason:
+            lines.append(f"{plan.target.label}: full review: {plan.full_review_reason}")
+        lines += [f"  {plan.target.label} {item['path']}: {item['reason']}" for item in plan.skipped]
+    return lines
+
+
+def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_rows: list[list]) -> str:
+    """The job summary: every string in it (titles, branch names, reasons) is written inert (report.py)."""
+    summary = [f"### batch-review submit ({mode})", "", f"{md_escape(result.repository)}, model "
+               f"{md_escape(result.model)}", "", md_table(SUBMIT_HEADERS, rows), ""]
+    if len(model_rows) > 1:
+        summary += [md_table(MODEL_HEADERS, model_rows), ""]
+    if result.skipped_targets:
+        summary += ["Skipped:", "", *md_list(f"{s.what}: {s.reason}" for s in result.skipped_targets), ""]
+    if result.batch_ids:
+        summary += ["Batches: " + ", ".join(md_escape(b) for b in result.batch_ids), ""]
+    return "\n".join(summary) + "\n"
+
+
+def submit_report(result: SubmitResult) -> None:
+    rows, model_rows = _submit_rows(result), _model_rows(result)
+    mode = "dry run" if result.dry_run else "submitted"
+    echo(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
+    echo(text_table(SUBMIT_HEADERS, rows))
+    if len(model_rows) > 1:
+        echo(text_table(MODEL_HEADERS, model_rows))
+    for line in _submit_notes(result):
+        echo(line)
+    if result.budget_note:
+        actions_env.warning(result.budget_note)
+    if result.manifest_path:
+        echo(f"manifest: {result.manifest_path}")
+    for batch_id in result.batch_ids:
+        echo(f"batch: {batch_id}")
+    actions_env.append_summary(_submit_summary(result, mode, rows, model_rows), os.environ)
+    batch_usd = result.estimate.get("batch_usd")
+    actions_env.set_output("batch-ids", " ".join(result.batch_ids), os.environ)
+    actions_env.set_output("requests-submitted", str(0 if result.dry_run else result.requests), os.environ)
+    actions_env.set_output("estimated-cost", f"{batch_usd:.4f}" if batch_usd is not None else "", os.environ)
+
+
+# --- poll and status -----------------------------------------------------------------------------------
+
+def _age(created_at: int | None, now: float) -> str:
+    if not created_at:
+        return "?"
+    minutes = int((now - created_at) // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def _when(ts: int | None) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "?"
+
+
+def batch_table(rows) -> list[list]:
+    now = time.time()
+    return [[r.targets, r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
+             _when(r.expires_at)] for r in rows]
+
+
+def cost_rows(cfg, usage: dict[str, dict]) -> list[list[str]]:
+    """One row per model: requests, tokens, and what they cost at batch and at standard prices."""
+    rows = []
+    for model, t in sorted(usage.items()):
+        cost = actual_cost(model, t, cfg.prices)
+        rows.append([model, t["requests"], f"{t['input_tokens']:,}", f"{t['cached_input_tokens']:,}",
+                     f"{t['output_tokens']:,}", _usd(cost, "batch_usd") if cost else "unknown price",
+                     _usd(cost, "standard_usd") if cost else "unknown price"])
+    return rows
+
+
+def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies: bool) -> None:
+    """The log: batches, the bodies (local or dry run), notes, problems as warnings, the counts, the cost."""
+    from ..findings.compose import review_bodies
+
+    echo(text_table(BATCH_HEADERS, rows) if rows else "no pending batches")
+    for report in result.reports if show_bodies else []:
+        echo()
+        echo("\n".join(review_bodies(report, "0" * 16)))
+    for note in result.notes:
+        echo(note)
+    if result.rate_limited:
+        actions_env.notice("stopped early to keep the GitHub token's rate budget; the next poll posts the rest")
+    for problem in result.problems:
+        actions_env.warning(problem)
+    echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
+         f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}")
+    if usage_rows:
+        echo(text_table(COST_HEADERS, usage_rows))
+
+
+def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
+    """The job summary: batches, counts, cost, every problem, and every finding whatever was posted."""
+    from ..findings.compose import summary_markdown
+
+    summary = ["### batch-review poll", ""]
+    if rows:
+        summary += [md_table(BATCH_HEADERS, rows), ""]
+    summary.append(f"Posted {result.reviews_posted} review(s) and {result.check_runs_posted} check run(s); "
+                   f"{result.pending_batches} batch(es) still pending.")
+    if usage_rows:
+        summary += ["", md_table(COST_HEADERS, usage_rows)]
+    summary += md_list(result.failures + result.problems)
+    summary += md_list(f"{b.splitlines()[0]} (traceback in the log)" for b in result.bugs)
+    summary += ["", *(summary_markdown(r) for r in result.reports)]
+    return "\n".join(summary) + "\n"
+
+
+def poll_report(result, cfg, *, show_bodies: bool) -> None:
+    """The batches, what was (or would be) posted, the cost; failures last, as errors."""
+    rows, usage_rows = batch_table(result.rows), cost_rows(cfg, result.usage)
+    _poll_lines(result, rows, usage_rows, show_bodies=show_bodies)
+    actions_env.append_summary(_poll_summary(result, rows, usage_rows), os.environ)
+    costs = [actual_cost(m, t, cfg.prices) for m, t in result.usage.items()]
+    total = sum(c.batch_usd for c in costs if c is not None)
+    actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)
+    actions_env.set_output("reviews-posted", str(result.reviews_posted), os.environ)
+    actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
+    for failure in result.failures + result.bugs:
+        actions_env.error(failure)
+
+
+def status_report(rows, problems: list[str]) -> None:
+    for problem in problems:
+        actions_env.warning(problem)
+    table = batch_table(rows)
+    echo(text_table(BATCH_HEADERS, table) if table else "no pending batches")
+    actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)
+    actions_env.append_summary("### batch-review status\n\n" + (md_table(BATCH_HEADERS, table) if table else
+                                                                  "no pending batches") + "\n", os.environ)
+
+
+def cancel_report(rows: list[list]) -> None:
+    echo(text_table(CANCEL_HEADERS, rows) if rows else "nothing to cancel")
+    echo("completed requests are billed; poll posts them once the cancellation finishes")

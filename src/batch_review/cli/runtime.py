@@ -1,0 +1,173 @@
+"""Settings read once from the environment, and the configured clients and stores every command uses.
+
+`Settings.from_environ` reads every variable the commands use, once, after the action's inputs have become
+variables (actions_env.environment_from_inputs); nothing else in the package reads the environment for
+them. One rule per setting, used by every command: which variable holds the API key (`api_key`), which
+repository this is (`repository`), where the state directory is and that it can be written
+(`writable_state_dir`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, load_config
+from ..core.errors import ConfigError, UsageError, from_os_error
+from ..ledger.store import ArtifactStore, LocalStore
+from ..planning.pricing import PRICES, price_for
+from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
+from . import actions_env
+
+TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
+KEY_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says, read once (variables that are unset or blank are empty strings)."""
+
+    github_token: str = field(default="", repr=False)
+    github_repository: str = ""
+    github_api_url: str = ""
+    github_server_url: str = "https://github.com"
+    in_actions: bool = False
+    openai_base_url: str = ""
+    anthropic_base_url: str = ""
+    azure_endpoint: str = ""
+    http_timeout: str = ""  # TIMEOUT_ENV as written; checked when a client is made
+    keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # KEY_ENV variable -> key
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        get = environ.get
+        return cls(
+            github_token=get("GITHUB_TOKEN", ""), github_repository=get("GITHUB_REPOSITORY", ""),
+            github_api_url=get("GITHUB_API_URL", ""),
+            github_server_url=(get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
+            in_actions=actions_env.in_actions(environ), openai_base_url=get("OPENAI_BASE_URL", ""),
+            anthropic_base_url=get("ANTHROPIC_BASE_URL", ""),
+            azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
+            keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
+        )
+
+
+def http_timeout(settings: Settings, default: float) -> float:
+    value = settings.http_timeout
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise UsageError(f"{TIMEOUT_ENV}: {value!r} is not a number of seconds") from None
+
+
+def load(args):
+    """The configuration: --config, else .github/batch-review.yml in the repository if it exists."""
+    path = args.config or str(Path(getattr(args, "repo", ".")) / DEFAULT_CONFIG_PATH)
+    cfg = load_config(path, required=bool(args.config))
+    if getattr(args, "model", None):
+        cfg = apply_overrides(cfg, model=args.model)
+    if cfg.provider.name == "anthropic":
+        check_claude_models(cfg, path)
+    return cfg
+
+
+def check_claude_models(cfg, path: str) -> None:
+    """Provider anthropic sends only models with a known price (built in, or under `prices:`): a typo
+    in a model name is one line before anything is built or sent, not a batch of failed requests."""
+    for key, model in [("model", cfg.model)] + [(f"routing[{i}].model", r.model) for i, r in enumerate(cfg.routing)]:
+        if model not in cfg.prices and not (model.lower().startswith("claude-") and price_for(model) is not None):
+            known = ", ".join(m for m in PRICES if m.startswith("claude-") and not m[-8:].isdigit())
+            raise ConfigError(f"{path}: {key}: {model!r} is not a Claude model with a known price ({known}); "
+                              "add its prices under `prices:` to use it")
+
+
+def github(settings: Settings, *, required: bool):
+    """The GitHub client for GITHUB_REPOSITORY, or None without a token and repository (unless required)."""
+    token, repository = settings.github_token, settings.github_repository
+    if not token or not repository:
+        if required:
+            raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
+        return None
+    actions_env.mask(token)
+    if repository.count("/") != 1 or not all(repository.split("/")):
+        raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
+    from ..github.api import GitHubAPI
+
+    return GitHubAPI(token, repository, settings.github_api_url or None, timeout=http_timeout(settings, 30))
+
+
+def repository(settings: Settings, git) -> str:
+    """owner/name of the repository under review: GITHUB_REPOSITORY, else the checkout's GitHub remote,
+    else local/<folder name>."""
+    return settings.github_repository or git.remote_repository() or f"local/{git.toplevel().name}"
+
+
+def provider_base_url(cfg, settings: Settings) -> str:
+    if cfg.provider.name == "anthropic":
+        return (cfg.provider.base_url or settings.anthropic_base_url or DEFAULT_ANTHROPIC_BASE_URL).rstrip("/")
+    if cfg.provider.name == "azure":
+        endpoint = cfg.provider.azure_endpoint or settings.azure_endpoint
+        if not endpoint:
+            raise UsageError("provider.name azure needs provider.azure_endpoint or AZURE_OPENAI_ENDPOINT")
+        return endpoint.rstrip("/")
+    return (cfg.provider.base_url or settings.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
+
+
+def key_variables(cfg) -> tuple[str, ...]:
+    """The environment variables that may hold the API key, in order of precedence."""
+    return {"azure": ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
+            "anthropic": ("ANTHROPIC_API_KEY",)}.get(cfg.provider.name, ("OPENAI_API_KEY",))
+
+
+def api_key(cfg, settings: Settings, *, why: str = "") -> str:
+    """The API key for the configured provider (masked), or a UsageError naming where to put it."""
+    for variable in key_variables(cfg):
+        key = settings.keys.get(variable, "")
+        if key:
+            actions_env.mask(key)
+            return key
+    names = " or ".join(key_variables(cfg))
+    action_input = "anthropic-api-key" if cfg.provider.name == "anthropic" else "openai-api-key"
+    raise UsageError(f"{names} is not set (the action's {action_input} input){'; ' + why if why else ''}")
+
+
+def batch_client(cfg, settings: Settings):
+    """The configured batch service (providers.BatchProvider); its client library is imported here."""
+    key = api_key(cfg, settings)
+    if cfg.provider.name == "anthropic":
+        from ..providers.anthropic_batches import AnthropicBatches
+
+        return AnthropicBatches(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120))
+    from ..providers.openai_batches import OpenAIBatches
+
+    azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
+    return OpenAIBatches(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120),
+                       azure_api_version=azure)
+
+
+def writable_dir(path: str | os.PathLike, what: str) -> Path:
+    """A folder the command will write into, created if needed and proven writable before anything is
+    sent or posted: a StateError naming `what` otherwise."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise from_os_error(f"{what} {path}: cannot write there", exc) from exc
+    return path
+
+
+def writable_state_dir(args) -> Path:
+    return writable_dir(args.state_dir, "--state-dir")
+
+
+def manifest_store(args, cfg, gh, settings: Settings):
+    if args.artifacts or (settings.in_actions and gh is not None):
+        if gh is None:
+            raise UsageError("--artifacts needs GITHUB_TOKEN and GITHUB_REPOSITORY")
+        return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix, workflows=cfg.artifacts.workflows)
+    return LocalStore(args.state_dir)

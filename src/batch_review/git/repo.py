@@ -1,0 +1,159 @@
+"""The local git checkout: the one place that runs git (diffs, merge bases, fetching pull request heads).
+
+Pull requests larger than the GitHub API's file listing limit are reviewed whole because the diff always
+comes from local git. When a pull request's head is not in the checkout it is fetched from `origin`; the
+token travels to git through the environment of that one call (GIT_CONFIG_* variables), never through
+.git/config, the command line, the manifest or an artifact.
+
+Failures carry git's own words: a checkout git refuses (another user's, "dubious ownership") says so and
+what to do, instead of "not a git repository". A failed fetch is a service failure (exit 1, the next run
+retries), not bad input; every other git failure is a RepositoryError (exit 2).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..core.errors import FetchError, RepositoryError
+
+
+def _git_words(stderr: bytes) -> str:
+    """git's own message: its first fatal:/error: line (the next lines are usually hints)."""
+    lines = [x.strip() for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
+    for line in lines:
+        for prefix in ("fatal:", "error:"):
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
+    return lines[-1] if lines else ""
+
+
+def _refused(path, stderr: bytes) -> RepositoryError | None:
+    """git's safe.directory check: the checkout belongs to another user (a container action's usual case)."""
+    text = stderr.decode("utf-8", "replace")
+    if "dubious ownership" not in text:
+        return None
+    hint = next((x.strip() for x in text.splitlines() if "safe.directory" in x and x.strip().startswith("git ")),
+                f"git config --global --add safe.directory {Path(path).resolve()}")
+    return RepositoryError(f"git refuses the checkout: {_git_words(stderr)}. It belongs to another user "
+                           f"than the one running batch-review; allow it with `{hint}` (in a container, as the "
+                           "container's user) or run as the checkout's owner")
+
+
+class GitRepo:
+    def __init__(self, path: str | os.PathLike = ".") -> None:
+        self.path = Path(path)
+
+    def _run(self, args: Sequence[str], *, env: dict | None = None, check: bool = True) -> bytes:
+        cmd = ["git", "-C", str(self.path), "-c", "core.quotepath=off", *args]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, env=env, check=False)
+        except FileNotFoundError as exc:
+            raise RepositoryError("git is not installed or not on PATH") from exc
+        if check and proc.returncode != 0:
+            raise _refused(self.path, proc.stderr) or RepositoryError(
+                f"git {args[0]} failed: {_git_words(proc.stderr) or 'exit ' + str(proc.returncode)}")
+        return proc.stdout
+
+    def check(self) -> None:
+        cmd = ["git", "-C", str(self.path), "rev-parse", "--is-inside-work-tree"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, check=False)
+        except FileNotFoundError as exc:
+            raise RepositoryError("git is not installed or not on PATH") from exc
+        if proc.stdout.strip() == b"true":
+            return
+        refused = _refused(self.path, proc.stderr)
+        if refused:
+            raise refused
+        words = _git_words(proc.stderr) or "not a git repository"
+        raise RepositoryError(f"{self.path}: {words} (run from a checkout or pass --repo)")
+
+    def toplevel(self) -> Path:
+        return Path(self._run(["rev-parse", "--show-toplevel"]).decode().strip())
+
+    def rev_parse(self, ref: str) -> str:
+        if ref.startswith("-"):
+            raise RepositoryError(f"bad revision {ref!r}")
+        out = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False).strip()
+        if not out:
+            raise RepositoryError(f"unknown revision {ref!r}")
+        return out.decode()
+
+    def has_commit(self, sha: str) -> bool:
+        cmd = ["git", "-C", str(self.path), "cat-file", "-e", f"{sha}^{{commit}}"]
+        return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        cmd = ["git", "-C", str(self.path), "merge-base", "--is-ancestor", ancestor, descendant]
+        return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
+
+    def parent(self, sha: str) -> str | None:
+        out = self._run(["rev-parse", "--verify", "--quiet", f"{sha}~1^{{commit}}"], check=False).strip()
+        return out.decode() if out else None
+
+    def merge_base(self, base: str, head: str) -> str:
+        out = self._run(["merge-base", base, head], check=False).strip()
+        if not out:
+            raise RepositoryError(f"{base[:12]} and {head[:12]} have no common ancestor")
+        return out.decode()
+
+    def current_branch(self) -> str | None:
+        out = self._run(["symbolic-ref", "--quiet", "--short", "HEAD"], check=False).strip()
+        return out.decode() if out else None
+
+    def default_branch(self) -> str:
+        """origin's default branch if known, else the first of main/master/trunk that exists."""
+        out = self._run(["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"], check=False)
+        if out.strip():
+            return out.decode().strip()
+        for name in ("main", "master", "trunk", "origin/main", "origin/master"):
+            if self._run(["rev-parse", "--verify", "--quiet", name], check=False).strip():
+                return name
+        raise RepositoryError("cannot tell the default branch: pass --base")
+
+    def diff(self, base_sha: str, head_sha: str, *, context: int) -> bytes:
+        """The diff of head against base (both commits), as GitHub computes a pull request's."""
+        return self._run(
+            [
+                "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.external=",
+                "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
+                f"-U{context}", base_sha, head_sha, "--",
+            ]
+        )
+
+    def fetch(self, refspecs: Iterable[str], *, token: str | None = None, remote: str = "origin") -> None:
+        """Fetch refspecs from `remote`; the token, if any, reaches git only through this call's environment."""
+        specs = list(refspecs)
+        if not specs:
+            return
+        env = dict(os.environ)
+        env["GIT_TERMINAL_PROMPT"] = "0"
+        if self._run(["remote", "get-url", remote], check=False).strip() == b"":
+            raise RepositoryError(f"{self.path}: the checkout has no remote {remote!r} to fetch pull request "
+                                  "heads from (check out with actions/checkout, or add the remote)")
+        if token:
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            count = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+            env[f"GIT_CONFIG_KEY_{count}"] = "http.extraheader"
+            env[f"GIT_CONFIG_VALUE_{count}"] = f"AUTHORIZATION: basic {basic}"
+            env["GIT_CONFIG_COUNT"] = str(count + 1)
+        try:
+            self._run(["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs], env=env)
+        except RepositoryError as exc:
+            if "dubious ownership" in str(exc):
+                raise
+            raise FetchError(f"{exc} (fetching {len(specs)} pull request ref(s) from {remote}); "
+                             "the next run tries again") from exc
+
+    def remote_repository(self, remote: str = "origin") -> str | None:
+        """owner/name from the remote's URL when it looks like a GitHub-style URL, else None."""
+        url = self._run(["remote", "get-url", remote], check=False).decode().strip()
+        if not url:
+            return None
+        path = url.split(":", 1)[1] if url.startswith("git@") else url.split("://", 1)[-1].split("/", 1)[-1]
+        parts = [p for p in path.removesuffix(".git").split("/") if p]
+        return "/".join(parts[-2:]) if len(parts) >= 2 else None

@@ -1,0 +1,121 @@
+"""What GitHub's objects are to us: plain records read from its JSON answers (pure: no client import).
+
+github_api.py fills them; targets, publish, store and posting read them, so none of those needs PyGithub
+loaded to know what a pull request, review, check run, artifact or workflow run is. Every field is what
+GitHub said: titles, descriptions, review bodies, logins and branch names are other people's words, and
+nothing here makes them safe to show (present.py, compose.py and markers.py do, where they are used).
+Missing fields read as empty; an id that is not an integer (a bool included) reads as None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.errors import GitHubError
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+
+ONE_PENDING_REVIEW = "one pending review"  # GitHub's 422: "User can only have one pending review per pull request"
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    state: str
+    merged: bool
+    draft: bool
+    labels: tuple[str, ...]
+    author: str
+    head_sha: str
+    head_ref: str
+    base_sha: str
+    base_ref: str
+    body: str = ""  # the description, written by the author
+
+
+@dataclass(frozen=True)
+class ReviewInfo:
+    id: int
+    body: str
+    commit_id: str | None
+    author: str
+    author_type: str = ""
+    state: str = ""  # PENDING (visible to its author only), COMMENTED, ...
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "PENDING"
+
+
+@dataclass(frozen=True)
+class CheckRunInfo:
+    id: int
+    name: str
+    head_sha: str
+    external_id: str | None
+    annotations_count: int
+    status: str
+    app_slug: str = ""  # the app that created it: "github-actions" for the workflow token
+
+
+@dataclass(frozen=True)
+class ArtifactInfo:
+    id: int
+    name: str
+    created_at: str
+    expired: bool
+    size: int
+    run_id: int | None
+    repository_id: int | None
+    head_repository_id: int | None
+    head_sha: str | None
+    head_branch: str | None = None
+    has_workflow_run: bool = True  # False: the listing has no workflow_run (older GitHub Enterprise Server)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What GitHub says about the workflow run that uploaded an artifact (fields of actions/get-workflow-run)."""
+
+    id: int
+    event: str
+    path: str
+    head_branch: str | None
+    repository_id: int | None
+    head_repository_id: int | None
+
+
+def pull_info(p: dict) -> PullInfo:
+    """A pull request from its JSON (the author's title and description kept as given)."""
+    head, base, user = p.get("head") or {}, p.get("base") or {}, p.get("user") or {}
+    return PullInfo(
+        number=int(p["number"]), title=p.get("title") or "", state=p.get("state") or "",
+        merged=bool(p.get("merged_at")), draft=bool(p.get("draft")),
+        labels=tuple(label.get("name", "") for label in p.get("labels") or []),
+        author=user.get("login") or "", head_sha=head.get("sha") or "", head_ref=head.get("ref") or "",
+        base_sha=base.get("sha") or "", base_ref=base.get("ref") or "", body=str(p.get("body") or ""),
+    )
+
+
+def review_info(r: dict) -> ReviewInfo:
+    user = r.get("user") if isinstance(r.get("user"), dict) else {}
+    return ReviewInfo(r.get("id"), r.get("body") or "", r.get("commit_id"), str(user.get("login") or ""),
+                      str(user.get("type") or ""), str(r.get("state") or ""))
+
+
+def int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def next_link(headers: dict) -> str | None:
+    link = next((v for k, v in (headers or {}).items() if k.lower() == "link"), "") or ""
+    for part in link.split(","):
+        url, _, rel = part.partition(";")
+        if 'rel="next"' in rel:
+            return url.strip().strip("<>")
+    return None
+
+
+def is_pending_review_conflict(exc: GitHubError) -> bool:
+    return exc.status == 422 and ONE_PENDING_REVIEW in str(exc).lower()

@@ -1,0 +1,166 @@
+"""Finishing what a killed submit run planned: the batches its manifest lists but never created.
+
+A manifest batch without an id is created by poll, but only from the manifest's own input file, checked
+first: a plain file directly in the manifest's folder, exactly the size, sha256 and request count the
+manifest records, every line a request of this manifest to its endpoint and model with an output token
+cap. The file is always uploaded afresh: a recorded `input_file_id` is never reused (in a shared OpenAI
+account it could name another repository's file, whose content would be reviewed and posted here). A
+folder without the file (a manifest adopted from its copy on the batch service) takes the recorded
+upload's content only when its size and sha256 are the manifest's, and uploads those bytes afresh. The
+recorded upload is deleted afterwards only when it is plainly the killed run's (name, size, purpose). The
+requests then pass the same budget check as a fresh submit (`budget.over_budget`), all parts of the
+manifest together, before anything is uploaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.errors import ManifestError, OverBudget
+from ..ledger import adoption
+from ..ledger.checks import show
+from ..ledger.manifest import FILENAME, Manifest
+from ..ledger.store import Pending, input_path
+from ..planning.budget import over_budget
+from ..planning.prompts import estimate_tokens
+
+_TOKEN_CAPS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One request of a batch input file, as the budget check sees it."""
+
+    custom_id: str
+    model: str
+    est_input_tokens: int
+    max_output_tokens: int
+
+
+def batch_file_name(b: dict) -> str:
+    return b.get("file", f"input-{b['index']:03d}.jsonl")
+
+
+def checked_input(client, pending: Pending, b: dict) -> tuple[Path, list[Planned]]:
+    """The input file of manifest batch `b` and its requests, or ManifestError naming what does not match.
+    A folder without the file (an adopted manifest has none) gets the recorded upload's content, but only
+    when it is exactly the content the manifest records: its bytes are then uploaded afresh like a file's."""
+    m = pending.manifest
+    name = batch_file_name(b)
+    where = f"{pending.directory / FILENAME}: batches[{b['index']}] ({name})"
+    path = input_path(pending.directory, name, missing_ok=bool(b.get("input_file_id")))
+    if not path.exists():
+        data = client.download_bytes(b["input_file_id"])
+        _same(where, len(data), hashlib.sha256(data).hexdigest(), b, f"the upload {b['input_file_id']}")
+        path.write_bytes(data)
+    with path.open("rb") as fh:
+        sha = hashlib.file_digest(fh, "sha256").hexdigest()
+    _same(where, path.stat().st_size, sha, b, "the file")
+    planned = []
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            planned.append(_request(line, f"{where} line {number}", m.endpoint, b["model"]))
+    ids = [p.custom_id for p in planned]
+    expected = {cid for cid, r in m.records().items() if r.batch == b["index"]}
+    if len(planned) != b["requests"] or len(set(ids)) != len(ids) or set(ids) != expected:
+        raise ManifestError(f"{where}: holds {len(planned)} request(s) ({len(set(ids))} distinct), the manifest "
+                            f"records {b['requests']} and lists {len(expected)} for this batch")
+    return path, planned
+
+
+def _same(where: str, size: int, sha: str, b: dict, what: str) -> None:
+    if size != b["bytes"]:
+        raise ManifestError(f"{where}: {what} has {size:,} bytes, the manifest records {b['bytes']:,}")
+    if sha != b["input_sha256"]:
+        raise ManifestError(f"{where}: sha256 {sha[:16]}… of {what} is not the manifest's "
+                            f"{b['input_sha256'][:16]}…: altered, or not this manifest's input")
+
+
+def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
+    try:
+        doc = json.loads(line)
+    except (ValueError, RecursionError):
+        raise ManifestError(f"{where}: not a JSON request") from None
+    body = doc.get("body") if isinstance(doc, dict) else None
+    if not isinstance(body, dict) or not isinstance(doc.get("custom_id"), str):
+        raise ManifestError(f"{where}: not a batch request (custom_id, body)")
+    if doc.get("method") != "POST" or doc.get("url") != endpoint:
+        raise ManifestError(f"{where}: sent to {show(doc.get('url'))}, not the manifest's endpoint {endpoint}")
+    if body.get("model") != model:
+        raise ManifestError(f"{where}: model {show(body.get('model'))} is not the batch's {model}")
+    caps = [body[k] for k in _TOKEN_CAPS if k in body]
+    if len(caps) != 1 or isinstance(caps[0], bool) or not isinstance(caps[0], int) or caps[0] < 1:
+        raise ManifestError(f"{where}: the request has no single output token cap")
+    return Planned(doc["custom_id"], model, estimate_tokens(line.decode("utf-8", "replace")), caps[0])
+
+
+def resume_batches(client, cfg, pending: Pending, batches: list[dict], log=print) -> list[str]:
+    """Check every listed part, check the budget for all of them, then upload and create each; the ids."""
+    m: Manifest = pending.manifest
+    checked = [(b, *checked_input(client, pending, b)) for b in batches]
+    problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
+    if problem:
+        raise OverBudget(f"{pending.name}: resuming {len(batches)} batch(es) a killed submit planned: {problem}; "
+                         "nothing created")
+    created = []
+    for b, path, planned in checked:
+        file_id = client.upload(path)
+        try:
+            state = client.create(file_id, m.endpoint, adoption.batch_metadata(m, b["index"]))
+        except Exception:
+            try:
+                client.delete_file(file_id)
+            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+                log(f"{pending.name}: could not delete the upload {file_id} ({exc})")
+            raise
+        b["id"] = state.id
+        created.append(state.id)
+        log(f"{pending.name}: created batch part {b['index'] + 1} ({len(planned)} requests) as {state.id}")
+        _drop_recorded_upload(client, b, path, log)
+    return created
+
+
+def _drop_recorded_upload(client, b: dict, path: Path, log) -> None:
+    """The upload the killed run recorded is not used; delete it when it is plainly that upload (our file
+    name and size, purpose batch), so it is not left behind. Anything else under that id is left alone."""
+    recorded = b.get("input_file_id")
+    if not isinstance(recorded, str) or not recorded:
+        return
+    try:
+        info = client.file_info(recorded)
+        if info == (path.name, b["bytes"], "batch"):
+            client.delete_file(recorded)
+    except Exception as exc:  # noqa: BLE001 - a leftover upload costs nothing; the batch is created
+        log(f"could not delete the earlier upload {recorded} ({exc})")
+
+
+def keep_resumed(client, pending: Pending, state_root: Path) -> Path | None:
+    """For a service that keeps no batch metadata (providers.BatchProvider.keeps_metadata False), write
+    the manifest with the ids this poll created under `state_root` (the run's state folder, which the
+    workflow stores), with its input files: this record is the only way the next poll finds them. The
+    local store's folder is the manifest's own, saved in place. A service with metadata needs nothing."""
+    if client.keeps_metadata:
+        return None
+    target = state_root / pending.directory.name
+    if target.resolve() != pending.directory.resolve():
+        shutil.copytree(pending.directory, target, dirs_exist_ok=True)
+    pending.manifest.save(target)
+    return target
+
+
+def recover_recorded(pending: Pending, seen) -> list[str]:
+    """Take the ids that another stored copy of this manifest (same digest: a poll that resumed it and
+    stored it again) recorded for the parts this one has none for; the notes saying so."""
+    recorded = seen.recorded.get(pending.manifest.digest(), {}) if seen is not None else {}
+    notes = []
+    for b in pending.manifest.batches:
+        batch_id = recorded.get(b["index"])
+        if not b.get("id") and batch_id:
+            b["id"] = batch_id
+            notes.append(f"{pending.name}: batch part {b['index'] + 1} is {batch_id}, as a later copy of this "
+                         "manifest recorded")
+    return notes
