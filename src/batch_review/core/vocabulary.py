@@ -17,6 +17,11 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
+# the categories a model may give a finding (the schema's enum); anything else reads as "other"
+CATEGORIES = (
+    "bug", "security", "correctness", "concurrency", "error-handling", "resource-leak",
+    "performance", "data-loss", "api-misuse", "other",
+)
 SEVERITY_ALIASES = {"blocker": "critical", "major": "high", "error": "high", "moderate": "medium",
                     "warning": "medium", "minor": "low", "nit": "low", "trivial": "low", "note": "info",
                     "informational": "info", "information": "info"}

@@ -24,13 +24,8 @@ from itertools import compress, repeat
 from typing import Protocol
 
 from ..core.diffs import FileDiff
-from ..core.vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
+from ..core.vocabulary import CATEGORIES, DEFAULT_INSTRUCTIONS, SEVERITIES
 from . import anthropic_format
-
-CATEGORIES = (
-    "bug", "security", "correctness", "concurrency", "error-handling", "resource-leak",
-    "performance", "data-loss", "api-misuse", "other",
-)
 
 _FINDING = {
     "type": "object",

@@ -214,7 +214,7 @@ def _write_sarif(ctx: PollContext, m, draft: review.Draft) -> Path:
     target = SarifTarget(key=report.key, label=report.label, model=report.model,
                          repository_uri=f"{report.server_url}/{report.repository}", head_sha=report.head_sha,
                          tool_version=m.tool.removeprefix("batch-review ") or "0")
-    return write_sarif(Path(ctx.cfg.output.sarif_dir), target, draft.located())
+    return write_sarif(Path(ctx.cfg.output.sarif_dir), target, draft.located(), m.commentable(report.key))
 
 
 def rate_budget_low(ctx: PollContext, result: PollResult) -> bool:
