@@ -77,6 +77,14 @@ def test_actionlint_with_shellcheck_on_every_run_script():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_shellcheck_on_the_scripts_that_left_the_workflows():
+    """The gate's script was a workflow `run:` that actionlint shellchecked; as a file it is checked here."""
+    proc = run(tool("shellcheck"), "--shell=bash", "--severity=style", "gate/pending.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run(tool("shellcheck"), "--severity=style", "docker/install.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_actionlint_ignores_only_the_self_repository_root_reference():
     """actionlint does not know `uses: $/` (the action at the repository root); its config ignores exactly
     that message in the reusable workflows, and nothing else anywhere."""
@@ -93,7 +101,7 @@ def uses_lines(path: str) -> list[str]:
     return re.findall(r"^\s*(?:- )?uses: (.*)$", Path(path).read_text(), re.M)
 
 
-def test_example_and_reusable_workflows_keep_what_was_written():
+def test_example_workflows_keep_what_was_written():
     """Upload steps run after a failed or timed-out step too; checkout and upload-artifact are the Node 24
     releases by full commit; checkout leaves no credentials behind (the action's one fetch brings its own)."""
     with_steps = [p for p in WORKFLOWS if Path(p).parent.name == "workflows" and "release" not in Path(p).name]
