@@ -1,9 +1,13 @@
 # batch-review as a Docker container action. The runner mounts the workspace at /github/workspace and
 # passes the inputs as INPUT_* variables; `batch-review action` maps them onto the CLI.
-FROM python:3.11.11-slim-bookworm
+
+# The base image by digest, so every build starts from the same bytes; the tag says what the digest is.
+# python:3.11.16-slim-bookworm: the OCI image index (all platforms) as docker-library/repo-info recorded it.
+# Dependabot (.github/dependabot.yml, docker) proposes newer digests and 3.11 patch releases as pull requests.
+FROM python:3.11.16-slim-bookworm@sha256:c425d915a89a6dcd3183b1797ad9bd8878caff5a417f6371c8df93c8ea8b727f
 
 # git: submit diffs the checked-out repository. Debian security updates replace old package versions,
-# so an exact version pin would break the build whenever git is patched; the base image tag pins the suite.
+# so an exact version pin would break the build whenever git is patched; the base image pins the suite.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git \
@@ -39,4 +43,7 @@ RUN sh docker/install.sh /opt/batch-review
 # Docker actions run as root: the runner's workspace and file-command files under /github belong to the
 # runner's user and a non-root container user could not write GITHUB_OUTPUT or the state directory.
 WORKDIR /github/workspace
-ENTRYPOINT ["batch-review", "action"]
+# The image is the command line: `docker run IMAGE submit --dry-run`. The action passes its one argument,
+# `action` (action.yml's args), so a workflow step runs `batch-review action`, once.
+ENTRYPOINT ["batch-review"]
+CMD ["--help"]

@@ -5,10 +5,10 @@ Measured here, each as a fresh process, median of --repeat runs:
   install   a fresh virtual environment plus `sh docker/install.sh` (the locked packages with their hashes,
             downloaded from the package index without a cache, as the image build does);
   startup   the installed `batch-review --version`;
-  poll      the installed entrypoint as the runner calls it (`batch-review action action`, command poll)
+  poll      the installed entrypoint as the runner calls it (`batch-review action`, command poll)
             against the GitHub emulator with nothing pending;
-  gate      the poll workflow's first job's script (taken from examples/workflows/batch-review-poll.yml)
-            with curl and jq against the same emulator, nothing pending.
+  gate      the poll workflow's first job: the gate action's step (gate/action.yml running gate/pending.sh,
+            with the example's hourly schedule) with curl and jq against the same emulator, nothing pending.
 Not measurable here (no Docker engine, no runner), so stated as assumptions, each a flag: the base image
 pull, apt-get of git, the docker build's own overhead, the prebuilt image pull, a job's set-up and
 clean-up, the checkout and upload steps, and the extra time of a poll that has work (the same before and
@@ -86,13 +86,15 @@ def action_env(bin_dir: Path, workspace: Path, github: GitHubEmulator, openai: O
 
 def gate_env(workspace: Path, github: GitHubEmulator) -> tuple[Path, dict]:
     workflow = yaml.safe_load((ROOT / "examples" / "workflows" / "batch-review-poll.yml").read_text())
-    (step,) = workflow["jobs"]["pending"]["steps"]
+    (gate,) = workflow["jobs"]["pending"]["steps"]
+    (step,) = yaml.safe_load((ROOT / "gate" / "action.yml").read_text())["runs"]["steps"]
     script = workspace / "gate.sh"
     script.write_text(step["run"])
+    hourly = gate["with"]["hourly-schedule"]
     env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(workspace / "gate-output"),
            "GITHUB_EVENT_NAME": "schedule", "GITHUB_API_URL": github.api_url, "GITHUB_REPOSITORY": "acme/widgets",
-           "ARTIFACT_PREFIX": workflow["env"]["ARTIFACT_PREFIX"], "TOKEN": TOKEN,
-           "SCHEDULE": step["env"]["HOURLY"], "HOURLY": step["env"]["HOURLY"], "REPO_ID": str(github.repo_id)}
+           "GITHUB_ACTION_PATH": str(ROOT / "gate"), "ARTIFACT_PREFIX": workflow["env"]["ARTIFACT_PREFIX"],
+           "TOKEN": TOKEN, "SCHEDULE": hourly, "HOURLY": hourly, "REPO_ID": str(github.repo_id)}
     return script, env
 
 
@@ -109,7 +111,7 @@ def measure(repeat: int, work: Path) -> dict[str, float]:
         script, genv = gate_env(workspace, github)
         for _ in range(repeat):
             runs["startup"].append(timed([str(bin_dir / "batch-review"), "--version"], env=env))
-            runs["poll"].append(timed([str(bin_dir / "batch-review"), "action", "action"], cwd=workspace, env=env))
+            runs["poll"].append(timed([str(bin_dir / "batch-review"), "action"], cwd=workspace, env=env))
             runs["gate"].append(timed([shutil.which("bash"), "--noprofile", "--norc", "-eo", "pipefail", str(script)],
                                       env=genv))
         assert "poll=false" in (workspace / "gate-output").read_text()

@@ -1,8 +1,10 @@
-"""The shipped files pass the linters GitHub users rely on, and the image's install step works.
+"""The shipped files pass the linters GitHub users rely on, the image is pinned and installs from the lock,
+and the entrypoint runs the way the runner calls a Docker action.
 
 There is no Docker engine here: the Dockerfile is linted with hadolint and its install script is run in a
-fresh virtual environment, so a broken install step fails CI anyway. In CI (CI=true) a missing linter
-is a failure, not a skip.
+fresh virtual environment, so a broken install step fails CI anyway; the entrypoint is the Dockerfile's
+ENTRYPOINT plus action.yml's args, run from that environment. In CI (CI=true) a missing linter is a
+failure, not a skip. The release workflow's own tests are in test_release_workflow.py.
 """
 
 from __future__ import annotations
@@ -21,11 +23,20 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "workflows").glob("*.yml"))
-WORKFLOWS = EXAMPLES + sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
-# Node 24 releases, by full commit (FACTS.md, checked in the actions' own repositories)
+EXAMPLES = sorted(str(p) for p in (ROOT / "examples" / "workflows").rglob("*.yml"))
+OWN_WORKFLOWS = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+WORKFLOWS = EXAMPLES + OWN_WORKFLOWS
+ACTIONS = [str(ROOT / "action.yml"), str(ROOT / "gate" / "action.yml")]
+DEPENDABOT = str(ROOT / ".github" / "dependabot.yml")
+LOCKS = [ROOT / "requirements.lock", ROOT / "docker" / "build-requirements.lock"]
+# Node 24 releases, by full commit (FACTS.md; download-artifact v7.0.0 checked in its own repository: node24)
 NODE24 = {"actions/checkout": "d23441a48e516b6c34aea4fa41551a30e30af803",  # v6.1.0
-          "actions/upload-artifact": "b7c566a772e6b6bfb58ed0dc250532a479d7789f"}  # v6.0.0
+          "actions/upload-artifact": "b7c566a772e6b6bfb58ed0dc250532a479d7789f",  # v6.0.0
+          "actions/download-artifact": "37930b1c2abaa49bbe596cd826c3c89aef350131"}  # v7.0.0
+# The release fills these in (docker/release.py pin); every pin of batch-review in the examples is one.
+PLACEHOLDER = re.compile(r"batch-review/batch-review(?:/[A-Za-z0-9._-]+)*@0{40} # v[0-9]+\.[0-9]+\.[0-9]+ "
+                         r"\(pinned by the release\)")
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
 def tool(name: str) -> str:
@@ -41,8 +52,24 @@ def run(*cmd: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_there_are_two_example_workflows():
-    assert [Path(p).name for p in EXAMPLES] == ["batch-review-poll.yml", "batch-review-submit.yml"]
+def test_there_are_two_example_workflows_and_two_organization_callers():
+    """One pair to copy, one pair that calls the reusable workflows; the same names, which the configuration's
+    default artifacts.workflows trusts."""
+    names = ["batch-review-poll.yml", "batch-review-submit.yml"]
+    assert [Path(p).name for p in EXAMPLES if Path(p).parent.name == "workflows"] == names
+    assert [Path(p).name for p in EXAMPLES if Path(p).parent.name == "reusable"] == names
+    assert len(EXAMPLES) == 4
+
+
+def test_every_workflow_action_and_dependabot_file_is_linted():
+    """A workflow or action added anywhere in the repository is in the lists the linters below run on."""
+    skip = {".git", ".venv", "node_modules", "tests", "build"}
+    found = {str(p) for p in ROOT.rglob("*.y*ml") if not skip & set(p.relative_to(ROOT).parts)
+             and (p.name in ("action.yml", "action.yaml") or ".github/workflows/" in str(p)
+                  or "examples/workflows/" in str(p))}
+    assert found == set(WORKFLOWS) | set(ACTIONS)
+    assert {p.name for p in (ROOT / ".github").iterdir() if p.suffix in (".yml", ".yaml")} == {"dependabot.yml",
+                                                                                            "actionlint.yaml"}
 
 
 def test_actionlint_with_shellcheck_on_every_run_script():
@@ -50,42 +77,122 @@ def test_actionlint_with_shellcheck_on_every_run_script():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_shellcheck_on_the_scripts_that_left_the_workflows():
+    """The gate's script was a workflow `run:` that actionlint shellchecked; as a file it is checked here."""
+    proc = run(tool("shellcheck"), "--shell=bash", "--severity=style", "gate/pending.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = run(tool("shellcheck"), "--severity=style", "docker/install.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_actionlint_ignores_only_the_self_repository_root_reference():
+    """actionlint does not know `uses: $/` (the action at the repository root); its config ignores exactly
+    that message in the reusable workflows, and nothing else anywhere."""
+    config = yaml.safe_load((ROOT / ".github" / "actionlint.yaml").read_text())
+    assert config == {"paths": {".github/workflows/reusable-*.yml": {
+        "ignore": ['specifying action "\\$/" in invalid format because path is missing']}}}
+
+
 def steps_of(path: str) -> list[dict]:
-    return [step for job in yaml.safe_load(Path(path).read_text())["jobs"].values() for step in job["steps"]]
+    return [step for job in yaml.safe_load(Path(path).read_text())["jobs"].values() for step in job.get("steps", [])]
+
+
+def uses_lines(path: str) -> list[str]:
+    return re.findall(r"^\s*(?:- )?uses: (.*)$", Path(path).read_text(), re.M)
 
 
 def test_example_workflows_keep_what_was_written():
     """Upload steps run after a failed or timed-out step too; checkout and upload-artifact are the Node 24
     releases by full commit; checkout leaves no credentials behind (the action's one fetch brings its own)."""
-    for path in EXAMPLES:
+    with_steps = [p for p in WORKFLOWS if Path(p).parent.name == "workflows" and "release" not in Path(p).name]
+    assert len(with_steps) == 4  # the two examples and the two reusable workflows
+    for path in with_steps:
         steps = steps_of(path)
         uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact@")]
         checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
         assert len(uploads) == 1 and len(checkouts) == 1, path
         assert uploads[0]["if"] == "${{ always() }}", path
         assert checkouts[0]["with"]["persist-credentials"] is False, path
-        for step in uploads + checkouts:
-            name, _, commit = step["uses"].partition("@")
-            assert commit == NODE24[name], (path, step["uses"])
+
+
+def test_every_action_is_pinned_by_full_commit_or_is_this_repository():
+    """Third-party actions by 40-hex commit (the actions/* ones are the Node 24 releases); this repository's
+    own action and gate by `$/` in the reusable workflows, and by the release's placeholder in the examples."""
+    for path in WORKFLOWS + ACTIONS:
+        for line in uses_lines(path):
+            ref = line.split(" #")[0].strip()
+            if ref.startswith("$/"):
+                assert "/.github/workflows/" in path and ref in ("$/", "$/gate"), (path, line)
+            elif ref.startswith("batch-review/batch-review"):
+                assert "/examples/" in path and PLACEHOLDER.fullmatch(line.strip()), (path, line)
+                assert f"# v{VERSION} (pinned" in line, (path, line)
+            else:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}", ref), (path, line)
+                name, _, commit = ref.partition("@")
+                if name in NODE24:
+                    assert commit == NODE24[name], (path, line)
 
 
 def test_zizmor_finds_nothing_even_pedantic():
-    proc = run(tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress", *WORKFLOWS, "action.yml")
+    proc = run(tool("zizmor"), "--offline", "--persona", "pedantic", "--no-progress", *WORKFLOWS, *ACTIONS,
+               DEPENDABOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout + proc.stderr
 
 
-def test_workflows_and_action_match_the_vendored_schemas():
+def test_workflows_actions_and_dependabot_match_the_vendored_schemas():
     exe = tool("check-jsonschema")
-    proc = run(exe, "--builtin-schema", "vendor.github-workflows", *WORKFLOWS)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = run(exe, "--builtin-schema", "vendor.github-actions", "action.yml")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for schema, files in (("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS),
+                          ("vendor.dependabot", [DEPENDABOT])):
+        proc = run(exe, "--builtin-schema", schema, *files)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_hadolint_reports_nothing_on_the_source_dockerfile():
     proc = run(tool("hadolint"), "--failure-threshold", "info", "Dockerfile")
     assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
+
+
+def test_the_base_image_is_pinned_by_digest_and_updated_on_purpose():
+    """FROM names the tag and the digest of the image index; the comment above it says the tag; Dependabot's
+    docker ecosystem proposes new digests and patch releases, and leaves a new Python minor to a person."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    froms = [i for i, line in enumerate(lines) if line.upper().startswith("FROM ")]
+    assert froms
+    for i in froms:
+        match = re.fullmatch(r"FROM (?P<image>[a-z0-9./-]+:[\w.-]+)@sha256:[0-9a-f]{64}", lines[i])
+        assert match, lines[i]
+        comments = []
+        for line in reversed(lines[:i]):
+            if not line.startswith("#"):
+                break
+            comments.append(line)
+        assert any(f"# {match['image']}:" in c for c in comments), comments
+    dependabot = yaml.safe_load(Path(DEPENDABOT).read_text())
+    updates = {u["package-ecosystem"]: u for u in dependabot["updates"]}
+    assert set(updates) == {"docker", "github-actions"} and updates["docker"]["directory"] == "/"
+    assert updates["github-actions"]["directory"] == "/"
+    assert updates["docker"]["ignore"] == [{"dependency-name": "python", "update-types": [
+        "version-update:semver-major", "version-update:semver-minor"]}]
+
+
+@pytest.mark.parametrize("lock", LOCKS, ids=lambda p: p.name)
+def test_the_lock_installs_from_pypi_alone(lock):
+    """No index, find-links or trusted-host line (a machine-local index would fail everywhere else, and an
+    extra index lets another server offer the same names); every pin carries hashes."""
+    text = lock.read_text()
+    options = [line for line in text.splitlines() if line.strip().startswith("-")
+               and not re.fullmatch(r"--hash=sha256:[0-9a-f]{64}( \\)?", line.strip())]
+    assert options == []
+    assert not re.search(r"://|/opt/|file:/", text)
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==\S+ \\\n((?:    --hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M)
+    assert len(pins) == len(re.findall(r"^[A-Za-z0-9]", text, re.M)) > 0
+
+
+def test_the_release_builds_with_the_setuptools_the_image_installs_with():
+    def setuptools(path: Path) -> str:
+        return re.search(r"^setuptools==(\S+) ", path.read_text(), re.M)[1]
+    assert setuptools(LOCKS[0]) == setuptools(LOCKS[1])
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +244,33 @@ def test_the_installed_environment_holds_exactly_the_locked_packages(installed, 
     assert proc.returncode == 1 and "the release is 9.9.9" in proc.stdout
 
 
+def docker_run_argv(*args: str) -> list[str]:
+    """What `docker run IMAGE ARGS...` runs: the ENTRYPOINT, then ARGS, or the CMD when there are none."""
+    text = (ROOT / "Dockerfile").read_text()
+    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", text, re.M)[1])
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M)[1])
+    return [*entrypoint, *(args or cmd)]
+
+
+def test_a_workflow_step_runs_batch_review_action_once():
+    """The runner runs a Docker action as `docker run IMAGE <runs.args>`: ENTRYPOINT + args is the command."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    assert docker_run_argv(*action["runs"]["args"]) == ["batch-review", "action"]
+
+
+def test_the_image_is_the_command_line(installed):
+    """`docker run IMAGE --version` (the release workflow's last check) and a bare `docker run IMAGE` (help)."""
+    version = run_installed(installed, docker_run_argv("--version"))
+    assert version.returncode == 0 and version.stdout.strip() == f"batch-review {VERSION}", version
+    bare = run_installed(installed, docker_run_argv())
+    assert bare.returncode == 0 and "usage: batch-review" in bare.stdout and "submit" in bare.stdout, bare
+
+
+def run_installed(installed: dict, argv: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([str(installed["bin"] / argv[0]), *argv[1:]], capture_output=True, text=True,
+                          timeout=60, env={"PATH": f"{installed['bin']}:/usr/bin:/bin", "HOME": "/nonexistent"})
+
+
 def test_the_entrypoint_runs_as_the_runner_calls_a_docker_action(installed, world, tmp_path):
     """The Dockerfile's ENTRYPOINT plus action.yml's args, from the installed console script, in the
     workspace, with only what the runner passes into the container: INPUT_<NAME> for every declared input
@@ -144,9 +278,9 @@ def test_the_entrypoint_runs_as_the_runner_calls_a_docker_action(installed, worl
     from ..conftest import GITHUB_TOKEN, OPENAI_KEY, finding
     from ..emulators.github_emu import make_zip
 
-    entrypoint = json.loads(re.search(r"^ENTRYPOINT (\[.*\])$", (ROOT / "Dockerfile").read_text(), re.M)[1])
     action = yaml.safe_load((ROOT / "action.yml").read_text())
-    argv = [str(installed["bin"] / entrypoint[0]), *entrypoint[1:], *action["runs"]["args"]]
+    command = docker_run_argv(*action["runs"]["args"])
+    argv = [str(installed["bin"] / command[0]), *command[1:]]
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
 
     def run_action(command: str) -> dict:
@@ -207,27 +341,34 @@ def test_the_release_commit_changes_only_the_image_the_action_runs(tmp_path):
     assert {k: v for k, v in after.items() if k != "runs"} == {k: v for k, v in before.items() if k != "runs"}
 
 
-def test_the_release_workflow_publishes_what_the_source_dockerfile_builds():
-    """Built from the source Dockerfile, checked against the lock before it is pushed and again pulled back
-    by digest; the release's Dockerfile names that digest; every action is pinned by full commit."""
-    wf = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yml").read_text())
-    assert wf[True] == {"workflow_dispatch": wf[True]["workflow_dispatch"]} and wf["permissions"] == {}
-    (job,) = wf["jobs"].values()
-    assert job["permissions"] == {"contents": "write", "packages": "write"}
-    runs = [step.get("run", "") for step in job["steps"]]
-    build = next(i for i, r in enumerate(runs) if "docker build" in r)
-    push = next(i for i, r in enumerate(runs) if "docker push" in r)
-    checks = [i for i, r in enumerate(runs) if "release.py check-packages requirements.lock" in r]
-    generate = next(i for i, r in enumerate(runs) if "release.py dockerfile" in r)
-    assert "--file Dockerfile" in runs[build] and build < checks[0] < push < checks[1] < generate
-    assert 'docker pull "$IMAGE_REF"' in runs[checks[1]]
-    for i in (checks[1], generate):
-        assert job["steps"][i]["env"]["IMAGE_REF"] == "${{ steps.publish.outputs.image }}"
-    assert job["steps"][push]["id"] == "publish" and "RepoDigests" in runs[push]
-    for step in job["steps"]:
-        if "uses" in step:
-            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+README = (ROOT / "README.md").read_text()
+
+
 def test_the_readme_shows_the_example_workflows_verbatim():
-    readme = (ROOT / "README.md").read_text()
     for path in EXAMPLES:
-        assert "```yaml\n" + Path(path).read_text() + "```" in readme, path
+        if Path(path).parent.name == "workflows":
+            assert "```yaml\n" + Path(path).read_text() + "```" in README, path
+    assert "(examples/workflows/reusable/)" in README and "(gate/)" in README
+
+
+def test_the_quick_start_works_outside_the_checkout_and_keeps_the_developers_commands():
+    """A user's repository: the PyPI release through pipx or uvx, or a release tag of this repository by git
+    URL (the version pyproject.toml says); a checkout of batch-review: the two developers' commands verbatim."""
+    quick = README[README.index("## Quick start"):README.index("## Contents")]
+    assert "pipx run batch-review submit --dry-run" in quick and "uvx batch-review submit --dry-run" in quick
+    assert f"'git+https://github.com/batch-review/batch-review@v{VERSION}' batch-review submit --dry-run" in quick
+    assert ("python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/batch-review submit --dry-run"
+            in quick)
+    assert "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest" in quick
+    assert "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest" in (
+        ROOT / ".ci" / "run").read_text()
+
+
+def test_the_package_metadata_is_ready_for_pypi():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    meta = project["project"]
+    assert meta["name"] == "batch-review" and re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", meta["version"])
+    assert meta["license"] == "MIT"  # an SPDX expression (PEP 639): setuptools 77 or later
+    assert project["build-system"]["requires"] == ["setuptools>=77"]
+    assert {"Homepage", "Source", "Issues"} <= set(meta["urls"]) and meta["scripts"]["batch-review"]
+    assert "Anthropic" in meta["description"] and meta["readme"] == "README.md"

@@ -1,9 +1,10 @@
-"""The poll workflow's first job: it skips the container job only when GitHub's complete artifact listing
-holds no manifest artifact of ours, and polls on any doubt.
+"""The poll gate (gate/action.yml running gate/pending.sh): it skips the container job only when GitHub's
+complete artifact listing holds no manifest artifact of ours, and polls on any doubt.
 
-The script is the `run:` text of the example workflow itself, run with bash the way the runner runs a
-`shell: bash` step, with real curl and jq against the GitHub emulator (which pages, expires and fails like
-GitHub), or against a fake curl on PATH for answers GitHub should never give.
+The script runs the way the runner runs the composite action's one step: its `run:` text with
+`bash --noprofile --norc -eo pipefail`, GITHUB_ACTION_PATH set to gate/, and the step's env with its
+expressions filled in. Real curl and jq talk to the GitHub emulator (which pages, expires and fails like
+GitHub), or a fake curl on PATH gives answers GitHub should never give.
 """
 
 from __future__ import annotations
@@ -21,31 +22,41 @@ from ..conftest import GITHUB_TOKEN, finding
 from ..emulators.github_emu import make_zip
 
 ROOT = Path(__file__).resolve().parents[2]
+GATE_ACTION = yaml.safe_load((ROOT / "gate" / "action.yml").read_text())
+(GATE_STEP,) = GATE_ACTION["runs"]["steps"]
 WORKFLOW = yaml.safe_load((ROOT / "examples" / "workflows" / "batch-review-poll.yml").read_text())
+REUSABLE = yaml.safe_load((ROOT / ".github" / "workflows" / "reusable-poll.yml").read_text())
+CALLER = yaml.safe_load((ROOT / "examples" / "workflows" / "reusable" / "batch-review-poll.yml").read_text())
 GATE_JOB = WORKFLOW["jobs"]["pending"]
-(GATE,) = GATE_JOB["steps"]
+(GATE,) = GATE_JOB["steps"]  # the example's one step: the gate action
 PREFIX = WORKFLOW["env"]["ARTIFACT_PREFIX"]
-HOURLY = GATE["env"]["HOURLY"]
+HOURLY = GATE["with"]["hourly-schedule"]
 DAILY = [c["cron"] for c in WORKFLOW[True]["schedule"] if c["cron"] != HOURLY][0]  # yaml reads `on:` as True
+# What the runner puts in for each expression of the step's env (tests fill in the values).
+STEP_ENV = {"TOKEN": "${{ inputs.github-token }}", "ARTIFACT_PREFIX": "${{ inputs.artifact-prefix }}",
+            "HOURLY": "${{ inputs.hourly-schedule }}", "SCHEDULE": "${{ github.event.schedule }}",
+            "REPO_ID": "${{ github.repository_id }}"}
 
 pytestmark = pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq") and shutil.which("bash")),
                                 reason="needs bash, curl and jq (preinstalled on GitHub's runners)")
 
 
 def run_gate(tmp_path: Path, api_url: str, *, event: str = "schedule", schedule: str = HOURLY,
-             path: str | None = None, repo_id: str = "4242") -> tuple[str, str]:
-    """The step as the runner runs it: `bash --noprofile --norc -eo pipefail {0}` with the step's env."""
-    script = tmp_path / "gate.sh"
-    script.write_text(GATE["run"])
+             path: str | None = None, repo_id: str = "4242", prefix: str = PREFIX) -> tuple[str, str]:
+    """The composite step as the runner runs it: `bash --noprofile --norc -eo pipefail {0}` on its `run:`
+    text, with GITHUB_ACTION_PATH and the step's env."""
+    assert GATE_STEP["shell"] == "bash" and GATE_STEP["env"] == STEP_ENV
+    script = tmp_path / "step.sh"
+    script.write_text(GATE_STEP["run"])
     output = tmp_path / "github_output"
     output.write_text("")
     env = {
         "PATH": path if path is not None else os.environ["PATH"], "HOME": str(tmp_path),
         "GITHUB_OUTPUT": str(output), "GITHUB_EVENT_NAME": event, "GITHUB_API_URL": api_url,
-        "GITHUB_REPOSITORY": "acme/widgets", "ARTIFACT_PREFIX": PREFIX,
+        "GITHUB_REPOSITORY": "acme/widgets", "GITHUB_ACTION_PATH": str(ROOT / "gate"),
         # the step's env, with the expressions the runner would fill in
-        "TOKEN": GITHUB_TOKEN, "SCHEDULE": schedule if event == "schedule" else "", "HOURLY": HOURLY,
-        "REPO_ID": repo_id,
+        "TOKEN": GITHUB_TOKEN, "ARTIFACT_PREFIX": prefix, "HOURLY": HOURLY,
+        "SCHEDULE": schedule if event == "schedule" else "", "REPO_ID": repo_id,
     }
     proc = subprocess.run([shutil.which("bash"), "--noprofile", "--norc", "-eo", "pipefail", str(script)], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -148,7 +159,7 @@ def test_manual_daily_and_unknown_schedules_poll_in_full_without_asking(tmp_path
 def test_a_missing_tool_polls_anyway(tmp_path, github_emu):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for name in ("curl", "seq"):  # no jq
+    for name in ("bash", "curl", "seq"):  # no jq
         (bin_dir / name).symlink_to(shutil.which(name))
     poll, out = run_gate(tmp_path, github_emu.api_url, path=str(bin_dir))
     assert poll == "true" and "curl or jq is missing" in out
@@ -219,33 +230,70 @@ def test_a_night_polls_while_a_manifest_waits_and_stops_once_it_is_posted(world,
     assert run_gate(gate_dir, world.github.api_url)[0] == "false"
 
 
-# --- the workflow around the script ---------------------------------------------------------------------
+def test_an_empty_prefix_counts_every_artifact_as_ours(tmp_path, github_emu):
+    """A misconfigured prefix must not hide a waiting manifest: with none, any artifact means "poll"."""
+    github_emu.add_artifact("coverage-report", make_zip({"a.txt": "x"}))
+    assert run_gate(tmp_path, github_emu.api_url, prefix="")[0] == "true"
 
-def test_the_container_job_is_skipped_only_on_a_plain_no():
-    """A step-level `if:` would not help: the runner builds a Docker action's image while setting up the job,
+
+# --- the action and the workflows around the script -------------------------------------------------------
+
+def test_the_gate_action_declares_what_its_step_reads():
+    """Every input the step reads is declared, the poll answer is the action's output, and the token and the
+    prefix default to what the workflows use; the prefix default is the configuration's documented one."""
+    inputs = GATE_ACTION["inputs"]
+    assert set(inputs) == {"hourly-schedule", "artifact-prefix", "github-token"}
+    assert inputs["hourly-schedule"]["required"] is True and "default" not in inputs["hourly-schedule"]
+    assert inputs["github-token"]["default"] == "${{ github.token }}"
+    example_config = yaml.safe_load((ROOT / "config.example.yml").read_text())
+    assert inputs["artifact-prefix"]["default"] == example_config["artifacts"]["prefix"] == PREFIX
+    assert GATE_ACTION["outputs"] == {"poll": {"description": GATE_ACTION["outputs"]["poll"]["description"],
+                                               "value": "${{ steps.check.outputs.poll }}"}}
+    assert GATE_STEP["id"] == "check" and GATE_STEP["run"] == 'bash "$GITHUB_ACTION_PATH/pending.sh"'
+    assert GATE_ACTION["runs"]["using"] == "composite"
+
+
+def gate_users(workflow: dict) -> list[str]:
+    return [name for name, job in workflow["jobs"].items()
+            if any(str(s.get("uses", "")).startswith(("batch-review/batch-review@", "$/"))
+                   and not str(s.get("uses", "")).startswith("$/gate") for s in job.get("steps", []))]
+
+
+@pytest.mark.parametrize(("workflow", "gate_ref"), [(WORKFLOW, "batch-review/batch-review/gate@"),
+                                                    (REUSABLE, "$/gate")])
+def test_the_container_job_is_skipped_only_on_a_plain_no(workflow, gate_ref):
+    """A step-level `if:` would not help: the runner prepares a Docker action's image while setting up the job,
     before any step's condition is evaluated. So the action runs in a second job, and that job is skipped
     only when the first one answered poll=false; a failed or timed-out first job has no answer: poll."""
-    poll_job = WORKFLOW["jobs"]["poll"]
+    gate_job, poll_job = workflow["jobs"]["pending"], workflow["jobs"]["poll"]
     assert poll_job["needs"] == "pending"
     assert poll_job["if"] == "${{ !cancelled() && needs.pending.outputs.poll != 'false' }}"
-    assert GATE_JOB["outputs"] == {"poll": "${{ steps.check.outputs.poll }}"} and GATE["id"] == "check"
-    assert all("uses" not in step for step in GATE_JOB["steps"]) and "container" not in GATE_JOB
-    assert GATE_JOB["permissions"] == {"actions": "read"}
-    users = [name for name, job in WORKFLOW["jobs"].items()
-             if any(str(s.get("uses", "")).startswith("batch-review/") for s in job["steps"])]
-    assert users == ["poll"]
+    (gate,) = gate_job["steps"]
+    assert gate["uses"].startswith(gate_ref) and gate["id"] == "gate"
+    assert gate_job["outputs"] == {"poll": "${{ steps.gate.outputs.poll }}"} and "container" not in gate_job
+    assert gate_job["permissions"] == {"actions": "read"}
+    assert gate_users(workflow) == ["poll"]
 
 
 def test_the_gate_the_action_and_the_upload_use_one_prefix():
-    """A prefix the gate did not look for would skip every hourly poll: all three read the workflow's env."""
-    steps = WORKFLOW["jobs"]["poll"]["steps"]
-    action = next(s for s in steps if str(s.get("uses", "")).startswith("batch-review/"))
-    upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
-    assert action["with"]["artifact-prefix"] == "${{ env.ARTIFACT_PREFIX }}"
-    assert upload["with"]["name"].startswith("${{ env.ARTIFACT_PREFIX }}")
-    assert "$ARTIFACT_PREFIX" in GATE["run"] and "ARTIFACT_PREFIX" not in GATE["env"]
+    """A prefix the gate did not look for would skip every hourly poll: all three read one value."""
+    for workflow, prefix in ((WORKFLOW, "${{ env.ARTIFACT_PREFIX }}"), (REUSABLE, "${{ inputs.artifact-prefix }}")):
+        steps = workflow["jobs"]["poll"]["steps"]
+        action = next(s for s in steps if str(s.get("uses", "")) in ("$/",) or
+                      str(s.get("uses", "")).startswith("batch-review/batch-review@"))
+        upload = next(s for s in steps if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+        assert action["with"]["artifact-prefix"] == prefix
+        assert upload["with"]["name"].startswith(prefix)
+        assert workflow["jobs"]["pending"]["steps"][0]["with"]["artifact-prefix"] == prefix
+    assert REUSABLE[True]["workflow_call"]["inputs"]["artifact-prefix"]["default"] == PREFIX
 
 
 def test_the_hourly_cron_is_the_one_the_gate_knows():
+    """The example and the organization's caller each tell the gate their own hourly cron; the reusable
+    workflow passes the caller's on, and demands it."""
     crons = [c["cron"] for c in WORKFLOW[True]["schedule"]]
     assert HOURLY in crons and len(crons) == 2 and DAILY.split()[2:] == ["*", "*", "*"]
+    caller_crons = [c["cron"] for c in CALLER[True]["schedule"]]
+    assert CALLER["jobs"]["poll"]["with"]["hourly-schedule"] == caller_crons[0] and len(caller_crons) == 2
+    assert REUSABLE[True]["workflow_call"]["inputs"]["hourly-schedule"]["required"] is True
+    assert REUSABLE["jobs"]["pending"]["steps"][0]["with"]["hourly-schedule"] == "${{ inputs.hourly-schedule }}"

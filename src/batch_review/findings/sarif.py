@@ -1,7 +1,7 @@
 """Findings as SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif): one file per target.
 
 Plain values in, a JSON file out; valid under the OASIS schema and without an error under Microsoft's SARIF
-Multitool rules for SARIF and for GitHub ingestion (tests/test_sarif_multitool.py). docs/sarif.md is the
+Multitool rules for SARIF and for GitHub ingestion (tests/findings/test_sarif_multitool.py). docs/sarif.md is the
 user's view. What the log says:
 
 - Rules: one per category the model may choose (vocabulary.CATEGORIES), every one in every log, each with a

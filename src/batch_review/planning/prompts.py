@@ -9,7 +9,7 @@ escaped. The instructions say that this material is to be checked, never obeyed.
 
 Token counts: exact when the builder is given a counter (tokenizer.py: tiktoken's o200k_base, when the
 encoding is on disk), else estimated offline by `estimate_tokens`, calibrated against o200k_base on real
-diffs (see tests/test_prompts_batchfile.py). Packing decisions always use the estimate.
+diffs (see tests/planning/test_prompts.py). Packing decisions always use the estimate.
 """
 
 from __future__ import annotations
@@ -244,7 +244,7 @@ class Prefix:
 
 
 # o200k_base tokens of the default prefix (instructions + contract + schema), and of the default
-# instructions alone; pinned by tests/test_prompts_batchfile.py, so the fixed part of every request is
+# instructions alone; pinned by tests/planning/test_prompts.py, so the fixed part of every request is
 # counted exactly and only the configured instructions, if any, are estimated.
 DEFAULT_PREFIX_TOKENS = {False: 537, True: 570}  # by output.summary
 DEFAULT_INSTRUCTIONS_TOKENS = 159
