@@ -6,7 +6,10 @@ pointed at the emulators through OPENAI_BASE_URL and GITHUB_API_URL.
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,9 +158,9 @@ def finding(path: str, line: int, *, side: str = "new", start_line=None, severit
 APP_BASE = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(30))
 
 
-def make_world(tmp_path: Path, openai_emu: OpenAIEmulator, github_emu: GitHubEmulator,
-               monkeypatch) -> World:
-    repo = Repo(tmp_path / "git")
+def _build_world(root: Path) -> tuple[str, dict[int, str], dict[int, str]]:
+    """The git side of the world under `root`: (base sha, pull number -> head sha, pull number -> diff)."""
+    repo = Repo(root / "git")
     repo.write("app.py", APP_BASE)
     repo.write("util.py", "import os\n\ndef load(p):\n    return open(p).read()\n")
     repo.write("poetry.lock", "# lock\n")
@@ -191,9 +194,33 @@ def make_world(tmp_path: Path, openai_emu: OpenAIEmulator, github_emu: GitHubEmu
         git(repo.path, "branch", "-q", "-D", branch)
     git(repo.path, "reflog", "expire", "--expire=now", "--all")
     git(repo.path, "gc", "-q", "--prune=now")
+    diffs = {number: git(root / "git" / "origin.git", "diff", "-U3", "--find-renames", f"{base}...{sha}") + "\n"
+             for number, sha in pulls.items()}
+    return base, pulls, diffs
+
+
+_TEMPLATE: list = []  # this process's built world: (its folder, base, pulls, diffs), copied into each test
+
+
+def _world_template() -> tuple[Path, str, dict[int, str], dict[int, str]]:
+    """The git world is the same for every test (fixed dates make the same commits): built once per
+    process, then each test gets its own copy, which is all a test may change."""
+    if not _TEMPLATE:
+        root = Path(tempfile.mkdtemp(prefix="batch-review-world-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _TEMPLATE.append((root, *_build_world(root)))
+    return _TEMPLATE[0]
+
+
+def make_world(tmp_path: Path, openai_emu: OpenAIEmulator, github_emu: GitHubEmulator,
+               monkeypatch) -> World:
+    template, base, pulls, diffs = _world_template()
+    shutil.copytree(template / "git", tmp_path / "git", symlinks=True)
+    config = tmp_path / "git" / "work" / ".git" / "config"  # the work tree's origin is its own copy's
+    config.write_text(config.read_text().replace(str(template / "git"), str(tmp_path / "git")))
+    repo = Repo.existing(tmp_path / "git")
     for number, sha in pulls.items():
-        diff = git(tmp_path / "git" / "origin.git", "diff", "-U3", "--find-renames", f"{base}...{sha}") + "\n"
-        github_emu.add_pull(number, head_sha=sha, base_sha=base, diff=diff, head_ref=f"feature-{number}",
+        github_emu.add_pull(number, head_sha=sha, base_sha=base, diff=diffs[number], head_ref=f"feature-{number}",
                             draft=number == 2, labels=("no-batch-review",) if number == 3 else ())
     monkeypatch.chdir(repo.path)
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
@@ -204,7 +231,7 @@ def make_world(tmp_path: Path, openai_emu: OpenAIEmulator, github_emu: GitHubEmu
     monkeypatch.setenv("BATCH_REVIEW_WRITE_INTERVAL", "0")
     for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(var, raising=False)
-    return World(repo, openai_emu, github_emu, tmp_path / "state", pulls)
+    return World(repo, openai_emu, github_emu, tmp_path / "state", dict(pulls))
 
 
 @pytest.fixture

@@ -35,6 +35,13 @@ class Repo:
         self.write("README.md", "# demo\n")
         self.commit("initial")
 
+    @classmethod
+    def existing(cls, root: Path) -> Repo:
+        """A checkout made earlier under `root` (work/ and origin.git/), e.g. a copy of a built one."""
+        repo = cls.__new__(cls)
+        repo.origin, repo.path = root / "origin.git", root / "work"
+        return repo
+
     def write(self, rel: str, content: str | bytes) -> Path:
         path = self.path / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,9 @@ class Emulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out as two writes: without TCP_NODELAY the body waits for the
+            # client's delayed ACK of the headers, about 40 ms on every answer
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass

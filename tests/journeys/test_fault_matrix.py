@@ -16,6 +16,9 @@ import pytest
 from ..conftest import finding, make_world
 from ..emulators.github_emu import make_zip
 
+# seconds a client waits for an answer in these cells: long enough that a loaded machine never times out an
+# answer the emulator gives (2 cores shared by the test workers), short enough to keep the "timeout" cells quick
+TIMEOUT = 2.5
 FAULTS = ["429", "500", "502", "503", "reset", "timeout", "malformed"]
 SUBMIT_CALLS = {
     "GitHub: get repository": ("GET", r"^/repos/acme/widgets$"),
@@ -49,7 +52,7 @@ def inject(world, call: tuple[str, str], fault: str) -> None:
     if fault.isdigit():
         emu.inject(method, path, int(fault), retry_after="0" if fault in ("429", "503") else None)
     else:
-        emu.inject(method, path, fault, seconds=2.5)
+        emu.inject(method, path, fault, seconds=TIMEOUT * 2.5)
 
 
 def record(journey: str, call: str, fault: str, outcome: str, runs: int, duplicates: int, lost: int) -> None:
@@ -61,7 +64,7 @@ def record(journey: str, call: str, fault: str, outcome: str, runs: int, duplica
 
 @pytest.fixture
 def fast_timeouts(monkeypatch):
-    monkeypatch.setenv("BATCH_REVIEW_HTTP_TIMEOUT", "1")
+    monkeypatch.setenv("BATCH_REVIEW_HTTP_TIMEOUT", str(TIMEOUT))
 
 
 def run_twice(command) -> tuple[str, int]:
