@@ -140,3 +140,26 @@ def test_a_run_with_nothing_to_keep_leaves_the_folder_empty(world):
     world.configure("targets:\n  pull_requests:\n    enabled: false\n")
     assert world.submit() == 0
     assert uploaded(world.state) == {} and world.openai.log == []
+
+
+def test_a_local_poll_retires_beside_the_gitignore_and_git_stays_clean(world):
+    """The local store: the .gitignore is not a run (list skips it), retired runs move to done/ under it,
+    and nothing of the folder ever shows in `git status`."""
+    world.state = world.repo.path / ".batch-review"
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    assert len(world.github.reviews(1)) == 1
+    assert sorted(p.name for p in world.state.iterdir()) == [".gitignore", ".lock", "done"]
+    assert world.manifests() == [] and len(list((world.state / "done").glob("*/manifest.json"))) == 1
+    assert world.poll() == 0 and len(world.github.reviews(1)) == 1  # nothing pending, nothing posted twice
+    assert git(world.repo.path, "status", "--porcelain") == ""
+
+
+def test_the_local_lock_claims_a_fresh_folder(tmp_path):
+    from batch_review.ledger.store import LocalStore
+
+    with LocalStore(tmp_path / "state").lock():
+        pass
+    assert (tmp_path / "state" / ".gitignore").read_text() == GITIGNORE_TEXT

@@ -4,7 +4,9 @@
 variables (actions_env.environment_from_inputs); nothing else in the package reads the environment for
 them. One rule per setting, used by every command: which variable holds the API key (`api_key`), which
 repository this is (`repository`), where the state directory is and that it can be written
-(`writable_state_dir`).
+(`writable_state_dir`), which models the configuration may send (`check_models`: each of the provider's
+family, exit 2; `check_prices`: each priced while budget.max_cost_usd is set, exit 3), and which refs a
+branch pair names (`branch_pair`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config, models_in_use
+from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
@@ -81,14 +83,12 @@ def config_path(args) -> str:
 
 def model_sources(cfg, path: str, args) -> list[tuple[str, type[BadInput], str]]:
     """(where it was set, the error that names it, model) for every model the configuration can send."""
-    sources = []
-    for key, model in models_in_use(cfg):
-        if key == "model" and getattr(args, "model", None):
-            flag = "the action's model input" if getattr(args, "via_action", False) else "--model"
-            sources.append((flag, UsageError, model))
-        else:
-            sources.append((f"{path}: {key}", ConfigError, model))
-    return sources
+    if getattr(args, "model", None):
+        flag = "the action's model input" if getattr(args, "via_action", False) else "--model"
+        sources = [(flag, UsageError, cfg.model)]
+    else:
+        sources = [(f"{path}: model", ConfigError, cfg.model)]
+    return sources + [(f"{path}: routing[{i}].model", ConfigError, r.model) for i, r in enumerate(cfg.routing)]
 
 
 def own_service(cfg, settings: Settings) -> bool:

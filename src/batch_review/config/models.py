@@ -1,4 +1,5 @@
-"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, and loading the file.
+"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, loading the file, and
+which provider a model name belongs to (`foreign_model`).
 
 pydantic checks every type, range and choice; the same models give the JSON Schema editors check the file
 with (schema/batch-review.schema.json, written by `python tools/config_schema.py`). Reading the file
@@ -359,14 +360,12 @@ def load_config(path: str | os.PathLike | None, *, required: bool = False) -> Co
 
 # --- which provider a model belongs to -------------------------------------------------------------------
 
-# The names each provider's own family plainly carries. gpt-oss is open-weight (served by many), so it is no
-# provider's own; a name of neither family (a gateway's llama-3, an Azure deployment's name) belongs to any.
-FAMILIES = {
-    "anthropic": ("a Claude model", re.compile(r"claude-", re.IGNORECASE)),
-    "openai": ("an OpenAI model", re.compile(r"(?:ft:)?(?:gpt-(?!oss)|chatgpt-|o\d+(?:-|$)|codex-|computer-use-)",
-                                           re.IGNORECASE)),
-}
-SERVES = {"openai": "openai", "azure": "openai", "anthropic": "anthropic"}  # provider.name -> its family
+# Names plainly of a provider's own family (gpt-oss is open-weight: no one's); any other name fits any provider.
+FAMILIES = {"anthropic": ("a Claude model", re.compile(r"claude-", re.IGNORECASE)),
+            "openai": ("an OpenAI model", re.compile(r"(?:ft:)?(?:gpt-(?!oss)|chatgpt-|o\d+(?:-|$)|codex-|computer-use-)",
+                                                    re.IGNORECASE))}
+PROVIDERS = {"openai": ("openai", "OpenAI's Batch API"), "azure": ("openai", "your Azure OpenAI deployments"),
+             "anthropic": ("anthropic", "Anthropic's Message Batches API")}  # name -> (family it runs, where)
 
 
 def family_of(model: str) -> str | None:
@@ -374,36 +373,23 @@ def family_of(model: str) -> str | None:
     return next((name for name, (_, pattern) in FAMILIES.items() if pattern.match(model.strip())), None)
 
 
-def models_in_use(cfg: Config) -> list[tuple[str, str]]:
-    """(key, model) of every model the configuration can send requests to: `model`, then the routing rules'."""
-    return [("model", cfg.model)] + [(f"routing[{i}].model", rule.model) for i, rule in enumerate(cfg.routing)]
-
-
 def foreign_model(cfg: Config, model: str, *, own_service: bool, where: str = "") -> str | None:
-    """Why `model` cannot be sent with cfg's provider (a phrase), or None.
-
-    A name of the other provider's own family is refused: a Claude model with provider openai or azure, an
-    OpenAI model with provider anthropic (it would fail at the service, and be priced as the other
-    provider's). On the provider's own service (`own_service`: its default URL) that is final. Where names
-    are the user's to choose (an Azure deployment's name, a model of a gateway at provider.base_url or
-    OPENAI_BASE_URL / ANTHROPIC_BASE_URL) it passes once priced under `prices:`, a statement that this
-    service runs it at that price. `where` says where the provider was set, for the message."""
+    """Why `model` cannot go to cfg's provider (a phrase naming `where` the provider was set), or None: a
+    name of the other provider's family would fail there and be priced as the other's. Final on the
+    provider's own service (`own_service`); where names are the user's (an Azure deployment, a gateway at
+    a base URL) it passes once priced under `prices:`, which says that this service runs it at that price."""
     provider, family = cfg.provider.name, family_of(model)
-    if family is None or family == SERVES[provider] or (not own_service and model in cfg.prices):
+    runs, service = PROVIDERS[provider]
+    if family is None or family == runs or (not own_service and model in cfg.prices):
         return None
-    what = FAMILIES[family][0]
-    service = {"openai": "OpenAI's Batch API", "azure": "your Azure OpenAI deployments",
-               "anthropic": "Anthropic's Message Batches API"}[provider]
-    if own_service or provider == "azure":
-        sent = f"which sends every request to {service}"
-    else:
-        sent = "which sends every request in that API's format to the service at its base URL"
+    sent = (f"which sends every request to {service}" if own_service or provider == "azure"
+            else "which sends every request in that API's format to the service at its base URL")
     use = ("set provider.name: anthropic to review with Claude, or choose an OpenAI model" if family == "anthropic"
            else "set provider.name: openai to use it, or set model to a Claude model (e.g. claude-haiku-4-5)")
     if not own_service:
-        use += f"; if {'one of your deployments' if provider == 'azure' else 'that service'} runs it under this " \
-               "name, price it under prices: to send it there"
-    return f"{model!r} is {what}, but provider.name is {provider}{where}, {sent}; {use}"
+        use += (f"; if {'one of your deployments' if provider == 'azure' else 'that service'} runs it under this "
+                "name, price it under prices: to send it there")
+    return f"{model!r} is {FAMILIES[family][0]}, but provider.name is {provider}{where}, {sent}; {use}"
 
 
 def apply_overrides(cfg: Config, *, model: str | None = None) -> Config:
