@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_submit(args, settings: Settings) -> int:
+    runtime.one_kind_of_target(args)
     cfg = runtime.load(args, settings)
     runtime.check_prices(cfg, args)
     git = GitRepo(args.repo)

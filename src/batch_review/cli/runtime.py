@@ -6,7 +6,7 @@ them. One rule per setting, used by every command: which variable holds the API 
 repository this is (`repository`), where the state directory is and that it can be written
 (`writable_state_dir`), which models the configuration may send (`check_models`: each of the provider's
 family, exit 2; `check_prices`: each priced while budget.max_cost_usd is set, exit 3), and which refs a
-branch pair names (`branch_pair`).
+branch pair names (`one_kind_of_target`, `branch_pair`).
 """
 
 from __future__ import annotations
@@ -117,13 +117,17 @@ def check_prices(cfg, args) -> None:
             raise OverBudget(f"{source}: {problem}")
 
 
-def branch_pair(args, git, settings: Settings) -> None:
-    """--base/--head review a branch pair of the checkout and --pr picks pull requests: not both. Each ref
-    given must be in the checkout; if not, one line names the flag and the `git fetch` that brings it."""
+def one_kind_of_target(args) -> None:
+    """--base/--head review a branch pair of the checkout and --pr picks pull requests: not both."""
     if args.pr and (args.base or args.head):
         flags = " and ".join(f for f, v in (("--base", args.base), ("--head", args.head)) if v)
         raise UsageError(f"--pr cannot be combined with {flags}: --pr reviews pull requests of GITHUB_REPOSITORY, "
                          "--base/--head a branch pair of the checkout; pass one or the other")
+
+
+def branch_pair(args, git, settings: Settings) -> None:
+    """Each ref --base/--head name must be in the checkout; if not, one line names the flag and the
+    `git fetch` that brings it (in Actions also the checkout's fetch-depth)."""
     for flag, ref in (("--base", args.base), ("--head", args.head)):
         if ref:
             try:
