@@ -151,7 +151,8 @@ def _azure(world, monkeypatch, endpoint: str) -> None:
     monkeypatch.delenv("OPENAI_API_KEY")
     (world.repo.path / ".github").mkdir(exist_ok=True)
     (world.repo.path / ".github" / "batch-review.yml").write_text(
-        f"model: my-batch-deployment\nprovider:\n  name: azure\n  azure_endpoint: {endpoint}\n")
+        f"model: my-batch-deployment\nprovider:\n  name: azure\n  azure_endpoint: {endpoint}\n"
+        "prices:\n  my-batch-deployment: {input: 2.5, output: 10}\n")  # a deployment has no list price
 
 
 def test_azure_with_only_its_own_key_variable_works_in_every_command(tmp_path, github_emu, monkeypatch):

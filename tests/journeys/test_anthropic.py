@@ -131,13 +131,24 @@ def test_a_missing_key_is_one_line_exit_2_and_nothing_sent(claude_world, capsys,
     assert claude_world.openai.log == [] and claude_world.manifests() == []
 
 
-@pytest.mark.parametrize("where", ["model: claude-sonet-4-6\n", "routing:\n  - model: gpt-5\n    paths: ['*.py']\n"])
-def test_a_model_without_a_price_is_one_line_exit_2_and_nothing_sent(claude_world, capsys, where):
+def test_a_model_without_a_price_is_one_line_exit_3_and_nothing_sent(claude_world, capsys):
+    """A typo in a Claude model's name has no price: with the default budget.max_cost_usd the cost guard
+    cannot hold, so nothing is built (the dry run included), and the line offers the close name."""
     path = claude_world.repo.path / ".github" / "batch-review.yml"
-    path.write_text(path.read_text().replace("model: claude-haiku-4-5\n", "") + where)
+    path.write_text(path.read_text().replace("model: claude-haiku-4-5\n", "model: claude-sonet-4-6\n"))
+    assert claude_world.submit("--dry-run") == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'claude-sonet-4-6' has no known price" in err[0]
+    assert "did you mean 'claude-sonnet-4-6'?" in err[0] and "prices:" in err[0]
+    assert claude_world.manifests() == [] and claude_world.openai.log == []
+
+
+def test_an_openai_model_routed_with_provider_anthropic_is_one_line_exit_2(claude_world, capsys):
+    claude_world.configure("routing:\n  - model: gpt-5\n    paths: ['*.py']\n")
     assert claude_world.submit("--dry-run") == 2
-    err = capsys.readouterr().err
-    assert "is not a Claude model with a known price" in err and "prices:" in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: .github/batch-review.yml: routing[0].model: 'gpt-5' is an "
+                                              "OpenAI model, but provider.name is anthropic")
     assert claude_world.manifests() == [] and claude_world.openai.log == []
 
 

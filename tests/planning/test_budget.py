@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from batch_review.planning.budget import apply_budget, estimate_of, over_budget
+from batch_review.planning.budget import apply_budget, estimate_of, over_budget, unpriced
 
 
 def spec(model: str = "gpt-5-mini", tokens: int = 1_000_000, out: int = 0) -> SimpleNamespace:
@@ -58,3 +58,23 @@ def test_the_estimate_prices_every_request_at_its_output_cap_per_model():
     assert estimate["by_model"]["my-deployment"]["batch_usd"] is None
     priced = estimate_of(cfg(prices={"my-deployment": {"input": 1.0, "output": 1.0}}), specs)
     assert priced["batch_usd"] == pytest.approx(mini["batch_usd"] + 15 / 2e6, abs=1e-6)  # rounded to 6 places
+
+
+# --- unpriced: the cost guard must not be silently off ----------------------------------------------------
+
+def test_an_unpriced_model_is_named_only_while_a_cost_limit_is_set():
+    assert unpriced(cfg(max_cost_usd=None), "my-deployment") is None  # no limit: "unknown price" in the report
+    assert unpriced(cfg(max_cost_usd=5.0), "gpt-5-mini") is None
+    assert unpriced(cfg(max_cost_usd=5.0), "gpt-4o-mini-2024-07-18") is None  # a snapshot of a priced model
+    assert unpriced(cfg(max_cost_usd=5.0, prices={"mine": {"input": 1, "output": 1}}), "mine") is None
+    assert unpriced(cfg(max_cost_usd=0.0), "my-deployment") == (
+        "'my-deployment' has no known price, so budget.max_cost_usd ($0.00) cannot be checked; price it under "
+        'prices: ("my-deployment": {input: …, output: …}, US dollars per million tokens at the standard rate), '
+        "or set budget.max_cost_usd: null for no cost limit")
+
+
+def test_a_typo_of_a_known_model_is_offered_and_a_hostile_name_stays_one_line():
+    assert "did you mean 'claude-haiku-4-5'? Or price it" in unpriced(cfg(max_cost_usd=1.0), "claude-haiku-4.5")
+    assert "did you mean" not in unpriced(cfg(max_cost_usd=1.0), "llama-3.1-70b")
+    phrase = unpriced(cfg(max_cost_usd=1.0), 'x"\n\r\x1b]0;title\x07')
+    assert phrase.isprintable()

@@ -420,7 +420,8 @@ def test_azure_openai_dialect_end_to_end(tmp_path, github_emu, monkeypatch, caps
         monkeypatch.delenv("OPENAI_BASE_URL")
         (world.repo.path / ".github").mkdir()
         (world.repo.path / ".github" / "batch-review.yml").write_text(
-            f"model: my-batch-deployment\nprovider:\n  name: azure\n  azure_endpoint: {azure.base_url}\n")
+            f"model: my-batch-deployment\nprovider:\n  name: azure\n  azure_endpoint: {azure.base_url}\n"
+            "budget:\n  max_cost_usd: null\n")  # a deployment has no list price: no cost limit (or `prices:`)
         scripted(world)
         assert world.submit() == 0
         (batch,) = azure.batches.values()

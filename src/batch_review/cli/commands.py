@@ -24,8 +24,22 @@ from . import actions_env, present, runtime
 from .runtime import Settings
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with bad flags as one line (a UsageError, exit 2) instead of its usage block."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _pull_request(text: str) -> int:
+    number = text.removeprefix("#")
+    if not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a pull request number")
+    return int(number)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="batch-review", description="Overnight pull request review through the OpenAI Batch API.")
     parser.add_argument("--version", action="version", version=f"batch-review {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -41,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", default=".", help="the git checkout to diff (default: .)")
     p.add_argument("--base", help="review HEAD (or --head) against this ref instead of open pull requests")
     p.add_argument("--head", help="the ref to review against --base (default: HEAD)")
-    p.add_argument("--pr", type=int, action="append", default=[], metavar="N", help="only this pull request")
+    p.add_argument("--pr", type=_pull_request, nargs="+", action="extend", default=[], metavar="N",
+                   help="only these pull requests (--pr 3 4, or --pr 3 --pr 4); not with --base/--head")
     p.add_argument("--model", help="override the configured model")
     p.add_argument("--artifacts", action="store_true",
                    help="look for pending manifests among workflow artifacts (default inside GitHub Actions)")
@@ -58,7 +73,11 @@ def _parser() -> argparse.ArgumentParser:
         if name == "cancel":
             p.add_argument("batch_ids", nargs="*", metavar="BATCH_ID")
             p.add_argument("--all", action="store_true", help="cancel every pending batch")
-    sub.add_parser("action", help="run as the GitHub Action (reads the INPUT_* variables)")
+    sub.add_parser("action", help="run as the GitHub Action (reads the INPUT_* variables)",
+                   description="Run as the GitHub Action: the command named by INPUT_COMMAND (submit, poll, status "
+                   "or cancel) with the flags the other inputs stand for (config, model, dry-run, artifact-prefix, "
+                   "pull-requests, state-dir, batch-ids; keys from openai-api-key, anthropic-api-key, "
+                   "github-token). See action.yml.")
     return parser
 
 
@@ -68,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     sys.excepthook = actions_env.redacted_excepthook
     with actions_env.redacting_streams():
         try:
-            environ = dict(os.environ)
-            if argv[:1] == ["action"]:
+            environ, via_action = dict(os.environ), argv[:1] == ["action"] and not {"-h", "--help"} & set(argv)
+            if via_action:
                 environ.update(actions_env.environment_from_inputs(environ))
                 argv = actions_env.argv_from_inputs(environ)
             args = _parser().parse_args(argv)
+            args.via_action = via_action
             actions_env.check_output_file(environ)
             return COMMANDS[args.command](args, Settings.from_environ(environ))
         except BatchReviewError as exc:
@@ -81,21 +101,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_submit(args, settings: Settings) -> int:
-    cfg = runtime.load(args)
+    runtime.one_kind_of_target(args)
+    cfg = runtime.load(args, settings)
+    runtime.check_prices(cfg, args)
     git = GitRepo(args.repo)
     git.check()
+    runtime.branch_pair(args, git, settings)
     gh = None if args.base or args.head else runtime.github(settings, required=bool(args.pr))
     if not args.dry_run:
         runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)
-    result = run_submit(SubmitContext(
+    progress = present.PlanningProgress()
+    context = SubmitContext(
         cfg=cfg, git=git, repository=gh.repository if gh else runtime.repository(settings, git),
         state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
         provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
         only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
         batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_env.echo,
-        warn=actions_env.warning, alert=actions_env.error, group=actions_env.group,
-    ))
+        warn=actions_env.warning, alert=actions_env.error, group=actions_env.group, progress=progress.update,
+    )
+    with progress:
+        result = run_submit(context)
     present.submit_report(result)
     return EXIT_FAILED if result.store_bugs else EXIT_OK
 
@@ -122,7 +148,7 @@ def poll_context(args, cfg, settings: Settings, *, need_github: bool):
 def cmd_poll(args, settings: Settings) -> int:
     from ..poll.journey import run_poll
 
-    cfg = runtime.load(args)
+    cfg = runtime.load(args, settings)
     ctx = poll_context(args, cfg, settings, need_github=True)
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
@@ -133,7 +159,7 @@ def cmd_poll(args, settings: Settings) -> int:
 def cmd_status(args, settings: Settings) -> int:
     from ..poll.batches import status_rows
 
-    cfg = runtime.load(args)
+    cfg = runtime.load(args, settings)
     store = runtime.manifest_store(args, cfg, runtime.github(settings, required=bool(args.artifacts)), settings)
     client = runtime.batch_client(cfg, settings)
     listing = store.list()
@@ -142,7 +168,7 @@ def cmd_status(args, settings: Settings) -> int:
 
 
 def cmd_cancel(args, settings: Settings) -> int:
-    cfg = runtime.load(args)
+    cfg = runtime.load(args, settings)
     if not args.all and not args.batch_ids:
         raise UsageError("cancel needs BATCH_ID arguments or --all")
     client = runtime.batch_client(cfg, settings)

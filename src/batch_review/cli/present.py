@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
+from collections.abc import Callable
 
 from ..markdown.tables import md_escape, md_list, md_table, text_table
 from ..planning.pricing import actual_cost, format_usd
@@ -30,6 +32,67 @@ def _usd(cost, attr: str) -> str:
 
 
 # --- submit --------------------------------------------------------------------------------------------
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines; nothing shows for planning shorter than that
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class PlanningProgress:
+    """submit's planning in the log: silent for its first PROGRESS_EVERY seconds, then a line every
+    PROGRESS_EVERY seconds (`planning: 3 of 40 targets done, now #12 (10 s)`), by the clock, not per
+    target; a background thread keeps the lines coming while one large target is planned. At the end one
+    summary line, `planned 40 targets in 12.3 s`. `update` is the journey's `progress` callback; lines go
+    through `emit` (actions_env.echo: redacted, inert), inside whatever log group is open."""
+
+    def __init__(self, *, every: float | None = None, clock: Callable[[], float] = time.monotonic,
+                 emit: Callable[[str], None] = echo) -> None:
+        self.every = PROGRESS_EVERY if every is None else every
+        self.clock, self.emit = clock, emit
+        self.started = self.shown = None  # when planning began; when the last line was shown
+        self.state: tuple[int, int, str] | None = None  # (done, total, current) while planning
+        self._lock, self._stop = threading.Lock(), threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def update(self, done: int, total: int, current: str) -> None:
+        with self._lock:
+            now = self.clock()
+            if self.started is None:
+                self.started = self.shown = now
+            if current:
+                self.state = (done, total, current)
+            else:
+                self.state = None
+                if total:
+                    self.emit(f"planned {_count(total, 'target')} in {now - self.started:.1f} s")
+        self.tick()
+
+    def tick(self) -> None:
+        """A progress line if planning is under way and the last line (or the start) is PROGRESS_EVERY old."""
+        with self._lock:
+            now = self.clock()
+            if self.state is None or now - self.shown < self.every:
+                return
+            self.shown = now
+            done, total, current = self.state
+            self.emit(f"planning: {done:,} of {total:,} targets done, now {current} "
+                      f"({now - self.started:.0f} s)")
+
+    def __enter__(self) -> PlanningProgress:
+        self._thread = threading.Thread(target=self._run, name="batch-review-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(min(1.0, max(0.05, self.every))):
+            self.tick()
+
 
 def _submit_rows(result: SubmitResult) -> list[list]:
     """One row per target (its cost computed when it was planned), then the total from the estimate."""

@@ -4,7 +4,9 @@
 variables (actions_env.environment_from_inputs); nothing else in the package reads the environment for
 them. One rule per setting, used by every command: which variable holds the API key (`api_key`), which
 repository this is (`repository`), where the state directory is and that it can be written
-(`writable_state_dir`).
+(`writable_state_dir`), which models the configuration may send (`check_models`: each of the provider's
+family, exit 2; `check_prices`: each priced while budget.max_cost_usd is set, exit 3), and which refs a
+branch pair names (`one_kind_of_target`, `branch_pair`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, load_config
-from ..core.errors import ConfigError, UsageError, from_os_error
+from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
+from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
 from ..ledger.store import ArtifactStore, LocalStore
-from ..planning.pricing import PRICES, price_for
+from ..planning.budget import unpriced
 from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
 from . import actions_env
 
@@ -63,25 +65,78 @@ def http_timeout(settings: Settings, default: float) -> float:
         raise UsageError(f"{TIMEOUT_ENV}: {value!r} is not a number of seconds") from None
 
 
-def load(args):
-    """The configuration: --config, else .github/batch-review.yml in the repository if it exists."""
-    path = args.config or str(Path(getattr(args, "repo", ".")) / DEFAULT_CONFIG_PATH)
+def load(args, settings: Settings | None = None):
+    """The configuration: --config, else .github/batch-review.yml in the repository if it exists, with
+    --model applied; every model it can send must belong to the provider (`check_models`)."""
+    path = config_path(args)
     cfg = load_config(path, required=bool(args.config))
     if getattr(args, "model", None):
         cfg = apply_overrides(cfg, model=args.model)
-    if cfg.provider.name == "anthropic":
-        check_claude_models(cfg, path)
+    check_models(cfg, model_sources(cfg, path, args), own_service=own_service(cfg, settings or Settings()),
+                 provider_from=path if Path(path).is_file() else "")
     return cfg
 
 
-def check_claude_models(cfg, path: str) -> None:
-    """Provider anthropic sends only models with a known price (built in, or under `prices:`): a typo
-    in a model name is one line before anything is built or sent, not a batch of failed requests."""
-    for key, model in [("model", cfg.model)] + [(f"routing[{i}].model", r.model) for i, r in enumerate(cfg.routing)]:
-        if model not in cfg.prices and not (model.lower().startswith("claude-") and price_for(model) is not None):
-            known = ", ".join(m for m in PRICES if m.startswith("claude-") and not m[-8:].isdigit())
-            raise ConfigError(f"{path}: {key}: {model!r} is not a Claude model with a known price ({known}); "
-                              "add its prices under `prices:` to use it")
+def config_path(args) -> str:
+    return args.config or str(Path(getattr(args, "repo", ".")) / DEFAULT_CONFIG_PATH)
+
+
+def model_sources(cfg, path: str, args) -> list[tuple[str, type[BadInput], str]]:
+    """(where it was set, the error that names it, model) for every model the configuration can send."""
+    if getattr(args, "model", None):
+        flag = "the action's model input" if getattr(args, "via_action", False) else "--model"
+        sources = [(flag, UsageError, cfg.model)]
+    else:
+        sources = [(f"{path}: model", ConfigError, cfg.model)]
+    return sources + [(f"{path}: routing[{i}].model", ConfigError, r.model) for i, r in enumerate(cfg.routing)]
+
+
+def own_service(cfg, settings: Settings) -> bool:
+    """Whether requests go to the provider's own service (its default URL), not a gateway or Azure."""
+    if cfg.provider.name == "azure":
+        return False
+    return provider_base_url(cfg, settings) in (DEFAULT_OPENAI_BASE_URL, DEFAULT_ANTHROPIC_BASE_URL)
+
+
+def check_models(cfg, sources, *, own_service: bool, provider_from: str) -> None:
+    """A model of the other provider's family (a Claude model with provider openai) is one line, exit 2,
+    before anything is built or sent; the line says where the model and the provider were set."""
+    where = f" (in {provider_from})" if provider_from else " (the default)"
+    for source, error, model in sources:
+        problem = foreign_model(cfg, model, own_service=own_service, where=where)
+        if problem:
+            raise error(f"{source}: {problem}")
+
+
+def check_prices(cfg, args) -> None:
+    """With budget.max_cost_usd set, a model with no known price is one line, exit 3 (the cost guard
+    cannot hold), the dry run included: nothing is built or sent."""
+    for source, _, model in model_sources(cfg, config_path(args), args):
+        problem = unpriced(cfg, model)
+        if problem:
+            raise OverBudget(f"{source}: {problem}")
+
+
+def one_kind_of_target(args) -> None:
+    """--base/--head review a branch pair of the checkout and --pr picks pull requests: not both."""
+    if args.pr and (args.base or args.head):
+        flags = " and ".join(f for f, v in (("--base", args.base), ("--head", args.head)) if v)
+        raise UsageError(f"--pr cannot be combined with {flags}: --pr reviews pull requests of GITHUB_REPOSITORY, "
+                         "--base/--head a branch pair of the checkout; pass one or the other")
+
+
+def branch_pair(args, git, settings: Settings) -> None:
+    """Each ref --base/--head name must be in the checkout; if not, one line names the flag and the
+    `git fetch` that brings it (in Actions also the checkout's fetch-depth)."""
+    for flag, ref in (("--base", args.base), ("--head", args.head)):
+        if ref:
+            try:
+                git.rev_parse(ref, flag=flag)
+            except RepositoryError as exc:
+                if settings.in_actions and "git fetch" in str(exc):
+                    raise RepositoryError(f"{exc} (in GitHub Actions, actions/checkout with fetch-depth: 0 "
+                                          "fetches every branch)") from None
+                raise
 
 
 def github(settings: Settings, *, required: bool):

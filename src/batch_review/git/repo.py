@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -75,13 +76,38 @@ class GitRepo:
     def toplevel(self) -> Path:
         return Path(self._run(["rev-parse", "--show-toplevel"]).decode().strip())
 
-    def rev_parse(self, ref: str) -> str:
+    def rev_parse(self, ref: str, *, flag: str = "") -> str:
+        """The commit `ref` names, or a RepositoryError naming `flag` (where the ref came from, e.g. --base)
+        and the `git fetch` that would bring it into the checkout."""
+        named = f"{flag}: " if flag else ""
         if ref.startswith("-"):
-            raise RepositoryError(f"bad revision {ref!r}")
+            raise RepositoryError(f"{named}bad revision {ref!r}")
         out = self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False).strip()
         if not out:
-            raise RepositoryError(f"unknown revision {ref!r}")
+            raise RepositoryError(f"{named}{ref!r} is not a branch, tag or commit of the checkout; "
+                                  f"{self.fetch_hint(ref)}")
         return out.decode()
+
+    def _has_ref(self, ref: str) -> bool:
+        return bool(self._run(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False).strip())
+
+    def fetch_hint(self, ref: str) -> str:
+        """What would bring a missing `ref` into the checkout (a phrase): `origin/main` -> `git fetch
+        origin main`; `main` that only origin has -> use origin/main; anything else -> fetch it, or say that
+        there is no remote to fetch from."""
+        remotes = self._run(["remote"], check=False).decode().split()
+        remote, _, branch = ref.partition("/")
+        if remote in remotes and branch:
+            return f"run `git fetch {remote} {branch}` first"
+        for name in remotes:
+            if self._has_ref(f"refs/remotes/{name}/{ref}"):
+                return f"the checkout has it as {name}/{ref}: pass that"
+        if not remotes:
+            return "the checkout has no remote to fetch it from"
+        name = "origin" if "origin" in remotes else remotes[0]
+        if re.fullmatch(r"[0-9a-fA-F]{7,64}", ref):
+            return f"run `git fetch {name} {ref}` first (or fetch the whole history)"
+        return f"run `git fetch {name} {ref}` and pass {name}/{ref}"
 
     def has_commit(self, sha: str) -> bool:
         cmd = ["git", "-C", str(self.path), "cat-file", "-e", f"{sha}^{{commit}}"]

@@ -33,6 +33,10 @@ from .checks import targets_of
 from .manifest import FILENAME, Manifest
 
 DONE_DIR = "done"
+LOCK_FILE = ".lock"
+RUN_PREFIX = "batch-review-"  # submit's run folders: batch-review-<UTC time>
+GITIGNORE = ".gitignore"
+GITIGNORE_TEXT = "# Created by batch-review: its state folder (manifests, batch files) stays out of git.\n*\n"
 MAX_UNZIPPED_BYTES = 2 * 1024 * 1024 * 1024
 
 
@@ -97,6 +101,45 @@ def input_path(directory: Path, name: str, *, missing_ok: bool = False) -> Path:
     return path
 
 
+def keep_out_of_git(root: str | Path) -> Path:
+    """The state folder, created if needed, with a `.gitignore` of `*` in it, as pytest's and ruff's caches
+    have: `git add -A` after a run stages none of it. Called when a run is first written there (not when
+    the folder is merely checked), so a folder with nothing to keep stays empty: the workflow's upload step
+    then uploads no artifact, and the poll gate sees none. The file is written only into a folder that
+    holds nothing but batch-review's own entries (run folders, done/, the lock), so a
+    --state-dir pointing at the user's own folder ('.', build/) is never hidden from git; an existing
+    .gitignore is left as it is."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    ignore = root / GITIGNORE
+    if ignore.exists() or ignore.is_symlink() or not all(_ours(entry) for entry in root.iterdir()):
+        return root
+    with contextlib.suppress(FileExistsError):  # another run wrote it meanwhile
+        with open(ignore, "x", encoding="utf-8") as fh:
+            fh.write(GITIGNORE_TEXT)
+    return root
+
+
+def path_inside(root: str | Path, toplevel: str | Path) -> str | None:
+    """The state folder's path inside the checkout at `toplevel` ('.batch-review'), or None when it lies
+    outside it (or is the checkout itself)."""
+    try:
+        inside = Path(root).resolve().relative_to(Path(toplevel).resolve())
+    except ValueError:
+        return None
+    return inside.as_posix() if inside.parts else None
+
+
+def _ours(entry: Path) -> bool:
+    """An entry batch-review writes into its state folder."""
+    if entry.is_symlink():
+        return False
+    if entry.name in (LOCK_FILE, GITIGNORE):
+        return entry.is_file()
+    return entry.is_dir() and (entry.name in (DONE_DIR,) or entry.name.startswith(RUN_PREFIX)
+                               or (entry / FILENAME).is_file())
+
+
 class LocalStore:
     """Manifests in `<root>/<run>/manifest.json`; retired ones move to `<root>/done/<run>/`."""
 
@@ -106,8 +149,8 @@ class LocalStore:
     @contextlib.contextmanager
     def lock(self):
         """One poll at a time on this folder: a second one waits, then finds the work done."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as fh:
+        keep_out_of_git(self.root)
+        with open(self.root / LOCK_FILE, "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

@@ -3,13 +3,31 @@
 Costs are upper bounds: every request is priced with its full max_output_tokens, so the real bill cannot
 exceed them (pricing.py prices the tokens). `budget.max_requests` and `budget.max_cost_usd` are checked
 over all requests; with `budget.on_exceed: fit` whole targets are kept in order while they fit and the
-rest deferred, with `skip` (or `fail`) nothing is kept. A model with no known price has no cost: only
-`max_requests` can stop it.
+rest deferred, with `skip` (or `fail`) nothing is kept. A model with no known price has no cost, so with
+`budget.max_cost_usd` set it is refused before anything is built (`unpriced`): the cost guard is never
+silently off. Without a cost limit it reports "unknown price", and only `max_requests` can stop it.
 """
 
 from __future__ import annotations
 
-from .pricing import cost_of, estimate_cost, format_usd, tokens_by_model
+import difflib
+import json
+
+from .pricing import PRICES, cost_of, estimate_cost, format_usd, price_for, tokens_by_model
+
+
+def unpriced(cfg, model: str) -> str | None:
+    """Why `budget.max_cost_usd` cannot be held for `model` (a phrase), or None: the limit is set and the
+    model has no price, built in or under `prices:`. Names the model, a close built-in name (a typo),
+    and the `prices:` entry that would price it."""
+    limit = cfg.budget.max_cost_usd
+    if limit is None or price_for(model, cfg.prices) is not None:
+        return None
+    close = difflib.get_close_matches(model.strip().lower(), list(PRICES), n=1, cutoff=0.8)
+    typo = f"did you mean {close[0]!r}? Or " if close else ""
+    return (f"{model!r} has no known price, so budget.max_cost_usd ({format_usd(limit)}) cannot be checked; "
+            f"{typo}price it under prices: ({json.dumps(model)}: {{input: …, output: …}}, US dollars per "
+            "million tokens at the standard rate), or set budget.max_cost_usd: null for no cost limit")
 
 
 def over_budget(cfg, specs) -> str | None:

@@ -34,6 +34,7 @@ from ..git.repo import GitRepo
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter, encode_line
 from ..ledger.manifest import Manifest, request_record
+from ..ledger.store import keep_out_of_git, path_inside
 from ..planning.budget import apply_budget, estimate_of
 from ..planning.packing import FileItem, line_counts, plan_requests, target_context
 from ..planning.pricing import CostEstimate, cost_of
@@ -117,11 +118,15 @@ def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: li
     return reviewed
 
 
-def _file_items(cfg, reviewed: list, index_of: dict[str, int], plan: TargetPlan) -> list[FileItem]:
-    """The files the config lets through, each with its model and path instructions; the rest skipped."""
+def _file_items(cfg, reviewed: list, index_of: dict[str, int], plan: TargetPlan,
+                state_folder: str | None = None) -> list[FileItem]:
+    """The files the config lets through (none in our own state folder, even committed), each with its
+    model and path instructions; the rest skipped."""
     items = []
     for fd in reviewed:
         reason = fd.skip_reason()
+        if state_folder and (fd.path + "/").startswith(state_folder + "/"):
+            reason = "batch-review's state folder"
         if reason is None:
             ok, why = cfg.files.is_reviewed(fd.path)
             reason = None if ok else why
@@ -135,7 +140,7 @@ def _file_items(cfg, reviewed: list, index_of: dict[str, int], plan: TargetPlan)
 
 
 def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target,
-                since: Marker | None = None) -> TargetPlan:
+                since: Marker | None = None, *, state_folder: str | None = None) -> TargetPlan:
     """The requests for one target. With `since` (our last review of this pull request) and
     `incremental` on, only what changed since that review is sent, within the pull request's files;
     a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review."""
@@ -149,7 +154,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     reviewed = _since_last_review(git, cfg, plan, base, files, since)
     if reviewed is None:
         return plan
-    items = _file_items(cfg, reviewed, {fd.path: i for i, fd in enumerate(files)}, plan)
+    items = _file_items(cfg, reviewed, {fd.path: i for i, fd in enumerate(files)}, plan, state_folder)
 
     def context(shown: dict[str, tuple[int, int]]) -> str:  # every file of the change, with its counts
         listing = [(fd.path, *(shown.get(fd.path) or line_counts(fd)), fd.path in shown) for fd in files]
@@ -197,6 +202,7 @@ class SubmitContext:
     warn: Callable[[str], None] = print
     alert: Callable[[str], None] = print  # a bug's one line (its traceback is already in the log)
     group: Callable[[str], AbstractContextManager] = lambda title: nullcontext()
+    progress: Callable[[int, int, str], None] = lambda done, total, current: None  # targets planned, of all, now
 
 
 def pending_heads(listing) -> set[tuple[str, str]]:
@@ -245,11 +251,13 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
             )
         return builders[model]
 
-    plans = []
-    for target in selection.targets:
+    plans, total, state_folder = [], len(selection.targets), path_inside(ctx.state_root, ctx.git.toplevel())
+    for done, target in enumerate(selection.targets):
+        ctx.progress(done, total, target.label)
         try:
             with cycle_collection_paused():
-                plan = plan_target(ctx.git, cfg, builder_for, target, selection.last_reviews.get(target.key))
+                plan = plan_target(ctx.git, cfg, builder_for, target, selection.last_reviews.get(target.key),
+                                   state_folder=state_folder)
         except RepositoryError as exc:
             result.skipped_targets.append(Skip(target.label, str(exc)))
             continue
@@ -257,6 +265,7 @@ def _plan_all(ctx: SubmitContext, selection: TargetSelection, result: SubmitResu
             reason = "no reviewable changes" if plan.skipped or plan.reviewed_files else "empty diff"
             result.skipped_targets.append(Skip(target.label, reason))
         plans.append(plan)
+    ctx.progress(total, total, "")
     return plans
 
 
@@ -283,6 +292,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
     with ctx.group("Targets"):
         listing = _pending(ctx)
         selection = _select(ctx, listing)
+        ctx.log(f"targets: {len(selection.targets)} to review, {len(selection.skipped)} skipped")
     result = SubmitResult(ctx.repository, cfg.model, [], list(selection.skipped), dry_run=ctx.dry_run,
                           store_bugs=list(listing.bugs))
     with ctx.group("Build and submit"):
@@ -305,7 +315,7 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     """The batch files and the manifest of this run, in a new folder of the state directory."""
     cfg, created = ctx.cfg, ctx.now()
     run_name = f"batch-review-{created.strftime('%Y%m%dT%H%M%SZ')}"
-    run_dir = ctx.state_root / run_name
+    run_dir = keep_out_of_git(ctx.state_root) / run_name  # the state folder, with its .gitignore of `*`
     if run_dir.exists():
         run_name += f"-{len(list(ctx.state_root.glob(run_name + '*')))}"
         run_dir = ctx.state_root / run_name
