@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from batch_review import cli
 from batch_review.cli import present
 
 from ..gitfixture import git
@@ -40,6 +41,16 @@ def test_action_help_prints_help_and_runs_nothing(world):
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith("usage: batch-review action [-h]")
         assert "INPUT_COMMAND" in proc.stdout and proc.stderr == ""
+    nothing_sent(world)
+    assert not world.state.exists()
+
+
+def test_action_with_a_word_more_is_a_usage_error_and_runs_nothing(world, capsys):
+    """The entrypoint once ran `batch-review action action`, and the extra word was silently dropped: the
+    inputs say what to run, so any word after `action` is a mistake, said in one line."""
+    assert cli.main(["action", "action"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: action takes no arguments (it reads the INPUT_* variables), not ['action']"]
     nothing_sent(world)
     assert not world.state.exists()
 

@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     with actions_env.redacting_streams():
         try:
             environ, via_action = dict(os.environ), argv[:1] == ["action"] and not {"-h", "--help"} & set(argv)
+            if via_action and len(argv) > 1:  # the inputs say what to run: a word more is a mistake
+                raise UsageError(f"action takes no arguments (it reads the INPUT_* variables), not {argv[1:]!r}")
             if via_action:
                 environ.update(actions_env.environment_from_inputs(environ))
                 argv = actions_env.argv_from_inputs(environ)
