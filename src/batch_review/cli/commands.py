@@ -1,4 +1,4 @@
-"""Command line: `batch-review submit | poll | status | cancel | action`: arguments in, the journey run, errors mapped to exit codes.
+"""Command line: `batch-review submit | poll | status | cancel | eval | action`: arguments in, the journey run, errors mapped to exit codes.
 
 The environment (with the action's inputs as variables) is read once into runtime.Settings; each command
 builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py.
@@ -20,7 +20,7 @@ from ..core.errors import EXIT_FAILED, EXIT_OK, BatchReviewError, UsageError
 from ..git.repo import GitRepo
 from ..poll.cancel import cancel_batches, pending_batch_ids
 from ..submit.journey import SubmitContext, run_submit
-from . import actions_env, present, runtime
+from . import actions_env, eval_command, present, runtime
 from .runtime import Settings
 
 
@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         if name == "cancel":
             p.add_argument("batch_ids", nargs="*", metavar="BATCH_ID")
             p.add_argument("--all", action="store_true", help="cancel every pending batch")
+    eval_command.add_parser(sub)
     sub.add_parser("action", help="run as the GitHub Action (reads the INPUT_* variables)",
                    description="Run as the GitHub Action: the command named by INPUT_COMMAND (submit, poll, status "
                    "or cancel) with the flags the other inputs stand for (config, model, dry-run, artifact-prefix, "
@@ -182,7 +183,8 @@ def cmd_cancel(args, settings: Settings) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"submit": cmd_submit, "poll": cmd_poll, "status": cmd_status, "cancel": cmd_cancel}
+COMMANDS = {"submit": cmd_submit, "poll": cmd_poll, "status": cmd_status, "cancel": cmd_cancel,
+            "eval": eval_command.cmd_eval}
 
 
 if __name__ == "__main__":

@@ -141,15 +141,46 @@ class GitRepo:
                 return name
         raise RepositoryError("cannot tell the default branch: pass --base")
 
-    def diff(self, base_sha: str, head_sha: str, *, context: int) -> bytes:
-        """The diff of head against base (both commits), as GitHub computes a pull request's."""
+    def diff(self, base_sha: str, head_sha: str, *, context: int, ignore_space: bool = False) -> bytes:
+        """The diff of head against base (both commits), as GitHub computes a pull request's; with
+        `ignore_space`, changes of whitespace alone are left out (-w)."""
         return self._run(
             [
                 "-c", "diff.noprefix=false", "-c", "diff.mnemonicPrefix=false", "-c", "diff.external=",
                 "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--find-renames",
-                f"-U{context}", base_sha, head_sha, "--",
+                *(["-w"] if ignore_space else []), f"-U{context}", base_sha, head_sha, "--",
             ]
         )
+
+    # --- history (eval's miner): raw git output, parsed by eval/szz.py -----------------------------------
+
+    def log_commits(self, rev: str, *, since: str | None = None) -> bytes:
+        """Every commit reachable from `rev` (committed since `since`, a date git reads), newest first:
+        NUL-separated fields sha, parents, committer time, message (git never prints a NUL inside one)."""
+        if rev.startswith("-"):
+            raise RepositoryError(f"bad revision {rev!r}")
+        window = [f"--since={since}"] if since else []
+        return self._run(["log", "-z", "--no-show-signature", "--format=%H%x00%P%x00%ct%x00%B", *window, rev, "--"])
+
+    def commit_details(self, shas: Iterable[str]) -> bytes:
+        """The same fields for the named commits (full hex ids), in the order given."""
+        out = []
+        shas = list(shas)
+        for start in range(0, len(shas), 500):  # a bounded command line
+            out.append(self._run(["log", "-z", "--no-walk=unsorted", "--no-show-signature",
+                                  "--format=%H%x00%P%x00%ct%x00%B",
+                                  *shas[start:start + 500], "--"]))
+        return b"\0".join(x.rstrip(b"\0") for x in out if x)
+
+    def numstat(self, base: str, head: str) -> bytes:
+        """`git diff --numstat -z -w` of head against base: added, removed and the path (renames as two)."""
+        return self._run(["-c", "diff.external=", "diff", "--numstat", "-z", "-w", "--no-ext-diff", "--no-textconv",
+                          "--find-renames", base, head, "--"])
+
+    def blame(self, rev: str, path: str, ranges: Sequence[tuple[int, int]]) -> bytes:
+        """`git blame --porcelain -w` of lines `ranges` (inclusive) of `path` as of commit `rev`."""
+        spans = [f"-L{first},{last}" for first, last in ranges]
+        return self._run(["blame", "--porcelain", "-w", "--no-textconv", *spans, rev, "--", path])
 
     def fetch(self, refspecs: Iterable[str], *, token: str | None = None, remote: str = "origin") -> None:
         """Fetch refspecs from `remote`; the token, if any, reaches git only through this call's environment."""
