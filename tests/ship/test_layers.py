@@ -44,6 +44,11 @@ def test_the_package_keeps_every_contract():
     ("core/diffs.py", "from ..poll import journey  # noqa", "Layers"),
     # one journey importing the other
     ("poll/review.py", "from ..submit import targets  # noqa", "independent"),
+    # a journey importing eval, which sits above both
+    ("submit/journey.py", "from ..eval import scoring  # noqa", "Layers"),
+    ("poll/journey.py", "from ..eval.record import EvalRecord  # noqa", "Layers"),
+    # eval's scoring is pure
+    ("eval/scoring.py", "import subprocess  # noqa", "pure core"),
     # a pure module importing a client
     ("findings/compose.py", "import openai  # noqa", "pure core"),
     # a service client imported outside its own module
