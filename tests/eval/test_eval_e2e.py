@@ -10,11 +10,13 @@ from fractions import Fraction
 
 import pytest
 
+from batch_review.cli.commands import main as cli_main
 from batch_review.eval.record import EvalRecord
 from batch_review.eval.scoring import score_record
 
 from ..markdown_view import visible
 from .conftest import finder, noisy, rendered_rows, silent
+from .histories import run_git
 
 SINCE = ("--since", "2025-01-01")
 
@@ -197,4 +199,41 @@ def test_the_report_is_redone_at_another_k_without_asking_the_service(history):
     assert "within 100 line(s)" in visible(report)
     assert ["high", "1.00 (4 of 4)", "1.00", "1.00 (4 of 4)"] in rendered_rows(report)  # line 1 is near now
     assert len(history.service.log) == calls
+    assert history.eval("--near", "0") == 0 and "within 0 line(s)" in visible((history.folder() / "report.md").read_text())
     assert json.loads((history.folder() / "eval.json").read_text())["settings"]["near"] == 3
+
+
+def test_a_shallow_clone_is_refused_with_the_fetch_that_fixes_it(history, tmp_path, capsys):
+    shallow = tmp_path / "shallow"
+    run_git(tmp_path, "clone", "-q", "--depth", "2", f"file://{history.path}", str(shallow))
+    assert history.eval("--repo", str(shallow)) == 2
+    err = capsys.readouterr().err
+    assert "shallow clone" in err and "git fetch --unshallow" in err and "fetch-depth: 0" in err
+    assert history.service.log == []
+
+
+def test_the_state_folder_in_the_checkout_keeps_itself_out_of_git(history, monkeypatch):
+    assert cli_main(["eval", "--dry-run", "--since", "2025-01-01"]) == 0
+    assert (history.path / ".batch-review" / ".gitignore").read_text().endswith("*\n")
+    assert (history.path / ".batch-review" / "eval" / "default" / "eval.json").exists()
+    assert run_git(history.path, "status", "--porcelain") == ""
+
+
+def test_an_introducing_commit_too_large_to_review_as_one_is_skipped_in_one_line(tmp_path, monkeypatch, capsys):
+    from .histories import History, lines
+
+    h = History(tmp_path / "big")
+    h.commit("start", {"a.py": "a = 1\n"}, "2025-01-01T00:00:00Z")
+    big = h.commit("vendor a parser", {"big.py": lines(4000, "big")}, "2025-01-02T00:00:00Z")
+    small = h.commit("small change", {"a.py": "a = 2\n"}, "2025-01-03T00:00:00Z")
+    h.commit("fix both", {"big.py": lines(4000, "big", {7: "    fixed = 7"}), "a.py": "a = 3\n"},
+             "2025-01-04T00:00:00Z")
+    config = tmp_path / "small.yml"
+    config.write_text("max_input_tokens: 1000\n")
+    monkeypatch.chdir(h.path)
+    assert cli_main(["eval", "--dry-run", "--config", str(config), "--state-dir", str(tmp_path / "s")]) == 0
+    record = json.loads((tmp_path / "s" / "eval" / "default" / "eval.json").read_text())
+    assert [c["sha"] for c in record["cases"]] == [small]
+    (note,) = [n for n in record["notes"] if n.startswith(f"commit {big[:12]}")]
+    assert note.endswith("over 8: too large to review as one; skipped")
+    assert f"note: {note}" in capsys.readouterr().out

@@ -51,6 +51,11 @@ def test_a_damaged_record_is_one_line_naming_it(history, capsys):
     (lambda d: d["batches"][0].update(file="../../../etc/passwd"), "batches[].file"),
     (lambda d: d.update(version=99), "version"),
     (lambda d: d.update(extra=1), "keys"),
+    (lambda d: d["settings"].update(words="fix"), "settings.words"),
+    (lambda d: d["estimate"].update(batch_usd="$1"), "estimate.batch_usd"),
+    (lambda d: d.update(results={"requests": {}, "usage": {"m": {"input_tokens": "9"}}}), "results.usage.m"),
+    (lambda d: d.update(results={"requests": {"x": {"status": "ok", "findings": "none"}}, "usage": {}}),
+     "results.requests.x"),
 ])
 def test_a_hand_edited_record_is_one_line_naming_the_key(history, capsys, change, key):
     history.answer(silent)
@@ -87,3 +92,13 @@ def test_a_batch_created_but_not_recorded_is_found_not_sent_again(history):
     assert history.eval() == 0
     assert list(history.service.batches) == [batch_id]
     assert history.record()["batches"][0]["id"] == batch_id and (history.folder() / "report.md").exists()
+
+
+def test_going_on_through_another_provider_is_refused(history, capsys, tmp_path):
+    history.answer(silent)
+    assert history.eval(*SINCE) == 0
+    config = tmp_path / "claude.yml"
+    config.write_text("provider:\n  name: anthropic\nmodel: claude-haiku-4-5\n")
+    capsys.readouterr()
+    assert history.eval("--config", str(config)) == 2
+    assert "was sent through provider openai, and the configuration now says anthropic" in error_line(capsys)

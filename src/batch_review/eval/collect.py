@@ -19,7 +19,7 @@ from ..core.errors import StateError, UsageError
 from ..findings.answers import clip_text
 from ..providers.base import BATCH_PENDING
 from . import adapter, report
-from .journey import EvalContext, Outcome, eval_folder, existing, send
+from .journey import EvalContext, Outcome, eval_folder, existing, same_service, send
 from .record import EvalRecord
 from .scoring import score_record
 
@@ -62,6 +62,7 @@ def run_report(ctx: EvalContext, *, near: int | None, compare: str | None) -> Ou
             why = "is the eval itself" if compare == ctx.name else "has no eval there" if other is None else \
                 "has no results yet (run `batch-review eval --name NAME` again once its batch has ended)"
             raise UsageError(f"--compare: {compare!r} {why}")
+    same_service(ctx, record)
     return go_on(ctx, record, near=near, other=other)
 
 

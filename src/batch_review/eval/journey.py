@@ -24,12 +24,11 @@ from .. import __version__
 from ..core.errors import OverBudget, RepositoryError, StateError, UsageError, with_context
 from ..git.repo import GitRepo
 from ..ledger.batchfile import BatchFileWriter
-from ..ledger.store import keep_out_of_git, path_inside
+from ..ledger.store import EVAL_DIR, keep_out_of_git, path_inside
 from . import adapter
 from .mining import Mined, Miner, Window
 from .record import FILENAME, Case, EvalRecord
 
-EVAL_DIR = "eval"  # <state dir>/eval/<name>/
 MAX_CASE_REQUESTS = 8  # an introducing change needing more requests is too large to review as one
 REPORT_FILES = ("report.md", "recall.png")
 
@@ -88,7 +87,16 @@ def run_eval(ctx: EvalContext, *, asked: set[str]) -> Outcome:
     if record is None or record.dry_run:
         return start(ctx)
     _same_settings(ctx, record, asked)
-    return go_on(ctx, record)
+    same_service(ctx, record)
+    return go_on(ctx, record, near=ctx.near if "--near" in asked else None)
+
+
+def same_service(ctx: EvalContext, record: EvalRecord) -> None:
+    """An eval's batches are read from the service they were sent to: another provider would not know them."""
+    sent, now = record.provider.get("name"), ctx.provider.get("name")
+    if record.results is None and sent != now:
+        raise UsageError(f"eval {record.name!r} was sent through provider {sent}, and the configuration now says "
+                         f"{now}: run it with the configuration it was sent with")
 
 
 def _same_settings(ctx: EvalContext, record: EvalRecord, asked: set[str]) -> None:
@@ -107,6 +115,10 @@ def _same_settings(ctx: EvalContext, record: EvalRecord, asked: set[str]) -> Non
 
 def start(ctx: EvalContext) -> Outcome:
     cfg = ctx.cfg
+    if ctx.git.is_shallow():
+        raise RepositoryError(f"{ctx.git.toplevel()}: a shallow clone holds too little history to find the commits "
+                              "that introduced a bug: run `git fetch --unshallow` (in GitHub Actions, "
+                              "actions/checkout with fetch-depth: 0)")
     state_folder = path_inside(ctx.state_root, ctx.git.toplevel())
     mined = Miner(ctx.git, cfg, ctx.window, state_folder=state_folder).mine()
     ctx.log(f"history: {mined.fixes} fix commit(s) in the window, {mined.blamed} blamed, "

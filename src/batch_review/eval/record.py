@@ -149,6 +149,41 @@ def _check_request(cid: object, data: object, source: str, batches: int, cases: 
         _want(key in data, source, f"{at}.{key}", None)
 
 
+def _tokens(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_results(results: object, source: str) -> None:
+    """What scoring and the report read of the kept results: the answers' shapes and the usage figures."""
+    if results is None:
+        return
+    _want(isinstance(results, dict) and isinstance(results.get("requests"), dict), source, "results", results)
+    for cid, r in results["requests"].items():
+        _want(isinstance(r, dict) and isinstance(r.get("status"), str) and isinstance(r.get("findings"), list)
+              and all(isinstance(f, dict) for f in r["findings"]), source, f"results.requests.{cid}", r)
+    usage = results.get("usage")
+    _want(isinstance(usage, dict), source, "results.usage", usage)
+    for model, t in usage.items():
+        _want(isinstance(t, dict) and all(_tokens(t.get(k)) for k in ("input_tokens", "cached_input_tokens",
+                                                                        "output_tokens"))
+              and (t.get("batch_usd") is None or isinstance(t["batch_usd"], int | float)
+                   and not isinstance(t["batch_usd"], bool)), source, f"results.usage.{model}", t)
+    problems = results.get("problems", [])
+    _want(isinstance(problems, list) and all(isinstance(x, str) for x in problems), source, "results.problems",
+          problems)
+
+
+def _check_settings(settings: dict, estimate: dict, source: str) -> None:
+    words = settings.get("words")
+    _want(isinstance(words, list) and all(isinstance(w, str) for w in words), source, "settings.words", words)
+    for key in ("rev", "since", "model"):
+        _want(isinstance(settings.get(key), str), source, f"settings.{key}", settings.get(key))
+    _want(_tokens(settings.get("near")), source, "settings.near", settings.get("near"))
+    _want(settings.get("limit") is None or _tokens(settings["limit"]), source, "settings.limit", settings.get("limit"))
+    usd = estimate.get("batch_usd")
+    _want(usd is None or isinstance(usd, int | float) and not isinstance(usd, bool), source, "estimate.batch_usd", usd)
+
+
 def from_json(data: object, source: str) -> EvalRecord:
     _want(isinstance(data, dict) and data.get("kind") == KIND, source, "kind", data.get("kind") if isinstance(
         data, dict) else data)
@@ -174,6 +209,7 @@ def from_json(data: object, source: str) -> EvalRecord:
         _want(b.get("id") is None or isinstance(b.get("id"), str), source, "batches[].id", b.get("id"))
     for cid, request in data["requests"].items():
         _check_request(cid, request, source, len(batches), {c.sha for c in cases})
-    _want(data["results"] is None or isinstance(data["results"], dict), source, "results", data["results"])
+    _check_results(data["results"], source)
+    _check_settings(data["settings"], data["estimate"], source)
     fields = {k: v for k, v in data.items() if k != "cases"}
     return EvalRecord(cases=cases, **fields)

@@ -154,6 +154,9 @@ class GitRepo:
 
     # --- history (eval's miner): raw git output, parsed by eval/szz.py -----------------------------------
 
+    def is_shallow(self) -> bool:
+        return self._run(["rev-parse", "--is-shallow-repository"]).strip() == b"true"
+
     def log_commits(self, rev: str, *, since: str | None = None) -> bytes:
         """Every commit reachable from `rev` (committed since `since`, a date git reads), newest first:
         NUL-separated fields sha, parents, committer time, message (git never prints a NUL inside one)."""

@@ -33,6 +33,7 @@ from .checks import targets_of
 from .manifest import FILENAME, Manifest
 
 DONE_DIR = "done"
+EVAL_DIR = "eval"  # `batch-review eval`'s folders (eval/journey.py): never a manifest's, never listed here
 LOCK_FILE = ".lock"
 RUN_PREFIX = "batch-review-"  # submit's run folders: batch-review-<UTC time>
 GITIGNORE = ".gitignore"
@@ -136,7 +137,7 @@ def _ours(entry: Path) -> bool:
         return False
     if entry.name in (LOCK_FILE, GITIGNORE):
         return entry.is_file()
-    return entry.is_dir() and (entry.name in (DONE_DIR,) or entry.name.startswith(RUN_PREFIX)
+    return entry.is_dir() and (entry.name in (DONE_DIR, EVAL_DIR) or entry.name.startswith(RUN_PREFIX)
                                or (entry / FILENAME).is_file())
 
 
