@@ -132,6 +132,8 @@ def start(ctx: EvalContext) -> Outcome:
     if not kept:
         if note:
             raise OverBudget(f"{note} (eval {ctx.name}: {len(plans)} case(s)); narrow it with --limit or --since")
+        for line in record.notes:  # why each fix made no case
+            ctx.log(f"note: {line}")
         raise UsageError(f"eval {ctx.name}: no case to review in this window ({_why_none(mined, record)})")
     if note:
         record.notes.append(note)
