@@ -7,7 +7,8 @@ from fractions import Fraction
 
 import pytest
 
-from batch_review.eval.scoring import Scored, distance, score, score_case
+from batch_review.eval.record import Case, EvalRecord
+from batch_review.eval.scoring import Scored, distance, score, score_case, score_record
 
 BUGS = {"a.py": [10, 20], "b.py": [5]}
 
@@ -85,8 +86,41 @@ def test_scores_are_the_same_whatever_the_order_of_findings():
 def test_scored_from_model_json_keeps_only_usable_numbers():
     """A finding's fields are model text: a line that is not a positive whole number is no line."""
     for line in ("12", 0, -3, True, 1.5, None):
-        assert Scored.from_json({"path": "a.py", "line": line}).line is None
+        assert Scored.from_json({"path": "a.py", "line": line}, ["a.py"]).line is None
+    assert Scored.from_json({"path": "a.py", "line": 1}, ["a.py"]).line == 1
     got = Scored.from_json({"path": "a.py", "line": 7, "start_line": 5, "side": "RIGHT", "severity": "low"},
                            ["a.py"])
     assert (got.line, got.start_line, got.shown) == (7, 5, True)
     assert Scored.from_json({"path": "z.py", "line": 7}, ["a.py"]).shown is False
+
+
+def _record(answers: dict[str, dict | None]) -> EvalRecord:
+    """A collected record of one case per key, each with one request showing a.py; None: no answer."""
+    shas = {key: key * 40 for key in answers}
+    r = EvalRecord(name="t", repository="o/r", created_at="", tool="", head="f" * 40,
+                   settings={"near": 3, "words": ["fix"], "rev": "HEAD", "since": "", "model": "m", "limit": None},
+                   cases=[Case(sha, "e" * 40, 1, key, {"a.py": [10]}, ["d" * 40]) for key, sha in shas.items()],
+                   requests={f"{key}:0": {"case": sha, "batch": 0, "model": "m", "files": ["a.py"],
+                                          "est_input_tokens": 1, "max_output_tokens": 1} for key, sha in shas.items()})
+    r.results = {"requests": {f"{key}:0": ({"status": "ok", "findings": [a]} if a else {"status": "error",
+                                                                                   "findings": []})
+                              for key, a in answers.items()}, "usage": {}}
+    return r
+
+
+def test_a_records_cases_are_each_scored_whatever_comes_before_them():
+    hit = {"path": "a.py", "line": 11, "side": "RIGHT", "severity": "high"}
+    record = _record({"a": None, "b": hit, "c": {**hit, "line": 40}, "d": hit})
+    s = score_record(record)
+    assert [c.answered for c in s.cases] == [False, True, True, True]
+    assert [c.caught_at for c in s.cases] == [None, "high", None, "high"]
+    only = score_record(record, only={"b" * 40, "d" * 40})
+    assert [c.sha for c in only.cases] == ["b" * 40, "d" * 40]
+    assert score_record(record, near=0).rows[0].caught == 0 and s.rows[0].caught == 2
+
+
+def test_a_finding_about_a_file_its_request_did_not_show_counts_but_never_catches():
+    record = _record({"a": {"path": "b.py", "line": 5, "side": "RIGHT", "severity": "high"}})
+    record.cases[0].bug_lines = {"a.py": [10], "b.py": [5]}
+    (case,) = score_record(record).cases
+    assert case.findings and case.caught_at is None

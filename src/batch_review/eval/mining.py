@@ -80,7 +80,9 @@ class Miner:
     def mine(self) -> Mined:
         window = self.window
         head = self.git.rev_parse(window.rev, flag="--rev")
-        commits = parse_commits(self.git.log_commits(head, since=f"@{window.since}" if window.since else None))
+        # git's --since bounds the walk (a second early, in case it is strict); the filter below is exact
+        since = f"@{window.since - 1}" if window.since is not None else None
+        commits = parse_commits(self.git.log_commits(head, since=since))
         if window.since is not None:
             commits = [c for c in commits if c.committed >= window.since]
         mainline = first_parent_chain(commits)

@@ -36,33 +36,27 @@ class Scored:
     start_line: int | None
     side: str
     severity: str
-    title: str = ""
-    shown: bool = True
+    title: str
+    shown: bool
 
     @classmethod
-    def from_json(cls, data: Mapping, shown_paths: Collection[str] | None = None) -> Scored:
+    def from_json(cls, data: Mapping, shown_paths: Collection[str]) -> Scored:
         def number(value) -> int | None:
             return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
         path = str(data.get("path", ""))
         return cls(path, number(data.get("line")), number(data.get("start_line")), str(data.get("side", "")),
-                   str(data.get("severity", "")), str(data.get("title", "")),
-                   shown_paths is None or path in shown_paths)
+                   str(data.get("severity", "")), str(data.get("title", "")), path in shown_paths)
 
 
 def distance(f: Scored, bug_lines: Mapping[str, Sequence[int]]) -> int | None:
-    """How many lines the finding is from the nearest bug line of its file (0: on one, or its range spans
-    one); None when it cannot be on one (old side, no line, a file without bug lines or not shown)."""
+    """How many lines the finding's lines (start_line..line) are from the nearest bug line of its file (0:
+    on one); None when it cannot be on one (old side, no line, a file without bug lines or not shown)."""
     lines = bug_lines.get(f.path)
     if not f.shown or f.side != RIGHT or f.line is None or not lines:
         return None
-    first = f.start_line if f.start_line is not None and f.start_line <= f.line else f.line
-    return min(0 if first <= b <= f.line else min(abs(b - first), abs(b - f.line)) for b in lines)
-
-
-def hits(f: Scored, bug_lines: Mapping[str, Sequence[int]], near: int) -> bool:
-    d = distance(f, bug_lines)
-    return d is not None and d <= near
+    first = min(f.start_line or f.line, f.line)  # a start after the line: the line alone
+    return min(max(first - b, b - f.line, 0) for b in lines)
 
 
 @dataclass(frozen=True)
@@ -113,9 +107,6 @@ class Scores:
     rows: tuple[Row, ...]  # one per severity, least severe first
     cases: tuple[CaseScore, ...]
 
-    def row(self, threshold: str) -> Row:
-        return next(r for r in self.rows if r.threshold == threshold)
-
     @property
     def unanswered(self) -> list[str]:
         return [c.sha for c in self.cases if not c.answered]
@@ -147,7 +138,7 @@ def score(cases: Iterable[tuple[str, Mapping[str, Sequence[int]], Sequence[Score
 def score_record(record, near: int | None = None, only: Collection[str] | None = None) -> Scores:
     """The scores of a collected eval record (record.py) at `near` lines (default: the record's), over the
     cases in `only` (default: all), in the record's order."""
-    k = record.settings.get("near", 3) if near is None else near
+    k = record.settings["near"] if near is None else near
     results = (record.results or {}).get("requests", {})
     by_case: dict[str, list[str]] = {}
     for cid, request in record.requests.items():
