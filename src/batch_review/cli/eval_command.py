@@ -110,7 +110,7 @@ def cmd_eval(args, settings: Settings) -> int:
         runtime.check_prices(cfg, args)
         if not args.dry_run:
             runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
-        runtime.writable_state_dir(args)
+    runtime.writable_state_dir(args)  # the record, the batch files and the report are written there
     since = args.since.astimezone(dt.UTC) if args.since else None
     window = Window(rev=args.rev or "HEAD", since=int(since.timestamp()) if since else None,
                     since_text=since.date().isoformat() if since and since.time() == dt.time() else
