@@ -237,3 +237,10 @@ def test_an_introducing_commit_too_large_to_review_as_one_is_skipped_in_one_line
     (note,) = [n for n in record["notes"] if n.startswith(f"commit {big[:12]}")]
     assert note.endswith("over 8: too large to review as one; skipped")
     assert f"note: {note}" in capsys.readouterr().out
+
+
+def test_an_unpriced_model_under_a_cost_limit_is_refused_before_mining(history, capsys):
+    assert history.eval("--model", "gpt-9-unheard-of", "--dry-run", *SINCE) == 3
+    err = capsys.readouterr().err
+    assert "--model: 'gpt-9-unheard-of' has no known price, so budget.max_cost_usd" in err
+    assert history.service.log == [] and not history.folder().exists()
