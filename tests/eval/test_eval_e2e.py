@@ -244,3 +244,20 @@ def test_an_unpriced_model_under_a_cost_limit_is_refused_before_mining(history, 
     err = capsys.readouterr().err
     assert "--model: 'gpt-9-unheard-of' has no known price, so budget.max_cost_usd" in err
     assert history.service.log == [] and not history.folder().exists()
+
+
+def test_a_file_name_that_reads_as_a_workflow_command_is_printed_inert(tmp_path, monkeypatch, capsys):
+    """The attacker names a binary file so that the note about it starts a line with `::error::` (a
+    GitHub Actions workflow command) or `::add-mask::`; the note is printed, the command never runs."""
+    from .histories import History, lines
+
+    h = History(tmp_path / "evil")
+    evil = "x\n::error::pwned\n::add-mask::everything.bin"
+    h.commit("start", {"a.py": lines(5, "a"), evil: b"\x00one"}, "2025-01-01T00:00:00Z")
+    h.commit("change", {"a.py": lines(5, "a", {2: "    a = 0"})}, "2025-01-02T00:00:00Z")
+    h.commit("fix it", {"a.py": lines(5, "a"), evil: b"\x00two"}, "2025-01-03T00:00:00Z")
+    monkeypatch.chdir(h.path)
+    assert cli_main(["eval", "--dry-run", "--state-dir", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "pwned" in out and "binary file(s) skipped" in out
+    assert not any(line.lstrip().startswith("::") for line in out.splitlines())
