@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import json
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from batch_review.cli.commands import main as cli_main
 from batch_review.config.models import Config
 from batch_review.eval.mining import Miner, Window
+from batch_review.eval.record import EvalRecord
+from batch_review.eval.scoring import score_record
 from batch_review.git.repo import GitRepo
 
+from ..conftest import OPENAI_KEY, finding
+from ..emulators.openai_emu import chat_completion
+from .conftest import rendered_rows
 from .histories import run_git
 
 STREAM = Path(__file__).parent / "fixtures" / "cachetools" / "history.fi"
@@ -79,6 +86,36 @@ def test_the_request_shows_the_bug_line_under_its_number(cachetools, tmp_path):
     user = json.loads(line)["body"]["messages"][1]["content"]
     assert "\n70+        if self.__attrname is not None:\n" in user
     assert "| Fix #357: Convert @cachedmethod decorators to descriptors." in user
+
+
+def test_eval_of_the_fixture_end_to_end_scores_a_finding_on_the_known_line(cachetools, tmp_path, monkeypatch,
+                                                                          openai_emu, capsys):
+    """The whole eval on the real history, through the real client and the emulator: a model that points at
+    line 70 (the line the known fix changed) and says something minor about line 1 catches the one case at
+    every threshold up to high; line 1 is 7 lines from the nearest bug line (8), so only half of what it
+    said at info is on a bug line."""
+    monkeypatch.chdir(cachetools)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_emu.base_url)
+    for var in ("GITHUB_ACTIONS", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN", "GITHUB_REPOSITORY"):
+        monkeypatch.delenv(var, raising=False)
+    openai_emu.set_responder(lambda cid, body: chat_completion(json.dumps({"findings": [
+        finding(FILE, 70, severity="high", title="obj=None reaches the attribute lookup"),
+        finding(FILE, 1, severity="low", title="Module docstring")]}), prompt_tokens=3000, completion_tokens=200))
+    state = tmp_path / "state"
+    assert cli_main(["eval", "--state-dir", str(state)]) == 0
+    openai_emu.complete_all()
+    assert cli_main(["eval", "--state-dir", str(state)]) == 0
+    scores = score_record(EvalRecord.load(state / "eval" / "default" / "eval.json"))
+    one, half = Fraction(1), Fraction(1, 2)
+    assert {r.threshold: (r.recall, r.per_case, r.precision) for r in scores.rows} == {
+        "info": (one, Fraction(2), half), "low": (one, Fraction(2), half), "medium": (one, one, one),
+        "high": (one, one, one), "critical": (Fraction(0), Fraction(0), None)}
+    (case,) = scores.cases
+    assert case.sha == INTRODUCING and case.closest == 0 and case.caught_at == "high"
+    (row,) = [r for r in rendered_rows((state / "eval" / "default" / "report.md").read_text()) if r[0] == INTRODUCING[:12]]
+    assert row[4:] == ["high", "2", "0", "obj=None reaches the attribute lookup"]
+    assert run_git(cachetools, "status", "--porcelain") == ""  # the checkout is left as it was
 
 
 def _path() -> str:
