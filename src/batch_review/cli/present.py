@@ -55,7 +55,7 @@ def _submit_notes(result: SubmitResult) -> list[str]:
             lines.append(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
         if plan.full_review_reason:
             lines.append(f"{plan.target.label}: full review: {plan.full_review_reason}")
-        lines += [f"  {plan.target.label} {item['path']}: {item['reason']}" for item in plan.skipped]
+        lines += [f"  {plan.target.label} {item.path}: {item.reason}" for item in plan.skipped]
     return lines
 
 

@@ -18,8 +18,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from ..core.diffs import FileDiff
+from ..core.vocabulary import FilePart
 from .prompts import (
-    FilePart,
     RequestBuilder,
     RequestSpec,
     chunk_hunks,

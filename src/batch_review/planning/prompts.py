@@ -24,7 +24,7 @@ from itertools import compress, repeat
 from typing import Protocol
 
 from ..core.diffs import FileDiff
-from ..core.vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
+from ..core.vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES, FilePart
 from . import anthropic_format
 
 CATEGORIES = (
@@ -212,16 +212,6 @@ class Counter(Protocol):
     def __call__(self, text: str) -> int | None: ...
 
     def fixed(self, text: str) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class FilePart:
-    """What one request shows of one file: part `part` of `parts` (0 of 1 when whole)."""
-
-    path: str
-    old_path: str | None
-    part: int = 0
-    parts: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
 from ..ledger import adoption
 from ..ledger.store import Pending
-from ..providers.base import BATCH_PENDING
+from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 from . import batches, posting, review
 from .batches import BatchRow
 from .resubmit import expired_requests, resubmit_expired
@@ -54,7 +54,7 @@ class PollResult:
 class PollContext:
     cfg: object
     store: object
-    client: object  # the batch service (providers.BatchProvider)
+    client: BatchProvider  # the batch service
     github: object | None  # github_api.GitHubAPI, None outside GitHub
     publisher: object | None
     state_root: Path
@@ -117,15 +117,15 @@ def _report_problem(ctx: PollContext, result: PollResult, name: str, message: st
     result.notes.extend(notes)
 
 
-def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list | None:
+def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[BatchState | None] | None:
     """The state of each batch (None: not created yet), or None when the batches are not this manifest's."""
-    if any(not b.get("id") for b in pending.manifest.batches):
+    if any(not b.id for b in pending.manifest.batches):
         batches.recover_unrecorded(ctx.client, pending, result.notes)
         result.notes.extend(recover_recorded(pending, result.seen))
-        missing = any(not b.get("id") for b in pending.manifest.batches)
+        missing = any(not b.id for b in pending.manifest.batches)
         if not ctx.dry_run:
             batches.resume_unrecorded(ctx.client, ctx.cfg, pending, result.notes, now=ctx.now(), log=ctx.log)
-            if missing and all(b.get("id") for b in pending.manifest.batches):  # this poll created them
+            if missing and all(b.id for b in pending.manifest.batches):  # this poll created them
                 keep_resumed(ctx.client, pending, ctx.state_root)
     states, rows = batches.retrieve_states(ctx.client, pending, result.problems)
     result.rows.extend(rows)
@@ -144,7 +144,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
     if waiting:  # None: a batch its submit run has not created yet (it may still be running)
         result.pending_batches += len(waiting)
         return
-    records = m.records()
+    records = m.requests
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
     batches.add_usage(result.usage, records, results)
     resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results, ctx.client.resubmittable), result)
@@ -175,7 +175,7 @@ def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: Pol
     return expired, kept
 
 
-def _retire(ctx: PollContext, pending: Pending, states: list, kept: bool, result: PollResult) -> None:
+def _retire(ctx: PollContext, pending: Pending, states: list[BatchState], kept: bool, result: PollResult) -> None:
     """Every target posted: the manifest's copies on the batch service first (a retired manifest is never
     adopted again), then the stored manifest; not before the manifest of its resubmission survives."""
     if not kept:

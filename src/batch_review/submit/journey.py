@@ -31,14 +31,16 @@ from ..core.errors import OverBudget, RepositoryError, ServiceError, with_contex
 from ..core.markers import Marker
 from ..core.vocabulary import Target
 from ..git.repo import GitRepo
-from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
+from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter, encode_line
-from ..ledger.manifest import Manifest, request_record
+from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, ReviewedFile, SkippedFile
+from ..ledger.send import Sent, send_batches
 from ..planning.budget import apply_budget, estimate_of
 from ..planning.packing import FileItem, line_counts, plan_requests, target_context
 from ..planning.pricing import CostEstimate, cost_of
 from ..planning.prompts import RequestBuilder, RequestSpec
 from ..planning.tokenizer import o200k_counter
+from ..providers.base import BatchProvider
 from .targets import Skip, TargetSelection, select_targets
 
 
@@ -47,8 +49,8 @@ class TargetPlan:
     target: Target
     specs: list[RequestSpec] = field(default_factory=list)
     lines: list[bytes] = field(default_factory=list)
-    files: dict[str, dict] = field(default_factory=dict)
-    skipped: list[dict] = field(default_factory=list)
+    files: dict[str, ReviewedFile] = field(default_factory=dict)  # by path: what the manifest keeps
+    skipped: list[SkippedFile] = field(default_factory=list)
     reviewed_files: int = 0
     full_review_reason: str | None = None  # why an incremental review was not possible
     cost: CostEstimate | None = None  # upper bound (output at each request's cap); None: a model has no price
@@ -109,7 +111,7 @@ def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: li
     try:
         reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha) if fd.path in paths]
     except DiffError as exc:
-        plan.skipped.append({"path": "*", "reason": str(exc)})
+        plan.skipped.append(SkippedFile("*", str(exc)))
         return None
     plan.target = dataclasses.replace(target, since=since.head)
     for fd in reviewed:
@@ -126,7 +128,7 @@ def _file_items(cfg, reviewed: list, index_of: dict[str, int], plan: TargetPlan)
             ok, why = cfg.files.is_reviewed(fd.path)
             reason = None if ok else why
         if reason is not None:
-            plan.skipped.append({"path": fd.path, "reason": reason})
+            plan.skipped.append(SkippedFile(fd.path, reason))
             continue
         changed = sum(1 for h in fd.hunks for ln in h if ln.line_type in "+-") if cfg.routing_needs_line_counts else 0
         items.append(FileItem(index_of[fd.path], fd, cfg.model_for(fd.path, changed),
@@ -144,7 +146,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     try:
         files = _parse(git, cfg, base, target.head_sha)
     except DiffError as exc:
-        plan.skipped.append({"path": "*", "reason": str(exc)})
+        plan.skipped.append(SkippedFile("*", str(exc)))
         return plan
     reviewed = _since_last_review(git, cfg, plan, base, files, since)
     if reviewed is None:
@@ -157,15 +159,14 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
 
     specs, skipped = plan_requests(builder_for, plan.target.key, items, context,
                                    per_file=cfg.request_unit == "file", max_file_chars=cfg.files.max_file_bytes)
-    plan.skipped.extend({"path": path, "reason": reason} for path, reason in skipped)
+    plan.skipped.extend(SkippedFile(path, reason) for path, reason in skipped)
     shown = {f.path for spec in specs for f in spec.files}
     full = {fd.path: fd for fd in files}  # placement and fingerprints use the pull request's diff, as GitHub shows it
     for item in items:
         if item.fd.path in shown:
             plan.reviewed_files += 1
-            plan.files[item.fd.path] = full[item.fd.path].commentable().to_json()
-            if cfg.incremental:
-                plan.files[item.fd.path]["crc"] = right_line_hashes(full[item.fd.path].hunks)
+            fd = full[item.fd.path]
+            plan.files[fd.path] = ReviewedFile.of(fd.commentable(), right_line_hashes(fd.hunks) if cfg.incremental else None)
     plan.specs = specs
     plan.lines = [encode_line(spec.custom_id, cfg.provider.batch_url(builder_for(spec.model).endpoint), spec.body)
                   for spec in specs]
@@ -191,7 +192,7 @@ class SubmitContext:
     head: str | None = None
     only_prs: tuple[int, ...] = ()  # --pr
     fetch_token: str | None = None  # for fetching pull request heads the checkout lacks
-    batch_client_factory: Callable[[], object] | None = None
+    batch_client_factory: Callable[[], BatchProvider] | None = None
     now: Callable[[], dt.datetime] = utc_now
     log: Callable[[str], None] = print
     warn: Callable[[str], None] = print
@@ -318,43 +319,28 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     )
     for plan in kept:
         key = plan.target.key
-        manifest.targets[key] = plan.target.to_json()
+        manifest.targets[key] = plan.target
         manifest.files[key] = plan.files
         if plan.skipped:
-            manifest.skipped[key] = plan.skipped
+            manifest.skipped[key] = tuple(plan.skipped)
         for spec, line in zip(plan.specs, plan.lines, strict=True):
             part = writer.add(spec.custom_id, spec.model, manifest.endpoint, line)
-            manifest.requests[spec.custom_id] = request_record(key, spec, part)
+            manifest.requests[spec.custom_id] = RequestRecord.planned(spec, key, part)
         plan.lines = []  # written: free the memory
     parts = writer.close()
-    manifest.batches = [p.to_json() for p in parts]
+    manifest.batches = [BatchRecord.of(p) for p in parts]
     return manifest, parts, run_dir
 
 
 def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: SubmitResult) -> None:
     client = ctx.batch_client_factory()
-    uploaded: list[str] = []
-    created: list[str] = []
+    sent = Sent()
     try:
-        for part, entry in zip(parts, manifest.batches, strict=True):
-            file_id = client.upload(part.path)
-            uploaded.append(file_id)
-            entry["input_file_id"] = file_id
-            manifest.save(run_dir)  # a run killed now leaves the file recorded: poll resumes with it
-        copy = keep_copy(client, manifest, ctx.log)  # records every upload: what an adopting poll needs
-        if copy:
-            uploaded.append(copy)
-            for entry in manifest.batches:
-                entry[MANIFEST_FILE] = copy
-            manifest.save(run_dir)
-        for part, entry in zip(parts, manifest.batches, strict=True):
-            batch = client.create(entry["input_file_id"], manifest.endpoint, batch_metadata(manifest, part.index))
-            created.append(batch.id)
-            entry["id"] = batch.id
-            manifest.save(run_dir)  # every created batch is on disk before the next one is made
-            ctx.log(f"created batch {batch.id} ({part.requests} requests, {part.bytes:,} bytes)")
+        send_batches(client, manifest, {p.index: p.path for p in parts}, sent=sent, log=ctx.log,
+                     save=lambda: manifest.save(run_dir),
+                     said=lambda b, batch: f"created batch {batch.id} ({b.requests} requests, {b.bytes:,} bytes)")
     except Exception as exc:
-        leftovers = _undo(client, uploaded, created)
+        leftovers = _undo(client, sent.uploaded, sent.created)
         if leftovers:
             manifest.save(run_dir)
             message = (f"{exc}; could not undo: {'; '.join(leftovers)} (recorded in {run_dir} and on the batch "
@@ -362,16 +348,17 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
             result.manifest_path = None
+            uploaded, created = sent.uploaded, sent.created
             undone = f"cancelled {len(created)} batch(es) and deleted {len(uploaded)} file(s)" if uploaded else ""
             message = f"{exc}{'; ' + undone if undone else ''}; nothing submitted"
         reported = with_context(exc, message)
         if reported is None:  # a bug: undone above, now its traceback
             raise
         raise reported from exc
-    result.batch_ids = created
+    result.batch_ids = sent.created
 
 
-def _undo(client, uploaded: list[str], created: list[str]) -> list[str]:
+def _undo(client: BatchProvider, uploaded: list[str], created: list[str]) -> list[str]:
     """Cancel created batches and delete uploaded files; returns what could not be undone. While a batch
     still runs, nothing is deleted: its siblings' inputs and the manifest copy let a later poll finish it."""
     leftovers = []
