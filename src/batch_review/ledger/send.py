@@ -5,8 +5,8 @@ The order is what every later run relies on (docs/design.md, the manifest's life
 1. each input file not sent yet is uploaded and its upload recorded (a run killed now leaves the upload
    named: poll resumes from it);
 2. the manifest's copy goes to the batch service and every batch names it (adoption.py), unless a batch
-   already created for this manifest names one, or the caller keeps none (resume: the batches name their
-   copy already, and the manifest must not change);
+   already created for this manifest names one, or the caller makes none (resume: that manifest is
+   stored already, which is how poll found it; a copy it records is still named in the metadata);
 3. each batch is created from its upload with the manifest's metadata and its id recorded, saved before
    the next is made. A batch that a killed run already created for this manifest (`found`: by its digest
    and part, `found_by_digest`) is recorded instead of created again.
