@@ -36,7 +36,7 @@ from ..core.vocabulary import FilePart, Target
 from .checks import MAX_BYTES, check_document, check_fields, named_targets, show
 
 if TYPE_CHECKING:
-    from ..planning.prompts import RequestSpec
+    from ..planning.builder import RequestSpec
     from .batchfile import BatchPart
 
 VERSION = 2
@@ -226,26 +226,32 @@ class Manifest:
                 raise ManifestError(f"{source}: version {show(data['version'])} is not supported "
                                     f"(this tool reads {', '.join(map(str, READABLE))})")
             check_fields(data, source)
-            requests = _requests(data, source)
-            try:
-                return cls(
-                    repository=str(data["repository"]), endpoint=str(data["endpoint"]), model=str(data["model"]),
-                    provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
-                    tool=str(data.get("tool", "")), requests=requests,
-                    targets={key: Target.from_json(str(data["repository"]), t) for key, t in data["targets"].items()},
-                    files={key: {path: ReviewedFile.from_json(f) for path, f in files.items()}
-                           for key, files in data["files"].items()},
-                    skipped={key: tuple(SkippedFile(str(s["path"]), str(s["reason"])) for s in items)
-                             for key, items in (data.get("skipped") or {}).items()},
-                    estimate=dict(data.get("estimate") or {}),
-                    batches=[BatchRecord.from_json(b) for b in data["batches"]], attempt=int(data.get("attempt", 0)),
-                    parent=data.get("parent"), dry_run=bool(data.get("dry_run", False)), version=data["version"],
-                )
-            except _MALFORMED as exc:
-                raise ManifestError(f"{source}: malformed ({type(exc).__name__}: {exc})") from exc
+            return cls._records(data, source)
         except ManifestError as exc:
             exc.targets = named_targets(data)
             raise
+
+    @classmethod
+    def _records(cls, data: dict, source: str) -> Manifest:
+        """The typed records of a checked document."""
+        requests = _requests(data, source)
+        repository = str(data["repository"])
+        try:
+            return cls(
+                repository=repository, endpoint=str(data["endpoint"]), model=str(data["model"]),
+                provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
+                tool=str(data.get("tool", "")), requests=requests,
+                targets={key: Target.from_json(repository, t) for key, t in data["targets"].items()},
+                files={key: {path: ReviewedFile.from_json(f) for path, f in files.items()}
+                       for key, files in data["files"].items()},
+                skipped={key: tuple(SkippedFile(str(s["path"]), str(s["reason"])) for s in items)
+                         for key, items in (data.get("skipped") or {}).items()},
+                estimate=dict(data.get("estimate") or {}), batches=[BatchRecord.from_json(b) for b in data["batches"]],
+                attempt=int(data.get("attempt", 0)), parent=data.get("parent"), dry_run=bool(data.get("dry_run", False)),
+                version=data["version"],
+            )
+        except _MALFORMED as exc:
+            raise ManifestError(f"{source}: malformed ({type(exc).__name__}: {exc})") from exc
 
     def digest(self) -> str:
         """sha256 of the canonical manifest, batches reduced to what is known before they are created."""

@@ -84,7 +84,7 @@ def _poll_stored(ctx: PollContext, result: PollResult) -> None:
     result.notes.extend(listing.notes)
     result.bugs.extend(listing.bugs)
     for damaged in listing.damaged:
-        _report_problem(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
+        _post_problem_checks(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
     for pending in listing.pending:
         _poll_one(ctx, pending, result)
 
@@ -102,17 +102,17 @@ def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
         result.problems.append(message)
         m = pending.manifest
         targets = [(key, m.target(key).head_sha) for key in m.targets]
-        _report_problem(ctx, result, pending.name, message, targets, m.digest())
+        _post_problem_checks(ctx, result, pending.name, message, targets, m.digest())
     except Exception:  # noqa: BLE001 - a bug: shown with its traceback, the others still proceed
         result.bugs.append(f"{pending.name}: unexpected error (a bug in batch-review, please report it):\n"
                            f"{traceback.format_exc().rstrip()}")
 
 
-def _report_problem(ctx: PollContext, result: PollResult, name: str, message: str,
+def _post_problem_checks(ctx: PollContext, result: PollResult, name: str, message: str,
                     targets: list[tuple[str, str]], digest: str) -> None:
     if ctx.github is None or ctx.publisher is None or ctx.dry_run:
         return
-    created, notes = posting.report_problem(ctx.publisher, ctx.cfg.output.check_name, name, message, targets, digest)
+    created, notes = posting.post_problem_checks(ctx.publisher, ctx.cfg.output.check_name, name, message, targets, digest)
     result.check_runs_posted += created
     result.notes.extend(notes)
 

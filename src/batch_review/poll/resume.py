@@ -28,7 +28,7 @@ from ..ledger.manifest import FILENAME, BatchRecord, Manifest
 from ..ledger.send import Sent, send_batches
 from ..ledger.store import Pending, input_path
 from ..planning.budget import over_budget
-from ..planning.prompts import estimate_tokens
+from ..planning.tokenizer import estimate_tokens
 from ..providers.base import BatchProvider
 
 _TOKEN_CAPS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
@@ -99,7 +99,7 @@ def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
 def resume_batches(client: BatchProvider, cfg, pending: Pending, batches: list[BatchRecord],
                    log: Callable[[str], None] = print) -> list[str]:
     """Check every listed part, check the budget for all of them, then upload and create each (no new copy
-    of the manifest: it must not change); the ids. A failure deletes the uploads no batch was made from."""
+    of the manifest: it is stored already); the ids. A failure deletes the uploads no batch was made from."""
     m: Manifest = pending.manifest
     checked = [(b, *checked_input(client, pending, b)) for b in batches]
     problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
