@@ -173,3 +173,20 @@ def test_a_forged_request_record_is_refused_with_its_id(record):
     data["requests"] = {"pr-1:0000:0": record}
     with pytest.raises(ManifestError, match=r"m\.json: requests?\W+pr-1:0000:0"):
         Manifest.from_json(data, source="m.json")
+
+
+def test_a_forged_copy_or_an_empty_id_in_a_batch_is_not_believed():
+    """Whoever edits a stored manifest may write anything into a batch's `manifest_file` (the checks do
+    not read it) or an empty `id`: an empty id is no batch, a copy that is not a string is none, and only
+    a plain file id is ever named in a batch's metadata."""
+    from batch_review.ledger.adoption import batch_metadata
+
+    doc = _pinned_document(2)
+    doc["batches"][0].update(id="", manifest_file={"id": "file-x"})
+    m = Manifest.from_json(doc)
+    assert (m.batches[0].id, m.batches[0].manifest_file) == (None, None)
+    assert "manifest_file" not in batch_metadata(m, 0)
+    doc["batches"][0]["manifest_file"] = "../file-x"
+    assert "manifest_file" not in batch_metadata(Manifest.from_json(doc), 0)
+    doc["batches"][0]["manifest_file"] = "file-copy"
+    assert batch_metadata(Manifest.from_json(doc), 0)["manifest_file"] == "file-copy"
