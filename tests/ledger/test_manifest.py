@@ -147,7 +147,7 @@ def test_each_version_is_written_back_exactly_as_its_release_wrote_it(version, t
     m = Manifest.from_json(json.loads(json.dumps(doc)))
     assert m.to_json() == doc
     assert Manifest.load(m.save(tmp_path)).to_json() == doc
-    assert m.files["pr-1"]["x.py"].crc == ((1, (7, 8, 9, 10, 11)),)
+    assert m.files["pr-1"]["x.py"].crc == [[1, [7, 8, 9, 10, 11]]]
     assert m.skipped["pr-1"][0].reason == "excluded by default: lock file"
     assert (m.batches[0].input_file_id, m.batches[0].manifest_file, m.batches[0].id) == ("file-1", "file-copy", "batch_1")
     assert m.target("pr-1").body == ("" if version == 1 else "Fixes x.")

@@ -117,7 +117,7 @@ def test_fingerprints_follow_the_line_content_not_its_number():
     f = finding("a.py", 3)
     files = manifest().files["pr-1"]
     assert review.finding_fingerprint(files, f) != review.finding_fingerprint(files, finding("a.py", 4))
-    moved = {"a.py": replace(files["a.py"], crc=((1, tuple(range(99, 120))),))}  # one line added above
+    moved = {"a.py": replace(files["a.py"], crc=[[1, list(range(99, 120))]])}  # one line added above
     assert review.finding_fingerprint(moved, finding("a.py", 4)) == review.finding_fingerprint(files, f)
     assert review.finding_fingerprint(files, finding("./a.py")) == review.finding_fingerprint(files, f)
 

@@ -18,21 +18,24 @@ Why frozen dataclasses rather than pydantic models: checks.py already checks eve
 one-line errors users see, so a second validation would only cost time on the largest documents; the
 digest needs each version's form written out by hand, not a model's dump (whose coercions could change a
 value, and with it the digest); and submit makes one record per request on its hot path, where a slotted
-class is cheapest. A batch's record changes as the run goes (upload, copy, creation): `Manifest.record`
-replaces it, nothing edits a record in place.
+class is cheapest. The per-line arrays (a file's ranges and line crcs) are kept as they come, not copied
+into objects: reading or writing a manifest of a million changed lines adds no object per line. A
+batch's record changes as the run goes (upload, copy, creation): `Manifest.record` replaces it, nothing
+edits a record in place.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.diffs import CommentableLines
 from ..core.errors import ManifestError
-from ..core.vocabulary import FilePart, Target
+from ..core.vocabulary import LEFT, RIGHT, FilePart, Target
 from .checks import MAX_BYTES, check_document, check_fields, named_targets, show
 
 if TYPE_CHECKING:
@@ -46,7 +49,9 @@ _BATCH_DIGEST_KEYS = ("index", "input_sha256", "requests", "bytes", "model", "en
 _REQUIRED = ("version", "repository", "endpoint", "model", "targets", "requests", "files", "batches")
 _MALFORMED = (KeyError, TypeError, ValueError, AttributeError)
 
-LineHashes = tuple[tuple[int, tuple[int, ...]], ...]  # per hunk: (its first new line, crc32 of each new-side line)
+# per hunk: [its first new line, [crc32 of each new-side line]], as diffs.right_line_hashes makes them and the
+# JSON holds them; kept as they come (a large change has a million of them: no copy on the way in or out)
+LineHashes = Sequence[Sequence]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,26 +104,33 @@ class RequestRecord:
 
 @dataclass(frozen=True, slots=True)
 class ReviewedFile:
-    """A file a request showed: the lines a comment may sit on, and (incremental reviews) the crc32 of each
-    new-side line, by which a later review knows a finding it already posted (poll/review.py)."""
+    """A file a request showed: the lines a comment may sit on (inclusive [first, last] ranges, one per
+    hunk, on each side) and, for incremental reviews, the crc32 of each new-side line, by which a later
+    review knows a finding it already posted (poll/review.py). The ranges are kept as they come (checked
+    by checks.py when read) and made a `CommentableLines` only when a target is placed (`lines`)."""
 
-    lines: CommentableLines
+    right: Sequence[Sequence[int]]
+    left: Sequence[Sequence[int]]
     crc: LineHashes | None = None
 
     @classmethod
-    def of(cls, lines: CommentableLines, crc: list[list] | None = None) -> ReviewedFile:
+    def of(cls, lines: CommentableLines, crc: LineHashes | None = None) -> ReviewedFile:
         """From the diff's commentable lines and diffs.right_line_hashes' output."""
-        return cls(lines, None if crc is None else tuple((start, tuple(crcs)) for start, crcs in crc))
+        return cls(lines.right, lines.left, crc)
+
+    @property
+    def lines(self) -> CommentableLines:
+        return CommentableLines(tuple(map(tuple, self.right)), tuple(map(tuple, self.left)))
 
     def to_json(self) -> dict:
-        data: dict = self.lines.to_json()
+        data: dict = {RIGHT: self.right, LEFT: self.left}
         if self.crc is not None:
-            data["crc"] = [[start, list(crcs)] for start, crcs in self.crc]
+            data["crc"] = self.crc
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> ReviewedFile:
-        return cls.of(CommentableLines.from_json(data), data.get("crc"))
+        return cls(data.get(RIGHT, []), data.get(LEFT, []), data.get("crc"))
 
 
 @dataclass(frozen=True, slots=True)
