@@ -175,7 +175,7 @@ def test_raw_answers_refusals_and_failures_are_literal_and_inert():
     raw = f"````\n{planted}\n@admin #1 ![](https://evil.test/x.png)\n<details>"
     report = report_of(unparsable=[("a.py", "not JSON @admin", raw), ("b.py", "the model refused", raw)],
                        failed=[("c.py", "x`y", f"boom {planted} @admin")],
-                       skipped_files=[{"path": "d`.py", "reason": f"{planted} @admin"}],
+                       skipped_files=[("d`.py", f"{planted} @admin")],
                        notes=[("e.py", "@admin #5")])
     body = review_body(report, DIGEST)
     assert_inert(body, leading=1)

@@ -21,7 +21,7 @@ from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model,
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
-from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
+from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL, BatchProvider
 from . import actions_env
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
@@ -189,7 +189,7 @@ def api_key(cfg, settings: Settings, *, why: str = "") -> str:
     raise UsageError(f"{names} is not set (the action's {action_input} input){'; ' + why if why else ''}")
 
 
-def batch_client(cfg, settings: Settings):
+def batch_client(cfg, settings: Settings) -> BatchProvider:
     """The configured batch service (providers.BatchProvider); its client library is imported here."""
     key = api_key(cfg, settings)
     if cfg.provider.name == "anthropic":

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ..core.markers import Marker, fingerprints_html
-from ..core.vocabulary import LEFT, SEVERITIES, severity_rank
+from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
 from ..markdown.tables import md_table
+from .anchoring import InlineComment
 from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
@@ -50,12 +51,12 @@ class TargetReport:
     model: str
     server_url: str = "https://github.com"
     current_head: str | None = None  # set when the pull request moved on since submission
-    inline: list = field(default_factory=list)  # anchoring InlineComment
-    unplaced: list = field(default_factory=list)  # (Finding, reason)
+    inline: list[InlineComment] = field(default_factory=list)
+    unplaced: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why it is in the body)
     below_threshold: int = 0
     unparsable: list[tuple[str, str, str]] = field(default_factory=list)  # (path, problem, raw answer)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, code, message)
-    skipped_files: list[dict] = field(default_factory=list)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why it was not reviewed)
     files_reviewed: int = 0
     requests: int = 0
     resubmitted: int = 0
@@ -67,7 +68,7 @@ class TargetReport:
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
 
     @property
-    def findings(self) -> list:
+    def findings(self) -> list[Finding]:
         return [c.finding for c in self.inline] + [f for f, _ in self.unplaced]
 
 
@@ -226,7 +227,7 @@ def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool
         report.failed, lambda p, code, msg:
         f"{_path(p)}: {ms.code_span(ms.clip(code, 80))} {ms.inline(msg, MAX_FOREIGN)}"), "failed request(s)"))
     out.append(Section("Files not reviewed", Lazy(
-        ((str(s.get("path", "")), str(s.get("reason", ""))) for s in report.skipped_files),
+        report.skipped_files,
         lambda path, reason: f"{_path(path)}: {ms.inline(reason, MAX_FOREIGN)}"), "file(s)"))
     return [s for s in out if len(s.entries)]
 

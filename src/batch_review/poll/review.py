@@ -29,17 +29,18 @@ from ..findings.anchoring import (
 )
 from ..findings.compose import TargetReport, inline_body, threshold
 from ..findings.results import RequestResult
-from ..ledger.manifest import Manifest, RequestRecord
+from ..ledger.manifest import Manifest, RequestRecord, ReviewedFile
 from ..planning.packing import sort_key
 
 REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
 
 
-def finding_fingerprint(files: Mapping[str, dict], f) -> str:
+def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding) -> str:
     """The finding's fingerprint: file (as the diff names it), side, the line's crc, normalised title."""
     path = normalize_path(f.path) if f.path not in files else f.path
-    hashes = (files.get(path) or {}).get("crc") or []
+    reviewed = files.get(path)
+    hashes = (reviewed.crc if reviewed is not None else None) or ()
     return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == RIGHT else None, f.title)
 
 
@@ -90,12 +91,12 @@ def assemble(m: Manifest, key: str, results: Mapping[str, RequestResult], resubm
 def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], resubmitted: set[str], *,
                  min_severity: str, server_url: str) -> TargetReport:
     t = m.target(key)
-    records = sorted((m.request(cid) for cid in m.requests_for(key)),
+    records = sorted((m.requests[cid] for cid in m.requests_for(key)),
                      key=lambda r: (sort_key(r.files[0].path), r.files[0].part))
     models = sorted({r.model for r in records}) or [m.model]
     report = TargetReport(key=key, label=t.label, repository=m.repository, head_sha=t.head_sha,
                           model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since)
-    report.skipped_files = list(m.skipped.get(key, []))
+    report.skipped_files = [(s.path, s.reason) for s in m.skipped.get(key, ())]
     report.files_reviewed = len(m.files.get(key, {}))
     own: list[Finding] = []  # findings on a file their request showed
     other: list[Finding] = []  # findings on any other file
