@@ -18,7 +18,7 @@ from pathlib import Path
 from ..core.diffs import CommentableLines
 from ..core.errors import ManifestError
 from ..core.vocabulary import Target
-from .checks import MAX_BYTES, check_document, check_fields, named_targets, show
+from .checks import MAX_BYTES, check_document, check_fields, named_targets, read_number, show
 
 VERSION = 2
 READABLE = (1, 2)
@@ -75,6 +75,21 @@ class RequestRecord:
                    int(data.get("est_input_tokens") or 0), int(data.get("max_output_tokens") or 0))
 
 
+def _check(data: object, source: str) -> None:
+    """Every field the tool reads, checked (ledger/checks.py); ManifestError naming the first problem."""
+    check_document(data, source, _REQUIRED)
+    if type(data["version"]) is not int or data["version"] not in READABLE:  # not true, 2.0 or "2"
+        raise ManifestError(f"{source}: version {show(data['version'])} is not supported "
+                            f"(this tool reads {', '.join(map(str, READABLE))})")
+    check_fields(data, source)
+    for cid, req in data["requests"].items():
+        try:
+            RequestRecord.from_json(cid, req, "")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ManifestError(f"{source}: request {show(cid)} is malformed "
+                                f"({type(exc).__name__}: {exc})") from exc
+
+
 def request_record(target_key: str, spec, batch: int) -> dict:
     """The manifest entry (version 2) of a prompts.RequestSpec written to batch part `batch`."""
     files = tuple(FileRef(f.path, f.old_path, f.part, f.parts) for f in spec.files)
@@ -114,20 +129,17 @@ class Manifest:
     def from_json(cls, data: object, *, source: str = "manifest") -> Manifest:
         """A manifest from its JSON, every field the tool reads checked first (manifest_checks.py)."""
         try:
-            check_document(data, source, _REQUIRED)
-            if data["version"] not in READABLE or isinstance(data["version"], bool):
-                raise ManifestError(f"{source}: version {show(data['version'])} is not supported "
-                                    f"(this tool reads {', '.join(map(str, READABLE))})")
-            check_fields(data, source)
-            for cid, req in data["requests"].items():
-                try:
-                    RequestRecord.from_json(cid, req, "")
-                except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                    raise ManifestError(f"{source}: request {show(cid)} is malformed "
-                                        f"({type(exc).__name__}: {exc})") from exc
+            _check(data, source)
         except ManifestError as exc:
             exc.targets = named_targets(data)
             raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+            # the last net: the checks above name every problem they foresee; whatever slips past them is
+            # still a damaged manifest, reported as one (tests/ledger/test_manifest_damage.py keeps it unused)
+            error = ManifestError(f"{source}: damaged in a way the checks have not foreseen "
+                                  f"({type(exc).__name__})")
+            error.targets = named_targets(data)
+            raise error from None
         return cls(
             repository=str(data["repository"]), endpoint=str(data["endpoint"]), model=str(data["model"]),
             provider=dict(data.get("provider") or {}), created_at=str(data.get("created_at", "")),
@@ -191,8 +203,8 @@ class Manifest:
             size = path.stat().st_size
             if size > MAX_BYTES:
                 raise ManifestError(f"{path}: {size:,} bytes, over the {MAX_BYTES:,} a manifest may have")
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(path.read_text(encoding="utf-8"), parse_int=read_number)
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, a number past 4,300 digits
             raise ManifestError(f"{path}: cannot read: {exc}") from exc
         except RecursionError:
             raise ManifestError(f"{path}: nested too deep to read; a manifest is never that deep") from None
