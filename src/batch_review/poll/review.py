@@ -97,6 +97,7 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
                           model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since)
     report.skipped_files = list(m.skipped.get(key, []))
     report.files_reviewed = len(m.files.get(key, {}))
+    report.paths = frozenset(m.files.get(key, {}))  # only these become links
     own: list[Finding] = []  # findings on a file their request showed
     other: list[Finding] = []  # findings on any other file
     summaries: list[str] = []
