@@ -250,6 +250,12 @@ def check_files(c: Checker, files: object, targets: dict) -> None:
                     isinstance(v, int) and not isinstance(v, bool) for v in pair[1]):
                 raise c.fail(f"{where}.crc[{i}]", "must be [first line, [line hashes]]")
             c.integer(pair[0], f"{where}.crc[{i}]", 1)
+        for i, item in enumerate(c.list(entry.get("invisible", []), f"{where}.invisible")):
+            pair = c.list(item, f"{where}.invisible[{i}]")  # [new line, the invisible characters it holds]
+            if len(pair) != 2:
+                raise c.fail(f"{where}.invisible[{i}]", "must be [line, characters]")
+            c.integer(pair[0], f"{where}.invisible[{i}]", 1)
+            c.string(pair[1], f"{where}.invisible[{i}]")
 
     def per_target(key: str, paths: object, where: str) -> None:
         if key not in targets:

@@ -23,6 +23,7 @@ from ..findings.anchoring import (
     InlineComment,
     Placement,
     cap_inline,
+    held_characters,
     normalize_path,
     place_findings,
     suggestion_block,
@@ -116,7 +117,7 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
     own, below_own = threshold(own, min_severity)
     other, below_other = threshold(other, min_severity)
     report.below_threshold = below_own + below_other
-    placement = place_findings(own, m.commentable(key))
+    placement = place_findings(own, m.commentable(key), invisible=held_characters(m.files.get(key, {})))
     report.inline = list(placement.inline)
     report.unplaced = list(placement.unplaced) + [(f, OTHER_FILE) for f in other]
     return report

@@ -30,6 +30,7 @@ from ..core.diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from ..core.errors import OverBudget, RepositoryError, ServiceError, with_context
 from ..core.markers import Marker
 from ..core.vocabulary import Target
+from ..findings.anchoring import invisible_lines
 from ..git.repo import GitRepo
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter, encode_line
@@ -164,6 +165,8 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
         if item.fd.path in shown:
             plan.reviewed_files += 1
             plan.files[item.fd.path] = full[item.fd.path].commentable().to_json()
+            if held := invisible_lines(full[item.fd.path].hunks):  # what a one-click suggestion may keep
+                plan.files[item.fd.path]["invisible"] = held
             if cfg.incremental:
                 plan.files[item.fd.path]["crc"] = right_line_hashes(full[item.fd.path].hunks)
     plan.specs = specs
