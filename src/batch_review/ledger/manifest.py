@@ -4,7 +4,8 @@ It maps every custom_id to its target and the files that request showed, and kee
 commentable lines. Version 2 (one request, several files) is written; version 1 (one request, one file),
 left pending by the previous release, is still read and posted: `request()` gives both as one typed
 record, and the digest is computed over the document as it was written. It never holds a
-secret: no token, no key, no authorization header. Its digest goes into each batch's metadata, and poll
+secret: no token, no key, no authorization header, no base URL beyond its scheme, host and port
+(`provider_record`). Its digest goes into each batch's metadata, and poll
 posts nothing for a batch whose metadata does not carry the digest of the manifest it was found with.
 """
 
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.diffs import CommentableLines
 from ..core.errors import ManifestError
+from ..core.redact import url_origin
 from ..core.vocabulary import Target
 from .checks import MAX_BYTES, check_document, check_fields, named_targets, read_number, show
 
@@ -73,6 +76,15 @@ class RequestRecord:
             raise ValueError("it names no file")
         return cls(cid, str(data["target"]), files, int(data["batch"]), str(data.get("model") or default_model),
                    int(data.get("est_input_tokens") or 0), int(data.get("max_output_tokens") or 0))
+
+
+def provider_record(provider: Mapping) -> dict:
+    """The provider as a manifest records it: its base URL reduced to scheme, host and port (a gateway's
+    userinfo, path and query may hold credentials: they are never written down), the rest as given."""
+    record = dict(provider)
+    if "base_url" in record:
+        record["base_url"] = url_origin(str(record["base_url"] or ""))
+    return record
 
 
 def _check(data: object, source: str) -> None:

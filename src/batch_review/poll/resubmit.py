@@ -23,7 +23,7 @@ from ..core.errors import ManifestError
 from ..findings.results import RequestResult
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy
 from ..ledger.batchfile import BatchFileWriter
-from ..ledger.manifest import Manifest, RequestRecord
+from ..ledger.manifest import Manifest, RequestRecord, provider_record
 from ..ledger.store import Pending
 from ..providers.base import expired_only
 
@@ -41,7 +41,7 @@ def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     keys = {r.target for r in records}
     paths = {(r.target, path) for r in records for path in r.paths}
     return Manifest(
-        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=dict(old.provider),
+        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=provider_record(old.provider),
         created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(), version=old.version,
         targets={k: v for k, v in old.targets.items() if k in keys},
         requests={cid: dict(r) for cid, r in old.requests.items() if cid in wanted},

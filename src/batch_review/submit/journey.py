@@ -34,7 +34,7 @@ from ..findings.anchoring import invisible_lines
 from ..git.repo import GitRepo
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter, encode_line
-from ..ledger.manifest import Manifest, request_record
+from ..ledger.manifest import Manifest, provider_record, request_record
 from ..planning.budget import apply_budget, estimate_of
 from ..planning.packing import FileItem, line_counts, plan_requests, target_context
 from ..planning.pricing import CostEstimate, cost_of
@@ -315,7 +315,7 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     writer = BatchFileWriter(run_dir)
     manifest = Manifest(
         repository=ctx.repository, endpoint=cfg.provider.batch_url(cfg.endpoint), model=cfg.model,
-        provider={"name": cfg.provider.name, "base_url": ctx.provider_base_url},
+        provider=provider_record({"name": cfg.provider.name, "base_url": ctx.provider_base_url}),
         created_at=created.isoformat().replace("+00:00", "Z"), tool=f"batch-review {__version__}",
         dry_run=ctx.dry_run, estimate=estimate,
     )
