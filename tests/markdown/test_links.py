@@ -129,6 +129,26 @@ def test_the_prefix_must_be_a_folder():
     assert not stays_under(PREFIX + "app.py", PREFIX[:-1])
 
 
+@pytest.mark.parametrize("prefix", ["https://github.com/../widgets/blob/x/", "https://github.com/acme/%2e%2e/blob/x/",
+                                    "https://github.com/acme/widgets/blob/../"])
+def test_a_prefix_that_itself_walks_up_links_nothing(prefix):
+    """A repository named `..` (the manifest's, damaged or forged): every segment is read, ours too."""
+    assert not stays_under(prefix + "app.py", prefix)
+
+
+def test_only_the_ends_lose_spaces_and_controls():
+    assert stays_under(PREFIX + "a/..!", PREFIX) and stays_under(PREFIX + 'a/.."', PREFIX)  # names, not `..`
+    assert not stays_under(PREFIX + "a/.. ", PREFIX)
+
+
+@pytest.mark.parametrize(("times", "accepted"), [(7, True), (8, False)])
+def test_a_name_encoded_over_and_over_is_decoded_up_to_a_limit(times, accepted):
+    name = "100%"
+    for _ in range(times):
+        name = quote(name, safe="")
+    assert stays_under(PREFIX + name, PREFIX) is accepted
+
+
 HOSTILE_PATH = st.lists(st.sampled_from(list("./\\%25eEfFc; \t\nab") + [
     "%2e", "%2E", "%2f", "%5c", "%25", "..", "\uff0e", "\u2024", "#", "?", " " * 300]), max_size=40).map("".join)
 

@@ -74,8 +74,9 @@ def normalize_path(path: str) -> str:
 
 
 def resolve_path(path: str, commentable: Container[str]) -> str | None:
-    """The key of `commentable` (or member of a set of paths) the path names: exactly, else the first form with fewer decorations that
-    is a key ("./a/x.py" finds a real top-level "a/x.py" before "x.py"); None when none is."""
+    """The key of `commentable` (a mapping or a set of paths) the path names: exactly, else the first form
+    with fewer decorations that is a key ("./a/x.py" finds a real top-level "a/x.py" before "x.py"); None
+    when none is."""
     return next((form for form in _path_forms(path) if form in commentable), None)
 
 

@@ -2,7 +2,8 @@
 
 A manifest arrives from a workflow artifact or a folder: it may be damaged (truncated, hand-edited, written
 by a newer release) or forged. Every field poll and submit read is checked here for its type and shape, the
-document for its size and nesting depth, and every file name it holds for being a plain name inside the
+document for its size, its nesting depth and its numbers (none past 64 bits; one too long to convert is
+read as its length, `LongNumber`), and every file name it holds for being a plain name inside the
 manifest's own folder, so that code further on can index it without a KeyError, a TypeError or a
 RecursionError. A failure is one `ManifestError` (errors.py) line naming the file, the key and the value;
 `Manifest.from_json` attaches the targets the manifest names where they could be read (`targets_of`), so

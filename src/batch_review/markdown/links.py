@@ -22,7 +22,7 @@ character; no query is allowed; the fragment is free (it never leaves the page).
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 _C0_OR_SPACE = "".join(chr(i) for i in range(0x21))
 _TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
@@ -49,22 +49,15 @@ def plain_segment(segment: str) -> bool:
     """A segment no reader takes as `.` or `..`, empty, or as holding a control character."""
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in segment):
         return False
-    core = unicodedata.normalize("NFKC", segment).split(";", 1)[0].strip()
+    core = unicodedata.normalize("NFKC", segment).partition(";")[0].strip()
     return bool(core.strip("."))
 
 
 def stays_under(href: str, prefix: str) -> bool:
     """Whether `href` starts with `prefix` (an absolute http(s) URL ending in `/`) and no reading of it
     leaves the prefix or walks above any of its own segments."""
-    href = as_followed(href)
-    if not prefix.endswith("/") or not href.startswith(prefix):
+    href = as_followed(href).partition("#")[0]
+    if not prefix.endswith("/") or not href.startswith(prefix) or "?" in href:
         return False
-    scheme_end = href.find("://")
-    path_start = href.find("/", scheme_end + 3) if scheme_end > 0 else -1
-    if path_start < 0:
-        return False
-    path = href[path_start + 1:].split("#", 1)[0]
-    if "?" in path:
-        return False
-    whole = decoded(path)
-    return whole is not None and all(plain_segment(s) for s in whole.split("/"))
+    whole = decoded(urlsplit(href).path)
+    return whole is not None and all(plain_segment(s) for s in whole.split("/")[1:])
