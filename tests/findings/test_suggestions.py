@@ -154,3 +154,19 @@ def test_unicode_categories_covered():
         c = chr(cp)
         if unicodedata.category(c) in ("Cf", "Cc") and c not in "\t\n\r":
             assert invisible(c) == c, hex(cp)
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("plain ascii\tand tabs\r\n", ""),
+    ("accents é, greek α, a no-break\u00a0space, private use \ue000, an ideographic\u3000space", ""),
+    ("b\u202ea\u200bc\u202e\n\x07", "\u202e\u200b\x07"),  # each once, in order of first appearance
+    ("line\u2028separator and \ud800 a lone surrogate", "\u2028\ud800"),
+])
+def test_invisible_finds_exactly_the_unseen_characters(text, found):
+    assert invisible(text) == found
+
+
+def test_a_change_without_invisible_characters_records_none(world):
+    """The common case costs one str.isprintable over the diff, and the manifest is as before."""
+    assert world.submit() == 0
+    assert not any("invisible" in entry for files in world.manifest()["files"].values() for entry in files.values())

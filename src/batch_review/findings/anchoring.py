@@ -18,6 +18,7 @@ without a record holds none.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -198,9 +199,22 @@ def _unseen(c: str) -> bool:
     return c not in _LINE_ENDS and unicodedata.category(c) in _INVISIBLE
 
 
+@functools.cache
+def _unseen_set() -> frozenset[str]:
+    """Every invisible character, from this Python's Unicode tables (about 2,300; built once, when a text
+    that str.isprintable refuses first needs it)."""
+    return frozenset(c for c in map(chr, range(0x110000)) if _unseen(c))
+
+
 def invisible(text: str) -> str:
-    """The characters of `text` a reader cannot see, each once, in order of first appearance."""
-    return "".join(dict.fromkeys(c for c in text if _unseen(c)))
+    """The characters of `text` a reader cannot see, each once, in order of first appearance. Submit asks
+    this of a whole change, so nothing here reads text character by character in Python: str.isprintable
+    (false for every Cc, Cf, Cs, Zl and Zp character, and for Zs, Co and Cn ones) answers most texts, and
+    the others are compared as a set."""
+    if text.replace("\t", "").replace("\n", "").replace("\r", "").isprintable():
+        return ""
+    found = set(text) & _unseen_set()
+    return "".join(sorted(found, key=text.index))
 
 
 def _codepoint(c: str) -> str:
@@ -221,7 +235,8 @@ def shown_not_offered(code: str, added: Sequence[str]) -> str:
 
 def invisible_lines(hunks: Iterable) -> list[list]:
     """[[new line number, the invisible characters it holds], ...] for the new-side lines of a diff's hunks
-    (unidiff lines) that hold any: what a suggestion replacing them may keep. Kept in the manifest."""
+    (unidiff lines) that hold any: what a suggestion replacing them may keep. Kept in the manifest. Submit
+    calls it only when the diff's text holds an invisible character at all (one search of the text)."""
     out = []
     for hunk in hunks:
         for ln in hunk:

@@ -30,7 +30,7 @@ from ..core.diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from ..core.errors import OverBudget, RepositoryError, ServiceError, with_context
 from ..core.markers import Marker
 from ..core.vocabulary import Target
-from ..findings.anchoring import invisible_lines
+from ..findings.anchoring import invisible, invisible_lines
 from ..git.repo import GitRepo
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter, encode_line
@@ -89,9 +89,11 @@ def utc_now() -> dt.datetime:
 
 # --- requests ------------------------------------------------------------------------------------------
 
-def _parse(git: GitRepo, cfg, base: str, head: str):
+def _parse(git: GitRepo, cfg, base: str, head: str) -> tuple[list, bool]:
+    """The change's files, and whether its text holds an invisible character anywhere (one search: only
+    then are the lines that hold one recorded, for the suggestions that replace them)."""
     text, valid = decode_diff(git.diff(base, head, context=cfg.context_lines))
-    return parse_diff(text, context=cfg.context_lines, valid_utf8=valid)
+    return parse_diff(text, context=cfg.context_lines, valid_utf8=valid), bool(invisible(text))
 
 
 def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: list, since: Marker | None):
@@ -108,7 +110,7 @@ def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: li
         return files
     paths = {fd.path for fd in files}
     try:
-        reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha) if fd.path in paths]
+        reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha)[0] if fd.path in paths]
     except DiffError as exc:
         plan.skipped.append({"path": "*", "reason": str(exc)})
         return None
@@ -143,7 +145,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
     plan = TargetPlan(dataclasses.replace(target, base_sha=base))
     try:
-        files = _parse(git, cfg, base, target.head_sha)
+        files, holds_invisible = _parse(git, cfg, base, target.head_sha)
     except DiffError as exc:
         plan.skipped.append({"path": "*", "reason": str(exc)})
         return plan
@@ -165,7 +167,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
         if item.fd.path in shown:
             plan.reviewed_files += 1
             plan.files[item.fd.path] = full[item.fd.path].commentable().to_json()
-            if held := invisible_lines(full[item.fd.path].hunks):  # what a one-click suggestion may keep
+            if holds_invisible and (held := invisible_lines(full[item.fd.path].hunks)):  # a suggestion may keep
                 plan.files[item.fd.path]["invisible"] = held
             if cfg.incremental:
                 plan.files[item.fd.path]["crc"] = right_line_hashes(full[item.fd.path].hunks)
