@@ -45,6 +45,7 @@ def hostile(title="T", body="b", *, severity="high", category="bug", suggestion=
 
 
 def report_of(*findings, **kw) -> TargetReport:
+    kw.setdefault("paths", frozenset({"app.py"}))  # the manifest lists app.py for this target: it is linked
     return TargetReport(key="pr-1", label="#1", repository="acme/widgets", head_sha="a" * 40, model="m",
                         unplaced=[(f, "new line 99 is not part of the diff") for f in findings], **kw)
 

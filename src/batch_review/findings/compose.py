@@ -4,7 +4,9 @@ Every piece of model text (and every string a manifest carries) goes through mar
 before it is neutralized. A body is built from units (the head, one unit per finding, one per section
 entry); body_fit fits them into GitHub's limit and checks the result with cmark-gfm (markdown_check): each
 unit keeps its own blocks, the only HTML comments are our leading markers, no raw HTML, image, foreign
-link, mention or issue reference. A body that fails the check is composed again with every model text as
+link, mention or issue reference. A finding's file becomes a link only when the manifest lists that path for
+the target and the address stays under blob/<sha>/ however browsers and servers read it (markdown/links.py);
+any other path is inert code text. A body that fails the check is composed again with every model text as
 a fenced literal; nothing is dropped. One review per pull request: what does not fit GitHub's 65,536
 characters is summarised by count and severity (most severe first) and pointed to where the whole list
 is. Every cap says what it left out, with counts.
@@ -21,8 +23,9 @@ from ..core.markers import Marker, fingerprints_html
 from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
+from ..markdown.links import stays_under
 from ..markdown.tables import md_table
-from .anchoring import InlineComment
+from .anchoring import InlineComment, resolve_path
 from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
@@ -50,6 +53,7 @@ class TargetReport:
     head_sha: str
     model: str
     server_url: str = "https://github.com"
+    paths: frozenset[str] = frozenset()  # the files the manifest lists for this target: the only ones linked
     current_head: str | None = None  # set when the pull request moved on since submission
     inline: list[InlineComment] = field(default_factory=list)
     unplaced: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why it is in the body)
@@ -105,11 +109,21 @@ def _path(path: str) -> str:
 
 
 def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> str:
-    where = _path(path) + (f" line {line}" if line else "")
-    if side == LEFT or not path:
+    """`path` line N as a link to that line of the reviewed commit, when the manifest lists the path for
+    this target and its address stays under blob/<sha>/ however it is read; else as inert code text."""
+    listed = resolve_path(path, report.paths) if path and side != LEFT else None
+    address = blob_address(report, listed, line) if listed else None
+    if address is None:
+        where = _path(path) + (f" line {line}" if line else "")
         return where + (" (old side)" if line and side == LEFT else "")
-    anchor = f"#L{line}" if line else ""
-    return f"[{where}]({blob_prefix(report)}{quote(path, errors='replace')}{anchor})"
+    return f"[{_path(listed)}{f' line {line}' if line else ''}]({address})"
+
+
+def blob_address(report: TargetReport, path: str, line: int | None) -> str | None:
+    """The address of `path` (line `line`) in the reviewed commit, or None when any reading of it would
+    leave blob/<sha>/ (markdown/links.py): a file name is the pull request author's text."""
+    address = f"{blob_prefix(report)}{quote(path, errors='replace')}{f'#L{line}' if line else ''}"
+    return address if stays_under(address, blob_prefix(report)) else None
 
 
 def blob_prefix(report: TargetReport) -> str:

@@ -11,7 +11,7 @@ Reading (`from_json`, `load`) checks every field first (checks.py), then builds 
 (`to_json`) gives back the document exactly as its version's release wrote it, so the digest (sha256 of
 the canonical document) is the same for the same document whichever release computes it: pinned for both
 versions by tests/ledger/test_manifest.py. It never holds a secret: no token, no key, no authorization
-header. Its digest goes into each batch's metadata, and poll posts nothing for a batch whose metadata does
+header, no base URL beyond its scheme, host and port (`provider_record`). Its digest goes into each batch's metadata, and poll posts nothing for a batch whose metadata does
 not carry the digest of the manifest it was found with.
 
 Why frozen dataclasses rather than pydantic models: checks.py already checks every field with the
@@ -28,15 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.diffs import CommentableLines
 from ..core.errors import ManifestError
+from ..core.redact import url_origin
 from ..core.vocabulary import LEFT, RIGHT, FilePart, Target
-from .checks import MAX_BYTES, check_document, check_fields, named_targets, show
+from .checks import MAX_BYTES, check_document, check_fields, named_targets, read_number, show
 
 if TYPE_CHECKING:
     from ..planning.builder import RequestSpec
@@ -107,16 +108,20 @@ class ReviewedFile:
     """A file a request showed: the lines a comment may sit on (inclusive [first, last] ranges, one per
     hunk, on each side) and, for incremental reviews, the crc32 of each new-side line, by which a later
     review knows a finding it already posted (poll/review.py). The ranges are kept as they come (checked
-    by checks.py when read) and made a `CommentableLines` only when a target is placed (`lines`)."""
+    by checks.py when read) and made a `CommentableLines` only when a target is placed (`lines`).
+    `invisible`: [[new line, the invisible characters it holds], ...] for the lines that hold any
+    (anchoring.invisible_lines), which a suggestion replacing them may keep; absent for most files."""
 
     right: Sequence[Sequence[int]]
     left: Sequence[Sequence[int]]
     crc: LineHashes | None = None
+    invisible: Sequence[Sequence] | None = None
 
     @classmethod
-    def of(cls, lines: CommentableLines, crc: LineHashes | None = None) -> ReviewedFile:
+    def of(cls, lines: CommentableLines, crc: LineHashes | None = None,
+           invisible: Sequence[Sequence] | None = None) -> ReviewedFile:
         """From the diff's commentable lines and diffs.right_line_hashes' output."""
-        return cls(lines.right, lines.left, crc)
+        return cls(lines.right, lines.left, crc, invisible or None)
 
     @property
     def lines(self) -> CommentableLines:
@@ -126,11 +131,13 @@ class ReviewedFile:
         data: dict = {RIGHT: self.right, LEFT: self.left}
         if self.crc is not None:
             data["crc"] = self.crc
+        if self.invisible:
+            data["invisible"] = self.invisible
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> ReviewedFile:
-        return cls(data.get(RIGHT, []), data.get(LEFT, []), data.get("crc"))
+        return cls(data.get(RIGHT, []), data.get(LEFT, []), data.get("crc"), data.get("invisible") or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +201,15 @@ def _target_json(target: Target, version: int) -> dict:
     return data
 
 
+def provider_record(provider: Mapping) -> dict:
+    """The provider as a manifest records it: its base URL reduced to scheme, host and port (a gateway's
+    userinfo, path and query may hold credentials: they are never written down), the rest as given."""
+    record = dict(provider)
+    if "base_url" in record:
+        record["base_url"] = url_origin(str(record["base_url"] or ""))
+    return record
+
+
 @dataclass
 class Manifest:
     repository: str
@@ -234,7 +250,7 @@ class Manifest:
         """A manifest from its JSON, every field the tool reads checked first (checks.py)."""
         try:
             check_document(data, source, _REQUIRED)
-            if data["version"] not in READABLE or isinstance(data["version"], bool):
+            if type(data["version"]) is not int or data["version"] not in READABLE:  # not true, 2.0 or "2"
                 raise ManifestError(f"{source}: version {show(data['version'])} is not supported "
                                     f"(this tool reads {', '.join(map(str, READABLE))})")
             check_fields(data, source)
@@ -242,6 +258,13 @@ class Manifest:
         except ManifestError as exc:
             exc.targets = named_targets(data)
             raise
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+            # the last net: the checks above name every problem they foresee; whatever slips past them is
+            # still a damaged manifest, reported as one (tests/ledger/test_manifest_damage.py keeps it unused)
+            error = ManifestError(f"{source}: damaged in a way the checks have not foreseen "
+                                  f"({type(exc).__name__})")
+            error.targets = named_targets(data)
+            raise error from None
 
     @classmethod
     def _records(cls, data: dict, source: str) -> Manifest:
@@ -319,8 +342,8 @@ class Manifest:
             size = path.stat().st_size
             if size > MAX_BYTES:
                 raise ManifestError(f"{path}: {size:,} bytes, over the {MAX_BYTES:,} a manifest may have")
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(path.read_text(encoding="utf-8"), parse_int=read_number)
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, not JSON, a number past 4,300 digits
             raise ManifestError(f"{path}: cannot read: {exc}") from exc
         except RecursionError:
             raise ManifestError(f"{path}: nested too deep to read; a manifest is never that deep") from None

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..core.errors import ManifestError
 from ..findings.results import RequestResult
 from ..ledger.batchfile import BatchFileWriter, BatchPart
-from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
+from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
 from ..ledger.send import found_by_digest, send_batches
 from ..ledger.store import Pending
 from ..providers.base import BatchProvider, BatchState, expired_only
@@ -41,7 +41,7 @@ def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     keys = {old.requests[cid].target for cid in wanted}
     paths = {(old.requests[cid].target, path) for cid in wanted for path in old.requests[cid].paths}
     return Manifest(
-        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=dict(old.provider),
+        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=provider_record(old.provider),
         created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(), version=old.version,
         targets={k: t for k, t in old.targets.items() if k in keys},
         requests={cid: r for cid, r in old.requests.items() if cid in wanted},

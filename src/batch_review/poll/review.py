@@ -23,6 +23,7 @@ from ..findings.anchoring import (
     InlineComment,
     Placement,
     cap_inline,
+    held_characters,
     normalize_path,
     place_findings,
     suggestion_block,
@@ -98,6 +99,7 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
                           model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since)
     report.skipped_files = [(s.path, s.reason) for s in m.skipped.get(key, ())]
     report.files_reviewed = len(m.files.get(key, {}))
+    report.paths = frozenset(m.files.get(key, {}))  # only these become links
     own: list[Finding] = []  # findings on a file their request showed
     other: list[Finding] = []  # findings on any other file
     summaries: list[str] = []
@@ -116,7 +118,8 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
     own, below_own = threshold(own, min_severity)
     other, below_other = threshold(other, min_severity)
     report.below_threshold = below_own + below_other
-    placement = place_findings(own, m.commentable(key))
+    held = held_characters({path: f.invisible for path, f in m.files.get(key, {}).items() if f.invisible})
+    placement = place_findings(own, m.commentable(key), invisible=held)
     report.inline = list(placement.inline)
     report.unplaced = list(placement.unplaced) + [(f, OTHER_FILE) for f in other]
     return report

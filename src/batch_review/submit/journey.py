@@ -28,7 +28,7 @@ from ..core.errors import OverBudget, ServiceError, with_context
 from ..git.repo import GitRepo
 from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter
-from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
+from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
 from ..ledger.send import Sent, send_batches
 from ..ledger.store import keep_out_of_git, path_inside
 from ..planning.budget import apply_budget, estimate_of
@@ -159,7 +159,7 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     writer = BatchFileWriter(run_dir)
     manifest = Manifest(
         repository=ctx.repository, endpoint=cfg.provider.batch_url(cfg.endpoint), model=cfg.model,
-        provider={"name": cfg.provider.name, "base_url": ctx.provider_base_url},
+        provider=provider_record({"name": cfg.provider.name, "base_url": ctx.provider_base_url}),
         created_at=created.isoformat().replace("+00:00", "Z"), tool=f"batch-review {__version__}",
         dry_run=ctx.dry_run, estimate=estimate,
     )

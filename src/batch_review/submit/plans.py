@@ -24,6 +24,7 @@ from ..core.diffs import DiffError, FileDiff, decode_diff, parse_diff, right_lin
 from ..core.errors import RepositoryError
 from ..core.markers import Marker
 from ..core.vocabulary import Target
+from ..findings.anchoring import invisible, invisible_lines
 from ..git.repo import GitRepo
 from ..ledger.batchfile import encode_line
 from ..ledger.manifest import ReviewedFile, SkippedFile
@@ -54,9 +55,11 @@ class TargetPlan:
         return sum(s.max_output_tokens for s in self.specs)
 
 
-def _parse(git: GitRepo, cfg, base: str, head: str) -> list[FileDiff]:
+def _parse(git: GitRepo, cfg, base: str, head: str) -> tuple[list[FileDiff], bool]:
+    """The change's files, and whether its text holds an invisible character anywhere (one search: only
+    then are the lines that hold one recorded, for the suggestions that replace them)."""
     text, valid = decode_diff(git.diff(base, head, context=cfg.context_lines))
-    return parse_diff(text, context=cfg.context_lines, valid_utf8=valid)
+    return parse_diff(text, context=cfg.context_lines, valid_utf8=valid), bool(invisible(text))
 
 
 def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: list[FileDiff],
@@ -74,7 +77,7 @@ def _since_last_review(git: GitRepo, cfg, plan: TargetPlan, base: str, files: li
         return files
     paths = {fd.path for fd in files}
     try:
-        reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha) if fd.path in paths]
+        reviewed = [fd for fd in _parse(git, cfg, since.head, target.head_sha)[0] if fd.path in paths]
     except DiffError as exc:
         plan.skipped.append(SkippedFile("*", str(exc)))
         return None
@@ -130,7 +133,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
     plan = TargetPlan(dataclasses.replace(target, base_sha=base))
     try:
-        files = _parse(git, cfg, base, target.head_sha)
+        files, holds_invisible = _parse(git, cfg, base, target.head_sha)
     except DiffError as exc:
         plan.skipped.append(SkippedFile("*", str(exc)))
         return plan
@@ -145,7 +148,9 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
         if item.fd.path in shown:
             plan.reviewed_files += 1
             fd = full[item.fd.path]
-            plan.files[fd.path] = ReviewedFile.of(fd.commentable(), right_line_hashes(fd.hunks) if cfg.incremental else None)
+            held = invisible_lines(fd.hunks) if holds_invisible else None  # what a suggestion may keep
+            plan.files[fd.path] = ReviewedFile.of(fd.commentable(), right_line_hashes(fd.hunks) if cfg.incremental
+                                                  else None, held)
     plan.specs = specs
     plan.lines = [encode_line(spec.custom_id, cfg.provider.batch_url(builder_for(spec.model).endpoint), spec.body)
                   for spec in specs]
