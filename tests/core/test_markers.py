@@ -175,13 +175,13 @@ def _finding(line, title="Off by one", side="RIGHT", path="src/a.py"):
     return types.SimpleNamespace(path=path, side=side, line=line, title=title)
 
 
-FILES = {"src/a.py": {"crc": [[10, [111, 222, 111]], [40, [333]]]}}  # lines 10-12 and 40 of the new file
-
-
 def _fp(finding):
+    from batch_review.core.diffs import CommentableLines
+    from batch_review.ledger.manifest import ReviewedFile
     from batch_review.poll.review import finding_fingerprint
 
-    return finding_fingerprint(FILES, finding)
+    files = {"src/a.py": ReviewedFile.of(CommentableLines(), [[10, [111, 222, 111]], [40, [333]]])}  # lines 10-12, 40
+    return finding_fingerprint(files, finding)
 
 
 def test_the_same_title_on_another_line_of_the_same_file_is_another_finding():

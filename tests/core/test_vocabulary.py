@@ -23,14 +23,15 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "batch_review"
 # HOUSE.md's pure core, by folder: these take data and return data. (A module listed here that disappears
 # fails the test.)
 PURE = ("core", "markdown", "findings",
-        "planning/prompts", "planning/packing", "planning/budget", "planning/pricing", "planning/anthropic_format",
+        "planning/contract", "planning/rendering", "planning/packing", "planning/builder", "planning/openai_format",
+        "planning/budget", "planning/pricing", "planning/anthropic_format",
         "ledger/manifest", "ledger/checks", "ledger/batchfile", "poll/review", "submit/targets")
 # what the pure core never imports: a client, the YAML loader, the environment, a process, and our own edges
 FORBIDDEN_OUTSIDE = {"yaml", "openai", "anthropic", "github", "httpx", "requests", "subprocess", "urllib3"}
 FORBIDDEN_INSIDE = {"batch_review.config", "batch_review.cli", "batch_review.git", "batch_review.github",
                     "batch_review.providers", "batch_review.ledger.store", "batch_review.ledger.adoption"}
 SHARED_WORDS = {"SEVERITIES", "SEVERITY_ALIASES", "RIGHT", "LEFT", "SIDE_ALIASES", "Finding", "Target",
-                "DEFAULT_INSTRUCTIONS", "severity_rank", "branches_key"}
+                "DEFAULT_INSTRUCTIONS", "severity_rank", "branches_key", "FilePart"}
 
 
 def pure_modules() -> list[Path]:

@@ -34,6 +34,7 @@ class Logged:
     body: bytes
     status: int = 0
     json: object = None
+    gateway: str = ""  # the gateway prefix the request came through (removed from `path`)
 
 
 class HttpError(Exception):
@@ -58,6 +59,9 @@ class Emulator:
         self.lock = threading.RLock()
         self.log: list[Logged] = []
         self.faults: list[Fault] = []
+        # a gateway in front of the service that routes on a path prefix (which may hold an account id or a
+        # key, as Cloudflare's AI Gateway does): requests outside it get 404, the prefix is removed before routing
+        self.gateway = ""
         self._server: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
 
@@ -129,15 +133,21 @@ class Emulator:
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        entry = Logged(h.command, split.path, parse_qs(split.query), {k.lower(): v for k, v in h.headers.items()},
-                       body)
+        outside = bool(self.gateway) and not split.path.startswith(self.gateway + "/")
+        path = split.path if outside else split.path[len(self.gateway):]
+        entry = Logged(h.command, path, parse_qs(split.query), {k.lower(): v for k, v in h.headers.items()},
+                       body, gateway="" if outside else self.gateway)
         try:
             entry.json = json.loads(body) if body and "json" in (h.headers.get("Content-Type") or "") else None
         except ValueError:
             entry.json = None
         with self.lock:
             self.log.append(entry)
-        fault = self._take_fault(h.command, split.path)
+        if outside:
+            entry.status = 404
+            self._send(h, Response(404, self.error_body(404, f"no route for {split.path}")))
+            return
+        fault = self._take_fault(h.command, path)
         if fault is not None and fault.kind == "reset":
             entry.status = -1
             self._reset(h)
@@ -156,7 +166,7 @@ class Emulator:
             resp = Response(200, b"<html>this is not json", {"Content-Type": "application/json"})
         else:
             try:
-                resp = self.route(h.command, split.path, entry.query, entry.headers, body)
+                resp = self.route(h.command, path, entry.query, entry.headers, body)
             except HttpError as exc:
                 resp = Response(exc.status, exc.body, exc.headers)
             if fault is not None and fault.kind == "lost_response":

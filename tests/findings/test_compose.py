@@ -292,7 +292,7 @@ def test_a_finding_away_from_the_diff_links_its_line():
 
 def test_foreign_paths_are_shown_up_to_300_characters():
     whole, long = "p" * 300, "q" * 301
-    body = review_body(report_of(skipped_files=[{"path": whole, "reason": "r"}, {"path": long, "reason": "r"}]),
+    body = review_body(report_of(skipped_files=[(whole, "r"), (long, "r")]),
                        DIGEST)
     assert f"`{whole}`" in body and f"`{'q' * 299}…`" in body and "q" * 300 not in body
 

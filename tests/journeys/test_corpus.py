@@ -22,10 +22,11 @@ from batch_review.findings.anchoring import place_findings, suggestion_block
 from batch_review.findings.compose import TargetReport, inline_body, review_bodies
 from batch_review.findings.results import parse_output_lines, result_of
 from batch_review.markdown.check import check
-from batch_review.planning.packing import FileItem, plan_requests
-from batch_review.planning.prompts import RequestBuilder
+from batch_review.planning.builder import RequestBuilder
+from batch_review.planning.packing import FileItem
 
 from ..markdown_view import find_markers, shows
+from ..planning.test_packing import requests_of
 
 CORPUS = Path(__file__).parent.parent / "corpus"
 
@@ -56,7 +57,7 @@ def test_diff_case(path):
         fd = files[name]
         got = fd.skip_reason()
         if got is None:
-            specs, skipped = plan_requests(lambda model: builder, "pr-1", [FileItem(0, fd, "m")], "", per_file=True)
+            specs, skipped = requests_of(lambda model: builder, "pr-1", [FileItem(0, fd, "m")], "", per_file=True)
             got = skipped[0][1] if skipped else None
             if got is None:  # reviewed: every added line reached a request, under its own number
                 added = sum(1 for h in fd.hunks for ln in h if ln.line_type == "+")

@@ -153,7 +153,7 @@ def test_rebuild_refuses_a_batch_that_is_not_one_of_its_parts(world, part):
     data = json.dumps(m.to_json()).encode()
     with pytest.raises(ManifestError, match="is not one of its 1 part"):
         rebuild(data, "file-copy", m.digest(), m.repository, [_State(part)])
-    assert rebuild(data, "file-copy", m.digest(), m.repository, [_State("1/1")]).batches[0]["id"] == "batch_1/1"
+    assert rebuild(data, "file-copy", m.digest(), m.repository, [_State("1/1")]).batches[0].id == "batch_1/1"
 
 
 # --- what the emulator holds the client to (the service's rules for files) --------------------------------

@@ -17,8 +17,8 @@ HEAD = "a" * 40
 
 def sample(**changes) -> Manifest:
     fields = dict(
-        repository="acme/widgets", endpoint="/v1/chat/completions", model="gpt-5-mini", provider={"name": "openai"},
-        created_at="2026-11-24T02:00:00Z", tool="batch-review test",
+        version=2, repository="acme/widgets", endpoint="/v1/chat/completions", model="gpt-5-mini",
+        provider={"name": "openai"}, created_at="2026-11-24T02:00:00Z", tool="batch-review test",
         targets={"pr-1": {"kind": "pull", "number": 1, "head_sha": HEAD, "base_sha": "b" * 40,
                           "base_ref": "main", "head_ref": "f"}},
         requests={"pr-1:0000:0": {"target": "pr-1", "batch": 0, "model": "gpt-5-mini",
@@ -26,7 +26,7 @@ def sample(**changes) -> Manifest:
         files={"pr-1": {"x.py": {"RIGHT": [[1, 5]], "LEFT": []}}},
         batches=[{"index": 0, "file": "input-000.jsonl", "input_sha256": "c" * 64, "requests": 1, "bytes": 10,
                   "model": "gpt-5-mini", "endpoint": "/v1/chat/completions"}])
-    return Manifest(**{**fields, **changes})
+    return Manifest.from_json({**fields, **changes})
 
 
 def test_the_local_store_lists_each_manifest_with_its_own_fate(tmp_path):

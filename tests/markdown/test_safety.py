@@ -45,6 +45,7 @@ def hostile(title="T", body="b", *, severity="high", category="bug", suggestion=
 
 
 def report_of(*findings, **kw) -> TargetReport:
+    kw.setdefault("paths", frozenset({"app.py"}))  # the manifest lists app.py for this target: it is linked
     return TargetReport(key="pr-1", label="#1", repository="acme/widgets", head_sha="a" * 40, model="m",
                         unplaced=[(f, "new line 99 is not part of the diff") for f in findings], **kw)
 
@@ -175,7 +176,7 @@ def test_raw_answers_refusals_and_failures_are_literal_and_inert():
     raw = f"````\n{planted}\n@admin #1 ![](https://evil.test/x.png)\n<details>"
     report = report_of(unparsable=[("a.py", "not JSON @admin", raw), ("b.py", "the model refused", raw)],
                        failed=[("c.py", "x`y", f"boom {planted} @admin")],
-                       skipped_files=[{"path": "d`.py", "reason": f"{planted} @admin"}],
+                       skipped_files=[("d`.py", f"{planted} @admin")],
                        notes=[("e.py", "@admin #5")])
     body = review_body(report, DIGEST)
     assert_inert(body, leading=1)

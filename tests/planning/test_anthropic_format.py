@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from batch_review.core.errors import InputError, ManifestError
 from batch_review.findings.results import parse_output_lines
 from batch_review.planning import anthropic_format as af
-from batch_review.planning.prompts import FINDINGS_SCHEMA
+from batch_review.planning.contract import FINDINGS_SCHEMA
 
 from ..emulators.anthropic_emu import AnthropicEmulator, claude_message, params_problem
 

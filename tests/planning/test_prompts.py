@@ -1,4 +1,5 @@
-"""prompts.py and batchfile.py: request bodies, the shared prefix, chunking, JSONL files and their limits."""
+"""The contract, rendering, wire formats (contract.py, rendering.py, openai_format.py, builder.py) and
+batchfile.py: request bodies, the shared prefix, chunking, JSONL files and their limits."""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ import pytest
 
 from batch_review.core.diffs import parse_diff
 from batch_review.ledger.batchfile import BatchFileWriter, encode_line
-from batch_review.planning.packing import FileItem, plan_requests
-from batch_review.planning.prompts import (
-    FINDINGS_SCHEMA,
-    RequestBuilder,
-    chunk_hunks,
-    custom_id,
-    estimate_tokens,
-    output_cap,
-    render_hunk,
-    shared_prefix,
-)
+from batch_review.planning.builder import RequestBuilder
+from batch_review.planning.contract import FINDINGS_SCHEMA, output_cap, shared_prefix
+from batch_review.planning.packing import FileItem, custom_id
+from batch_review.planning.rendering import chunk_hunks, render_hunk
+from batch_review.planning.tokenizer import estimate_tokens
+
+from .test_packing import requests_of
 
 DIFF = """\
 diff --git a/app.py b/app.py
@@ -39,7 +36,7 @@ index 1111111..2222222 100644
 
 def file_requests(b, key, index, fd, extra=(), *, max_file_chars=None):
     """One file's requests on their own, as request_unit: file makes them: (specs, why not reviewed)."""
-    specs, skipped = plan_requests(lambda model: b, key, [FileItem(index, fd, b.model, tuple(extra))], "",
+    specs, skipped = requests_of(lambda model: b, key, [FileItem(index, fd, b.model, tuple(extra))], "",
                                    per_file=True, max_file_chars=max_file_chars)
     return specs, (skipped[0][1] if skipped else None)
 
@@ -256,9 +253,9 @@ def base64_module():
 
 def test_the_fixed_prefix_is_counted_exactly(o200k):
     """The default instructions, output contract and schema are the same bytes in every request: their
-    o200k_base count is pinned in prompts.py; a change to any of them must update it."""
+    o200k_base count is pinned in contract.py; a change to any of them must update it."""
     from batch_review.core.vocabulary import DEFAULT_INSTRUCTIONS
-    from batch_review.planning.prompts import (
+    from batch_review.planning.contract import (
         DEFAULT_INSTRUCTIONS_TOKENS,
         DEFAULT_PREFIX_TOKENS,
         MESSAGE_FRAMING,

@@ -9,11 +9,12 @@ import pytest
 
 from batch_review.core.diffs import parse_diff
 from batch_review.core.vocabulary import DEFAULT_INSTRUCTIONS
-from batch_review.planning.packing import FileItem, plan_requests
-from batch_review.planning.prompts import RequestBuilder
+from batch_review.planning.builder import RequestBuilder
+from batch_review.planning.packing import FileItem
 from batch_review.planning.tokenizer import CACHE_NAME, TokenCounter, o200k_counter
 
 from ..conftest import APP_BASE
+from .test_packing import requests_of
 
 
 def _builder(count=None) -> RequestBuilder:
@@ -22,7 +23,7 @@ def _builder(count=None) -> RequestBuilder:
 
 
 def _tokens(enc, body: dict) -> int:
-    """What the model reads: both messages, the schema, and the messages' framing (prompts.MESSAGE_FRAMING)."""
+    """What the model reads: both messages, the schema, and the messages' framing (contract.MESSAGE_FRAMING)."""
     texts = [m["content"] for m in body["messages"]] + [json.dumps(body["response_format"]["json_schema"]["schema"])]
     return 7 + sum(len(enc.encode(t, disallowed_special=())) for t in texts)
 
@@ -70,9 +71,9 @@ def test_requests_carry_the_exact_count_when_the_encoding_is_there(o200k, o200k_
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(o200k_cache))
     counter = o200k_counter()
     assert counter is not None
-    (exact,), _ = plan_requests(lambda m: _builder(counter), "pr-1", [FileItem(0, fd, "gpt-5-mini")], "")
+    (exact,), _ = requests_of(lambda m: _builder(counter), "pr-1", [FileItem(0, fd, "gpt-5-mini")], "")
     assert exact.est_input_tokens == _tokens(o200k, exact.body)
-    (estimated,), _ = plan_requests(lambda m: _builder(), "pr-1", [FileItem(0, fd, "gpt-5-mini")], "")
+    (estimated,), _ = requests_of(lambda m: _builder(), "pr-1", [FileItem(0, fd, "gpt-5-mini")], "")
     assert estimated.body == {**exact.body, "max_completion_tokens": estimated.max_output_tokens}
     assert abs(estimated.est_input_tokens - exact.est_input_tokens) <= 0.15 * exact.est_input_tokens
 

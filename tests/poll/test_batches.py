@@ -21,14 +21,18 @@ def manifest(version: int = 2) -> Manifest:
         return {"target": "pr-1", "batch": batch, "model": model or "", "files": [{"path": path, "old_path": None,
                                                                                 "part": 0, "parts": 1}]}
 
-    return Manifest(
-        repository="acme/widgets", endpoint="/v1/chat/completions", model="gpt-5-mini", provider={},
-        created_at="2026-11-24T02:00:00Z", tool="t", version=version,
-        targets={"pr-1": {"kind": "pull", "number": 1, "head_sha": "a" * 40}},
-        requests={"pr-1:0000:0": req("a.py", 0, "gpt-5"), "pr-1:0001:0": req("b.py", 0, None),
-                  "pr-1:0002:0": req("c.py", 1, None)},
-        batches=[{"index": 0, "requests": 2}, {"index": 1, "requests": 1}],
-    )
+    def batch(index: int, requests: int) -> dict:
+        return {"index": index, "requests": requests, "input_sha256": "c" * 64, "bytes": 10, "model": "gpt-5-mini",
+                "endpoint": "/v1/chat/completions"}
+
+    return Manifest.from_json({
+        "repository": "acme/widgets", "endpoint": "/v1/chat/completions", "model": "gpt-5-mini", "provider": {},
+        "created_at": "2026-11-24T02:00:00Z", "tool": "t", "version": version,
+        "targets": {"pr-1": {"kind": "pull", "number": 1, "head_sha": "a" * 40}},
+        "requests": {"pr-1:0000:0": req("a.py", 0, "gpt-5"), "pr-1:0001:0": req("b.py", 0, None),
+                     "pr-1:0002:0": req("c.py", 1, None)},
+        "files": {}, "batches": [batch(0, 2), batch(1, 1)],
+    })
 
 
 def state(status: str = "completed", **counts) -> types.SimpleNamespace:
@@ -37,10 +41,10 @@ def state(status: str = "completed", **counts) -> types.SimpleNamespace:
 
 
 def test_one_row_shape_for_poll_and_status():
-    row = batches.batch_row("run-1", "#1", {"index": 0, "requests": 2}, state(completed="2", failed=0, total=2))
+    row = batches.batch_row("run-1", "#1", manifest().batches[0], state(completed="2", failed=0, total=2))
     assert (row.batch_id, row.status, row.completed, row.failed, row.total) == ("batch_completed", "completed", 2, 0, 2)
-    planned = batches.batch_row("run-1", "#1", {"index": 1, "requests": 5}, None)
-    assert (planned.batch_id, planned.status, planned.total, planned.created_at) == ("-", "not created", 5, None)
+    planned = batches.batch_row("run-1", "#1", manifest().batches[1], None)
+    assert (planned.batch_id, planned.status, planned.total, planned.created_at) == ("-", "not created", 1, None)
     assert batches.labels(manifest()) == "#1"
 
 
@@ -58,15 +62,15 @@ def test_only_unanswered_requests_of_an_expired_batch_are_resubmitted():
     results = {"pr-1:0000:0": RequestResult("pr-1:0000:0", "ok"),  # answered before the batch expired
                "pr-1:0001:0": RequestResult.failure("pr-1:0001:0", "batch_expired", "expired"),
                "pr-1:0002:0": RequestResult.failure("pr-1:0002:0", None, "no line", status="missing")}
-    assert expired_requests(m.records(), states, results) == {"pr-1:0001:0"}
+    assert expired_requests(m.requests, states, results) == {"pr-1:0001:0"}
     other_error = {"pr-1:0001:0": RequestResult.failure("pr-1:0001:0", "server_error", "500")}
-    assert expired_requests(m.records(), states, other_error) == set()
+    assert expired_requests(m.requests, states, other_error) == set()
 
 
 def test_a_batch_that_failed_as_a_whole_fails_each_of_its_requests():
     failed = types.SimpleNamespace(id="batch_x", status="failed", errors=[{"code": "invalid_model", "message": "no"}])
     problems: list[str] = []
-    results = batches.collect_results(None, manifest().records(), [failed, failed], problems)  # nothing downloaded
+    results = batches.collect_results(None, manifest().requests, [failed, failed], problems)  # nothing downloaded
     assert {cid: (r.status, r.error_code) for cid, r in results.items()} == {
         cid: ("error", "invalid_model") for cid in ("pr-1:0000:0", "pr-1:0001:0", "pr-1:0002:0")}
     assert problems == ["batch batch_x failed: invalid_model: no"] * 2
@@ -74,7 +78,7 @@ def test_a_batch_that_failed_as_a_whole_fails_each_of_its_requests():
 
 def test_usage_is_added_per_model_for_both_manifest_versions():
     for version in (1, 2):
-        records = manifest(version).records()
+        records = manifest(version).requests
         results = {cid: RequestResult(cid, "ok", usage=Usage(10, 4, 3, 1)) for cid in records}
         results["pr-1:0002:0"] = RequestResult("pr-1:0002:0", "ok")  # no usage reported
         usage: dict[str, dict] = {}

@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from batch_review.core.markers import Identity, Marker, fingerprints_html, read_fingerprints, read_marker
+from batch_review.ledger.manifest import Manifest
 from tests.poll.test_incremental import push_head
 
 from ..conftest import finding, paths_of
@@ -144,7 +145,7 @@ def test_fingerprints_in_someone_elses_review_hide_no_finding(author):
     answers(world)
     assert world.submit() == 0
     world.openai.complete_all()
-    files = world.manifest()["files"]["pr-1"]
+    files = Manifest.from_json(world.manifest()).files["pr-1"]
     fps = [finding_fingerprint(files, types.SimpleNamespace(path=p, side="RIGHT", line=line, title=title))
            for p, line, title in (("app.py", 2, "Division by zero"), ("util.py", 4, "File handle leak"))]
     earlier = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()
@@ -162,7 +163,7 @@ def test_our_own_fingerprints_still_drop_repeats(world):
     answers(world)
     assert world.submit() == 0
     world.openai.complete_all()
-    files = world.manifest()["files"]["pr-1"]
+    files = Manifest.from_json(world.manifest()).files["pr-1"]
     fp = finding_fingerprint(files, types.SimpleNamespace(path="app.py", side="RIGHT", line=2,
                                                           title="Division by zero"))
     earlier = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()

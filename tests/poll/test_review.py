@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from dataclasses import replace
 
 import pytest
 
@@ -22,17 +23,17 @@ def manifest() -> Manifest:
         return {"target": "pr-1", "batch": 0, "model": "gpt-5-mini", "est_input_tokens": 10, "max_output_tokens": 10,
                 "files": [{"path": p, "old_path": None, "part": 0, "parts": 1} for p in paths]}
 
-    return Manifest(
-        repository="acme/widgets", endpoint="/v1/chat/completions", model="gpt-5-mini",
-        provider={"name": "openai"}, created_at="2026-11-24T02:00:00Z", tool="batch-review 9.9",
-        targets={"pr-1": {"kind": "pull", "number": 1, "head_sha": HEAD, "base_sha": "b" * 40,
-                          "base_ref": "main", "head_ref": "f", "since": ""}},
-        requests={"pr-1:0001:0": req("b.py"), "pr-1:0000:0": req("a.py", "c.py")},
-        files={"pr-1": {p: {"RIGHT": [[1, 20]], "LEFT": [[1, 20]], "crc": [[1, list(range(100, 120))]]}
-                        for p in ("a.py", "b.py", "c.py")}},
-        batches=[{"index": 0, "input_sha256": "c" * 64, "requests": 2, "bytes": 10, "model": "gpt-5-mini",
-                  "endpoint": "/v1/chat/completions"}],
-    )
+    return Manifest.from_json({
+        "version": 2, "repository": "acme/widgets", "endpoint": "/v1/chat/completions", "model": "gpt-5-mini",
+        "provider": {"name": "openai"}, "created_at": "2026-11-24T02:00:00Z", "tool": "batch-review 9.9",
+        "targets": {"pr-1": {"kind": "pull", "number": 1, "head_sha": HEAD, "base_sha": "b" * 40,
+                             "base_ref": "main", "head_ref": "f", "since": ""}},
+        "requests": {"pr-1:0001:0": req("b.py"), "pr-1:0000:0": req("a.py", "c.py")},
+        "files": {"pr-1": {p: {"RIGHT": [[1, 20]], "LEFT": [[1, 20]], "crc": [[1, list(range(100, 120))]]}
+                           for p in ("a.py", "b.py", "c.py")}},
+        "batches": [{"index": 0, "input_sha256": "c" * 64, "requests": 2, "bytes": 10, "model": "gpt-5-mini",
+                     "endpoint": "/v1/chat/completions"}],
+    })
 
 
 def finding(path: str, line: int | None = 3, title: str = "Bug", severity: str = "high", cid: str = "pr-1:0000:0",
@@ -116,7 +117,7 @@ def test_fingerprints_follow_the_line_content_not_its_number():
     f = finding("a.py", 3)
     files = manifest().files["pr-1"]
     assert review.finding_fingerprint(files, f) != review.finding_fingerprint(files, finding("a.py", 4))
-    moved = {"a.py": {**files["a.py"], "crc": [[1, list(range(99, 120))]]}}  # one line added above
+    moved = {"a.py": replace(files["a.py"], crc=[[1, list(range(99, 120))]])}  # one line added above
     assert review.finding_fingerprint(moved, finding("a.py", 4)) == review.finding_fingerprint(files, f)
     assert review.finding_fingerprint(files, finding("./a.py")) == review.finding_fingerprint(files, f)
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from batch_review.submit import journey as submit
-from batch_review.submit.journey import cycle_collection_paused
+from batch_review.submit import plans
+from batch_review.submit.plans import cycle_collection_paused
 
 from ..conftest import GITHUB_TOKEN, OPENAI_KEY, paths_of
 
@@ -172,13 +172,13 @@ def test_hostile_pull_request_titles_render_inert_in_the_job_summary(world, gith
 def test_a_target_is_planned_without_cycle_collection_and_the_collector_comes_back(world, monkeypatch):
     """Planning allocates millions of acyclic objects on a large diff; the cycle collector rescanning them
     was a third of the planning time (bench/bench_submit.py). It is paused per target, never left off."""
-    seen, real = [], submit.plan_target
+    seen, real = [], plans.plan_target
 
     def spy(*args, **kwargs):
         seen.append(gc.isenabled())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(submit, "plan_target", spy)
+    monkeypatch.setattr(plans, "plan_target", spy)
     assert gc.isenabled()
     assert world.submit("--dry-run") == 0
     assert seen == [False] and gc.isenabled()

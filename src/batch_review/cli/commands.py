@@ -40,7 +40,7 @@ def _pull_request(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="batch-review", description="Overnight pull request review through the OpenAI Batch API.")
+        prog="batch-review", description="Overnight pull request review through the OpenAI or Anthropic batch APIs.")
     parser.add_argument("--version", action="version", version=f"batch-review {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -125,7 +125,7 @@ def cmd_submit(args, settings: Settings) -> int:
     )
     with progress:
         result = run_submit(context)
-    present.submit_report(result)
+    present.show_submit(result)
     return EXIT_FAILED if result.store_bugs else EXIT_OK
 
 
@@ -155,7 +155,7 @@ def cmd_poll(args, settings: Settings) -> int:
     ctx = poll_context(args, cfg, settings, need_github=True)
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
-    present.poll_report(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
+    present.show_poll(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
     return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
 
 
@@ -166,7 +166,7 @@ def cmd_status(args, settings: Settings) -> int:
     store = runtime.manifest_store(args, cfg, runtime.github(settings, required=bool(args.artifacts)), settings)
     client = runtime.batch_client(cfg, settings)
     listing = store.list()
-    present.status_report(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
+    present.show_status(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
     return EXIT_OK
 
 
@@ -179,7 +179,7 @@ def cmd_cancel(args, settings: Settings) -> int:
     if args.all:
         gh = runtime.github(settings, required=bool(args.artifacts))
         ids += pending_batch_ids(runtime.manifest_store(args, cfg, gh, settings).list())
-    present.cancel_report(cancel_batches(client, ids))
+    present.show_cancel(cancel_batches(client, ids))
     return EXIT_OK
 
 

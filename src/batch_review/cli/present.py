@@ -118,12 +118,12 @@ def _submit_notes(result: SubmitResult) -> list[str]:
             lines.append(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
         if plan.full_review_reason:
             lines.append(f"{plan.target.label}: full review: {plan.full_review_reason}")
-        lines += [f"  {plan.target.label} {item['path']}: {item['reason']}" for item in plan.skipped]
+        lines += [f"  {plan.target.label} {item.path}: {item.reason}" for item in plan.skipped]
     return lines
 
 
 def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_rows: list[list]) -> str:
-    """The job summary: every string in it (titles, branch names, reasons) is written inert (report.py)."""
+    """The job summary: every string in it (titles, branch names, reasons) is written inert (markdown.tables)."""
     summary = [f"### batch-review submit ({mode})", "", f"{md_escape(result.repository)}, model "
                f"{md_escape(result.model)}", "", md_table(SUBMIT_HEADERS, rows), ""]
     if len(model_rows) > 1:
@@ -135,7 +135,7 @@ def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_row
     return "\n".join(summary) + "\n"
 
 
-def submit_report(result: SubmitResult) -> None:
+def show_submit(result: SubmitResult) -> None:
     rows, model_rows = _submit_rows(result), _model_rows(result)
     mode = "dry run" if result.dry_run else "submitted"
     echo(f"batch-review submit ({mode}): {result.repository}, model {result.model}")
@@ -224,7 +224,7 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
     return "\n".join(summary) + "\n"
 
 
-def poll_report(result, cfg, *, show_bodies: bool) -> None:
+def show_poll(result, cfg, *, show_bodies: bool) -> None:
     """The batches, what was (or would be) posted, the cost; failures last, as errors."""
     rows, usage_rows = batch_table(result.rows), cost_rows(cfg, result.usage)
     _poll_lines(result, rows, usage_rows, show_bodies=show_bodies)
@@ -238,7 +238,7 @@ def poll_report(result, cfg, *, show_bodies: bool) -> None:
         actions_env.error(failure)
 
 
-def status_report(rows, problems: list[str]) -> None:
+def show_status(rows, problems: list[str]) -> None:
     for problem in problems:
         actions_env.warning(problem)
     table = batch_table(rows)
@@ -248,6 +248,6 @@ def status_report(rows, problems: list[str]) -> None:
                                                                   "no pending batches") + "\n", os.environ)
 
 
-def cancel_report(rows: list[list]) -> None:
+def show_cancel(rows: list[list]) -> None:
     echo(text_table(CANCEL_HEADERS, rows) if rows else "nothing to cancel")
     echo("completed requests are billed; poll posts them once the cancellation finishes")

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
+from ..core.redact import url_secrets
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
-from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
+from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL, BatchProvider
 from . import actions_env
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
@@ -161,6 +162,16 @@ def repository(settings: Settings, git) -> str:
 
 
 def provider_base_url(cfg, settings: Settings) -> str:
+    """The batch service's base URL, whole (the client needs it so); every part of it that may be a
+    credential (userinfo, path segments, query values: redact.url_secrets) masked in the log first. The
+    manifest records only its scheme, host and port (manifest.provider_record)."""
+    url = _base_url(cfg, settings)
+    for secret in url_secrets(url):
+        actions_env.mask(secret)
+    return url
+
+
+def _base_url(cfg, settings: Settings) -> str:
     if cfg.provider.name == "anthropic":
         return (cfg.provider.base_url or settings.anthropic_base_url or DEFAULT_ANTHROPIC_BASE_URL).rstrip("/")
     if cfg.provider.name == "azure":
@@ -189,7 +200,7 @@ def api_key(cfg, settings: Settings, *, why: str = "") -> str:
     raise UsageError(f"{names} is not set (the action's {action_input} input){'; ' + why if why else ''}")
 
 
-def batch_client(cfg, settings: Settings):
+def batch_client(cfg, settings: Settings) -> BatchProvider:
     """The configured batch service (providers.BatchProvider); its client library is imported here."""
     key = api_key(cfg, settings)
     if cfg.provider.name == "anthropic":

@@ -5,6 +5,8 @@
   model may use for them (`SIDE_ALIASES`).
 - `Finding`: one problem a model reported, after results.py salvaged it (every field is model text).
 - `Target`: one thing under review (a pull request, or a base...head branch pair), as the manifest keeps it.
+- `FilePart`: what one request shows of one file (the whole file, or one part of its hunks), as planning
+  makes it and the manifest keeps it.
 - `DEFAULT_INSTRUCTIONS`: what the model is asked when the configuration does not say; it defines the
   severities in words.
 
@@ -98,6 +100,16 @@ class Target:
             number=data.get("number"), title=data.get("title", ""), author=data.get("author", ""),
             since=data.get("since", ""), body=data.get("body", ""),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FilePart:
+    """What one request shows of one file: part `part` of `parts` of its diff (0 of 1: the whole file)."""
+
+    path: str
+    old_path: str | None = None
+    part: int = 0
+    parts: int = 1
 
 
 def branches_key(base: str, head: str) -> str:

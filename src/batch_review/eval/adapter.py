@@ -14,33 +14,19 @@ from collections.abc import Callable
 
 from ..core.vocabulary import Target
 from ..planning.budget import apply_budget, estimate_of  # noqa: F401 - re-exported for eval
+from ..planning.builder import RequestBuilder
 from ..planning.pricing import actual_cost, format_usd  # noqa: F401
-from ..planning.prompts import RequestBuilder
-from ..planning.tokenizer import o200k_counter
 from ..poll.batches import collect_results  # noqa: F401
-from ..submit.journey import TargetPlan, plan_target
+from ..submit.plans import TargetPlan, builders, plan_target
 
 __all__ = ["apply_budget", "estimate_of", "actual_cost", "format_usd", "collect_results", "request_builders",
            "case_target", "plan_case"]
 
 
 def request_builders(cfg) -> Callable[[str], RequestBuilder]:
-    """One RequestBuilder per model, made as submit makes them (submit.journey._plan_all): the same
-    instructions, output contract, caps, reasoning effort and exact token counting."""
-    builders: dict[str, RequestBuilder] = {}
-    counter = o200k_counter()
-
-    def builder_for(model: str) -> RequestBuilder:
-        if model not in builders:
-            builders[model] = RequestBuilder(
-                model=model, endpoint=cfg.endpoint, instructions=cfg.instructions,
-                max_output_tokens=cfg.max_output_tokens, max_input_tokens=cfg.max_input_tokens,
-                reasoning_effort=cfg.reasoning_effort, temperature=cfg.temperature, summary=cfg.output.summary,
-                count=counter,
-            )
-        return builders[model]
-
-    return builder_for
+    """One RequestBuilder per model, made by submit's own `builders`: the same instructions, output
+    contract, caps, reasoning effort and exact token counting."""
+    return builders(cfg)
 
 
 def case_target(repository: str, sha: str, parent: str, message: str) -> Target:

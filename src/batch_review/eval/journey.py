@@ -213,9 +213,16 @@ def _write(ctx: EvalContext, record: EvalRecord, chosen: list) -> None:
                 "case": case.sha, "batch": part, "model": spec.model, "files": [f.path for f in spec.files],
                 "est_input_tokens": spec.est_input_tokens, "max_output_tokens": spec.max_output_tokens}
             specs.append(spec)
-    record.batches = [p.to_json() for p in writer.close()]
+    record.batches = [_part(p) for p in writer.close()]
     record.estimate = adapter.estimate_of(ctx.cfg, specs)
     record.save(folder)
+
+
+def _part(p) -> dict:
+    """A batch input file as the record keeps it (the fields its digest covers; `input_file_id` and `id`
+    are added as it is sent)."""
+    return {"index": p.index, "file": p.path.name, "input_sha256": p.sha256, "requests": p.requests,
+            "bytes": p.bytes, "model": p.model, "endpoint": p.endpoint}
 
 
 # --- sending ---------------------------------------------------------------------------------------------

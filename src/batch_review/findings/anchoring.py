@@ -7,16 +7,25 @@ fails the check is never dropped; it goes to the body with the reason.
 A multi-line finding whose start line is outside the diff or in another hunk than its last line stays
 inline as a comment on its last line only (`note` says so); its suggestion is then not offered, because
 it would no longer replace exactly the lines it was written for.
+
+A one-click suggestion shows what it applies: one that adds a character a reader cannot see (Unicode
+format or control characters other than tab, line and paragraph separators, lone surrogates: U+200B,
+U+202E, U+2066, …) that the lines it replaces do not already hold is shown as text with each such
+character marked, after a one-line warning, never as a ```suggestion block. Submit records the
+characters each commented-on line already holds (`invisible_lines`, the manifest's `invisible`); a line
+without a record holds none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import functools
+import unicodedata
+from collections.abc import Container, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ..core.vocabulary import LEFT, RIGHT, Finding, severity_rank
-from ..markdown.safety import fence_of
+from ..markdown import safety as ms
 
 
 class Commentable(Protocol):  # diffs.CommentableLines
@@ -33,6 +42,7 @@ class InlineComment:
     finding: Finding
     suggestion_ok: bool  # the comment covers exactly the lines the suggestion replaces, on the RIGHT side
     note: str | None = None  # why the comment covers less than the finding asked for
+    held: str = ""  # the invisible characters the commented-on lines already hold (a suggestion may keep them)
 
     @property
     def start_side(self) -> str | None:
@@ -64,9 +74,10 @@ def normalize_path(path: str) -> str:
     return _path_forms(path)[-1]
 
 
-def resolve_path(path: str, commentable: Mapping[str, Commentable]) -> str | None:
-    """The key of `commentable` the path names: exactly, else the first form with fewer decorations that
-    is a key ("./a/x.py" finds a real top-level "a/x.py" before "x.py"); None when none is."""
+def resolve_path(path: str, commentable: Container[str]) -> str | None:
+    """The key of `commentable` (a mapping or a set of paths) the path names: exactly, else the first form
+    with fewer decorations that is a key ("./a/x.py" finds a real top-level "a/x.py" before "x.py"); None
+    when none is."""
     return next((form for form in _path_forms(path) if form in commentable), None)
 
 
@@ -74,8 +85,19 @@ def _side(side: str) -> str:
     return LEFT if str(side).strip().upper() == LEFT else RIGHT
 
 
-def place_one(finding: Finding, commentable: Mapping[str, Commentable]) -> InlineComment | str:
-    """The inline comment for a finding, or why it cannot be one."""
+def place_one(finding: Finding, commentable: Mapping[str, Commentable],
+              invisible: Mapping[str, Mapping[int, str]] | None = None) -> InlineComment | str:
+    """The inline comment for a finding, or why it cannot be one. `invisible`: per path, per new-side line,
+    the invisible characters the line holds (held_characters of the manifest's files)."""
+    placed = _place(finding, commentable)
+    if isinstance(placed, str) or not invisible or placed.side != RIGHT:
+        return placed
+    on_lines = invisible.get(placed.path) or {}
+    held = "".join(on_lines.get(n, "") for n in range(placed.start_line or placed.line, placed.line + 1))
+    return replace(placed, held="".join(dict.fromkeys(held))) if held else placed
+
+
+def _place(finding: Finding, commentable: Mapping[str, Commentable]) -> InlineComment | str:
     path = resolve_path(finding.path, commentable)
     if path is None:
         return "file not in the diff"
@@ -104,16 +126,17 @@ def _order(c: InlineComment) -> tuple:
 
 
 def place_findings(findings: Sequence[Finding], commentable: Mapping[str, Commentable], *,
-                   max_inline: int | None = None) -> Placement:
+                   max_inline: int | None = None,
+                   invisible: Mapping[str, Mapping[int, str]] | None = None) -> Placement:
     """Inline comments sorted by (path, line, side); the rest, in the given order, with the reason.
 
     `max_inline` (None: no cap) applies cap_inline: reviews cap at 30 (reviewdog's figure), while check
-    run annotations are sent 50 a request and need no cap.
+    run annotations are sent 50 a request and need no cap. `invisible`: see place_one.
     """
     inline: list[InlineComment] = []
     unplaced: list[tuple[Finding, str]] = []
     for f in findings:
-        placed = place_one(f, commentable)
+        placed = place_one(f, commentable, invisible)
         if isinstance(placed, str):
             unplaced.append((f, placed))
         else:
@@ -141,13 +164,16 @@ def suggestion_block(target: Finding | InlineComment) -> str | None:
 
     For a finding: it has a suggestion and is on the RIGHT side with a line. For an inline comment: in
     addition, the comment covers exactly the finding's start_line..line. The fence is longer than any run
-    of backticks in the suggestion, so the model's text cannot close the block early.
+    of backticks in the suggestion, so the model's text cannot close the block early. A suggestion that
+    adds invisible characters the replaced lines do not hold is `shown_not_offered` instead.
     """
+    held = ""
     if isinstance(target, InlineComment):
         f = target.finding
         exact = target.line == f.line and (target.start_line or target.line) == (f.start_line or f.line)
         if not (target.suggestion_ok and target.side == RIGHT and exact):
             return None
+        held = target.held
     else:
         f = target
         if f.line is None or _side(f.side) != RIGHT:
@@ -155,5 +181,71 @@ def suggestion_block(target: Finding | InlineComment) -> str | None:
     if not f.suggestion or not f.suggestion.strip():
         return None
     code = f.suggestion.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n")
-    fence = fence_of(code)
+    added = [c for c in invisible(code) if c not in held]
+    if added:
+        return shown_not_offered(code, added)
+    fence = ms.fence_of(code)
     return f"{fence}suggestion\n{code}\n{fence}"
+
+
+# --- characters a reader cannot see ---------------------------------------------------------------------
+
+_INVISIBLE = frozenset({"Cf", "Cc", "Cs", "Zl", "Zp"})  # format, control, surrogate, line/paragraph separator
+_LINE_ENDS = "\t\n\r"  # the tab GitHub shows; the line ends a suggestion is split on
+MAX_NAMED = 5  # invisible characters named in the warning; the rest are counted
+
+
+def _unseen(c: str) -> bool:
+    return c not in _LINE_ENDS and unicodedata.category(c) in _INVISIBLE
+
+
+@functools.cache
+def _unseen_set() -> frozenset[str]:
+    """Every invisible character, from this Python's Unicode tables (about 2,300; built once, when a text
+    that str.isprintable refuses first needs it)."""
+    return frozenset(c for c in map(chr, range(0x110000)) if _unseen(c))
+
+
+def invisible(text: str) -> str:
+    """The characters of `text` a reader cannot see, each once, in order of first appearance. Submit asks
+    this of a whole change, so nothing here reads text character by character in Python: str.isprintable
+    (false for every Cc, Cf, Cs, Zl and Zp character, and for Zs, Co and Cn ones) answers most texts, and
+    the others are compared as a set."""
+    if text.replace("\t", "").replace("\n", "").replace("\r", "").isprintable():
+        return ""
+    found = set(text) & _unseen_set()
+    return "".join(sorted(found, key=text.index))
+
+
+def _codepoint(c: str) -> str:
+    return f"U+{ord(c):04X}"
+
+
+def shown_not_offered(code: str, added: Sequence[str]) -> str:
+    """The suggestion as text, every invisible character marked as <U+XXXX>, after a one-line warning
+    naming the ones the replaced lines do not hold."""
+    named = ", ".join(f"{_codepoint(c)} {unicodedata.name(c, '')}".rstrip() for c in added[:MAX_NAMED])
+    more = f" and {len(added) - MAX_NAMED} more" if len(added) > MAX_NAMED else ""
+    warning = (f"Suggested change, shown as text and not offered as a one-click suggestion: it adds characters "
+               f"a reader cannot see that the lines it replaces do not hold ({named}{more}); each is marked "
+               "below as <U+XXXX>.")
+    marked = "".join(f"<{_codepoint(c)}>" if _unseen(c) else c for c in code)
+    return f"{ms.escape(warning)}\n\n{ms.literal(marked)}"
+
+
+def invisible_lines(hunks: Iterable) -> list[list]:
+    """[[new line number, the invisible characters it holds], ...] for the new-side lines of a diff's hunks
+    (unidiff lines) that hold any: what a suggestion replacing them may keep. Kept in the manifest. Submit
+    calls it only when the diff's text holds an invisible character at all (one search of the text)."""
+    out = []
+    for hunk in hunks:
+        for ln in hunk:
+            if ln.target_line_no is not None and (chars := invisible(ln.value)):
+                out.append([ln.target_line_no, chars])
+    return out
+
+
+def held_characters(records: Mapping[str, Iterable]) -> dict[str, dict[int, str]]:
+    """Per path, per new-side line, the invisible characters the line holds, from a target's files'
+    `invisible` records in the manifest ([[line, characters], ...]; checked by ledger/checks.py)."""
+    return {path: {int(n): str(chars) for n, chars in held} for path, held in records.items() if held}

@@ -4,7 +4,9 @@ Every piece of model text (and every string a manifest carries) goes through mar
 before it is neutralized. A body is built from units (the head, one unit per finding, one per section
 entry); body_fit fits them into GitHub's limit and checks the result with cmark-gfm (markdown_check): each
 unit keeps its own blocks, the only HTML comments are our leading markers, no raw HTML, image, foreign
-link, mention or issue reference. A body that fails the check is composed again with every model text as
+link, mention or issue reference. A finding's file becomes a link only when the manifest lists that path for
+the target and the address stays under blob/<sha>/ however browsers and servers read it (markdown/links.py);
+any other path is inert code text. A body that fails the check is composed again with every model text as
 a fenced literal; nothing is dropped. One review per pull request: what does not fit GitHub's 65,536
 characters is summarised by count and severity (most severe first) and pointed to where the whole list
 is. Every cap says what it left out, with counts.
@@ -18,10 +20,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from ..core.markers import Marker, fingerprints_html
-from ..core.vocabulary import LEFT, SEVERITIES, severity_rank
+from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
+from ..markdown.links import stays_under
 from ..markdown.tables import md_table
+from .anchoring import InlineComment, resolve_path
 from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
@@ -49,13 +53,14 @@ class TargetReport:
     head_sha: str
     model: str
     server_url: str = "https://github.com"
+    paths: frozenset[str] = frozenset()  # the files the manifest lists for this target: the only ones linked
     current_head: str | None = None  # set when the pull request moved on since submission
-    inline: list = field(default_factory=list)  # anchoring InlineComment
-    unplaced: list = field(default_factory=list)  # (Finding, reason)
+    inline: list[InlineComment] = field(default_factory=list)
+    unplaced: list[tuple[Finding, str]] = field(default_factory=list)  # (finding, why it is in the body)
     below_threshold: int = 0
     unparsable: list[tuple[str, str, str]] = field(default_factory=list)  # (path, problem, raw answer)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, code, message)
-    skipped_files: list[dict] = field(default_factory=list)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why it was not reviewed)
     files_reviewed: int = 0
     requests: int = 0
     resubmitted: int = 0
@@ -67,7 +72,7 @@ class TargetReport:
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
 
     @property
-    def findings(self) -> list:
+    def findings(self) -> list[Finding]:
         return [c.finding for c in self.inline] + [f for f, _ in self.unplaced]
 
 
@@ -104,11 +109,21 @@ def _path(path: str) -> str:
 
 
 def _blob_link(report: TargetReport, path: str, line: int | None, side: str) -> str:
-    where = _path(path) + (f" line {line}" if line else "")
-    if side == LEFT or not path:
+    """`path` line N as a link to that line of the reviewed commit, when the manifest lists the path for
+    this target and its address stays under blob/<sha>/ however it is read; else as inert code text."""
+    listed = resolve_path(path, report.paths) if path and side != LEFT else None
+    address = blob_address(report, listed, line) if listed else None
+    if address is None:
+        where = _path(path) + (f" line {line}" if line else "")
         return where + (" (old side)" if line and side == LEFT else "")
-    anchor = f"#L{line}" if line else ""
-    return f"[{where}]({blob_prefix(report)}{quote(path, errors='replace')}{anchor})"
+    return f"[{_path(listed)}{f' line {line}' if line else ''}]({address})"
+
+
+def blob_address(report: TargetReport, path: str, line: int | None) -> str | None:
+    """The address of `path` (line `line`) in the reviewed commit, or None when any reading of it would
+    leave blob/<sha>/ (markdown/links.py): a file name is the pull request author's text."""
+    address = f"{blob_prefix(report)}{quote(path, errors='replace')}{f'#L{line}' if line else ''}"
+    return address if stays_under(address, blob_prefix(report)) else None
 
 
 def blob_prefix(report: TargetReport) -> str:
@@ -226,7 +241,7 @@ def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool
         report.failed, lambda p, code, msg:
         f"{_path(p)}: {ms.code_span(ms.clip(code, 80))} {ms.inline(msg, MAX_FOREIGN)}"), "failed request(s)"))
     out.append(Section("Files not reviewed", Lazy(
-        ((str(s.get("path", "")), str(s.get("reason", ""))) for s in report.skipped_files),
+        report.skipped_files,
         lambda path, reason: f"{_path(path)}: {ms.inline(reason, MAX_FOREIGN)}"), "file(s)"))
     return [s for s in out if len(s.entries)]
 

@@ -26,10 +26,14 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import BatchAPIError, ManifestError
 from .manifest import Manifest
 from .store import Pending
+
+if TYPE_CHECKING:  # the interface only: the ledger imports no provider
+    from ..providers.base import BatchProvider, BatchState
 
 MANIFEST_FILE = "manifest_file"  # batch metadata key: the id of the manifest's copy on the batch service
 ADOPT_AFTER = 3600  # seconds: a younger uncovered batch may belong to a run that is still storing its manifest
@@ -65,7 +69,7 @@ def seen_in(listing) -> Seen:
             continue
         if isinstance(pending.manifest.parent, str):
             seen.parents.add(pending.manifest.parent)
-        ids = {b["index"]: b["id"] for b in pending.manifest.batches if isinstance(b.get("id"), str) and b["id"]}
+        ids = {b.index: b.id for b in pending.manifest.batches if b.id}
         if ids:
             seen.recorded.setdefault(pending.manifest.digest(), {}).update(ids)
     return seen
@@ -74,13 +78,13 @@ def seen_in(listing) -> Seen:
 def batch_metadata(m: Manifest, index: int) -> dict[str, str]:
     """The manifest's metadata for batch `index`, plus the id of the manifest's copy when it has one."""
     metadata = m.batch_metadata(index)
-    copy = m.batches[index].get(MANIFEST_FILE)
-    if isinstance(copy, str) and _FILE_ID.fullmatch(copy):
+    copy = m.batches[index].manifest_file
+    if copy is not None and _FILE_ID.fullmatch(copy):
         metadata[MANIFEST_FILE] = copy
     return metadata
 
 
-def keep_copy(client, m: Manifest, log: Callable[[str], None]) -> str | None:
+def keep_copy(client: BatchProvider, m: Manifest, log: Callable[[str], None]) -> str | None:
     """Upload the manifest's copy; its file id, or None when the service refuses such a file (then only a
     stored manifest can lead a later poll to these batches). A transient failure is raised."""
     data = (json.dumps(m.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
@@ -94,7 +98,7 @@ def keep_copy(client, m: Manifest, log: Callable[[str], None]) -> str | None:
         return None
 
 
-def forget_copies(client, states: Iterable) -> None:
+def forget_copies(client: BatchProvider, states: Iterable[BatchState | None]) -> None:
     """Delete the manifest copies named by a manifest's batches (already checked to carry its digest)."""
     for copy in sorted({s.metadata.get(MANIFEST_FILE) for s in states if s is not None} - {None}):
         if isinstance(copy, str) and _FILE_ID.fullmatch(copy):
@@ -112,7 +116,7 @@ class Orphan:
         return Pending(f"orphan-{self.digest[:12]}", self.manifest, directory, Adopted(self.file_id))
 
 
-def _uncovered(states: Iterable, repository: str, covered: set[str]) -> dict[str, list]:
+def _uncovered(states: Iterable[BatchState], repository: str, covered: set[str]) -> dict[str, list[BatchState]]:
     """Our batches (metadata `batch_review`, this repository) by manifest digest, minus the covered ones."""
     groups: dict[str, list] = {}
     for state in states:
@@ -125,7 +129,7 @@ def _uncovered(states: Iterable, repository: str, covered: set[str]) -> dict[str
     return groups
 
 
-def _copy_of(states: list, live: dict[str, int]) -> str | None:
+def _copy_of(states: list[BatchState], live: dict[str, int]) -> str | None:
     """The one live manifest copy the batches name; None when it is gone (retired or expired);
     ManifestError when they disagree or it is too large."""
     copies = {s.metadata.get(MANIFEST_FILE) for s in states} - {None}
@@ -139,7 +143,7 @@ def _copy_of(states: list, live: dict[str, int]) -> str | None:
     return copy
 
 
-def find_orphans(client, repository: str, covered: set[str], *, now: float, min_age: float
+def find_orphans(client: BatchProvider, repository: str, covered: set[str], *, now: float, min_age: float
                  ) -> tuple[list[Orphan], list[str]]:
     """(orphans to adopt, problems): ours, uncovered, at least `min_age` seconds old, with a live copy."""
     candidates = {d: states for d, states in _uncovered(client.recent_batches(now=now), repository, covered).items()
@@ -171,11 +175,11 @@ def _check_copy(m: Manifest, source: str, digest: str, repository: str) -> None:
         raise ManifestError(f"{source}: it is for {m.repository!r}, not {repository}")
     if m.dry_run:
         raise ManifestError(f"{source}: a dry-run manifest")
-    if any(not isinstance(b, dict) or b.get("index") != i for i, b in enumerate(m.batches)):
+    if any(b.index != i for i, b in enumerate(m.batches)):
         raise ManifestError(f"{source}: its batches are not numbered 0 to {len(m.batches) - 1}")
 
 
-def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) -> Manifest:
+def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list[BatchState]) -> Manifest:
     """The manifest from its copy, checked against the batches that name it; ManifestError if it fails."""
     source = f"manifest copy {copy}"
     try:
@@ -186,24 +190,23 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list) 
     except (ValueError, TypeError, AttributeError, KeyError, RecursionError, ArithmeticError) as exc:  # 1e400
         raise ManifestError(f"{source}: not a readable manifest ({type(exc).__name__})") from None
     for b in m.batches:
-        b.pop("id", None)
-        b[MANIFEST_FILE] = copy
+        m.record(b.index, id=None, manifest_file=copy)
     for state in states:
         number, _, total = str(state.metadata.get("part", "")).partition("/")
         if not (number.isdigit() and total == str(len(m.batches)) and 1 <= int(number) <= len(m.batches)):
             raise ManifestError(f"{source}: batch {state.id} (part {state.metadata.get('part')!r}) is not one "
                                 f"of its {len(m.batches)} part(s)")
         entry = m.batches[int(number) - 1]
-        if entry.get("id") not in (None, state.id):
+        if entry.id not in (None, state.id):
             raise ManifestError(f"{source}: two batches claim part {number}")
-        entry.update(id=state.id, input_file_id=state.input_file_id)
+        m.record(entry.index, id=state.id, input_file_id=state.input_file_id)
     return m
 
 
-def orphan_heads(client, repository: str, covered: set[str], *, now: float) -> set[tuple[str, str]]:
+def orphan_heads(client: BatchProvider, repository: str, covered: set[str], *, now: float) -> set[tuple[str, str]]:
     """(target key, head sha) of every adoptable orphan, whatever its age: submit treats them as pending."""
     orphans, _ = find_orphans(client, repository, covered, now=now, min_age=0)
-    return {(key, o.manifest.target(key).head_sha) for o in orphans for key in o.manifest.targets}
+    return {(key, t.head_sha) for o in orphans for key, t in o.manifest.targets.items()}
 
 
 def adoptable(ctx, result) -> list[Pending]:

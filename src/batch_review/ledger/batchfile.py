@@ -50,10 +50,6 @@ class BatchPart:
     _sha: object = field(default_factory=hashlib.sha256, repr=False)
     sha256: str = ""
 
-    def to_json(self) -> dict:
-        return {"index": self.index, "file": self.path.name, "input_sha256": self.sha256,
-                "requests": self.requests, "bytes": self.bytes, "model": self.model, "endpoint": self.endpoint}
-
 
 class BatchFileWriter:
     """Writes lines into input-NNN.jsonl files under `directory`, opening a new file at each limit."""

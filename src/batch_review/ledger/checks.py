@@ -2,7 +2,8 @@
 
 A manifest arrives from a workflow artifact or a folder: it may be damaged (truncated, hand-edited, written
 by a newer release) or forged. Every field poll and submit read is checked here for its type and shape, the
-document for its size and nesting depth, and every file name it holds for being a plain name inside the
+document for its size, its nesting depth and its numbers (none past 64 bits; one too long to convert is
+read as its length, `LongNumber`), and every file name it holds for being a plain name inside the
 manifest's own folder, so that code further on can index it without a KeyError, a TypeError or a
 RecursionError. A failure is one `ManifestError` (errors.py) line naming the file, the key and the value;
 `Manifest.from_json` attaches the targets the manifest names where they could be read (`targets_of`), so
@@ -14,6 +15,7 @@ calls the same helpers.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -22,6 +24,7 @@ from ..core.vocabulary import LEFT, RIGHT
 
 MAX_BYTES = 256 * 1024 * 1024  # far above any real manifest (10,000 files of 100 lines: ~30 MB)
 MAX_DEPTH = 16  # a real manifest nests 5 deep (files -> target -> path -> RIGHT -> range)
+MAX_NUMBER = 2**63 - 1  # no number a manifest holds comes near it (sizes, counts, line numbers, crc32)
 SHA_RE = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 repositories
 KEY_RE = re.compile(r"[A-Za-z0-9._-]{1,200}")  # what markers can carry as a target
 FILE_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")  # a plain name: no '/', '\\', not '.' or '..'
@@ -35,14 +38,39 @@ def targets_of(exc: BaseException) -> list[tuple[str, str]]:
 
 
 def show(value: object, limit: int = 60) -> str:
-    """A hostile value as one short printable token: repr() escapes newlines and control characters."""
-    text = repr(value)
+    """A hostile value as one short printable token: repr() escapes newlines and control characters. A
+    number past Python's int-string conversion limit (4,300 digits: repr raises ValueError) is shown by
+    its length, alone or wherever it sits in a list or an object."""
+    try:
+        text = repr(value)
+    except ValueError:
+        big = _huge_number(value)
+        text = f"<a number of {big} digits>" if isinstance(value, int) else \
+            f"<{kind(value)} holding a number of {big} digits>"
+    except RecursionError:  # nested past the interpreter's limit (too_deep refuses it first in a document)
+        text = f"<{kind(value)} nested too deep to show>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _huge_number(value: object) -> int:
+    """The digit count of the longest number in `value` (found without recursion)."""
+    stack, digits = [value], 0
+    while stack:
+        node = stack.pop()
+        if isinstance(node, int) and not isinstance(node, bool):
+            n = abs(node)
+            d = int((max(n.bit_length(), 1) - 1) * math.log10(2)) + 1  # exact, or one short
+            digits = max(digits, d + (n >= 10**d))
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return digits
 
 
 def kind(value: object) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+            float: "a number", LongNumber: "a number", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 class Checker:
@@ -79,7 +107,7 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(where, f"must be a whole number, not {kind(value)}")
         if value < low or (high is not None and value > high):
-            raise self.fail(where, f"{value} is out of range")
+            raise self.fail(where, f"{show(value)} is out of range")
         return value
 
     def boolean(self, value: object, where: str) -> bool:
@@ -107,6 +135,42 @@ def too_deep(data: object, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+class LongNumber:
+    """A whole number as `Manifest.load` reads it when it has more digits than any manifest field holds: kept
+    as its digit count, never converted (Python refuses past 4,300 digits with ValueError, and converting
+    is quadratic in the length). `check_document` refuses it, naming where it is."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, text: str) -> None:
+        self.digits = len(text.lstrip("-"))
+
+    def __repr__(self) -> str:
+        return f"<a number of {self.digits} digits>"
+
+
+def read_number(text: str) -> int | LongNumber:
+    """json.loads' parse_int for manifests: a number of up to 20 characters is an int, a longer one not."""
+    return int(text) if len(text) <= 20 else LongNumber(text)
+
+
+def long_number(data: object, limit: int = MAX_NUMBER) -> tuple[str, object] | None:
+    """(where, the number) of the first whole number in `data` past `limit` either way, found without
+    recursion, or None. Such a number would pass a check that does not read it and then stop the digest
+    (json.dumps past Python's 4,300-digit conversion limit)."""
+    stack: list[tuple[object, str]] = [(data, "")]
+    while stack:
+        node, where = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, value in items:
+            kind_ = type(value)
+            if kind_ is LongNumber or (kind_ is int and not -limit <= value <= limit):
+                return (f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]").lstrip("."), value
+            if kind_ is dict or kind_ is list:
+                stack.append((value, f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"))
+    return None
+
+
 def named_targets(data: object) -> list[tuple[str, str]]:
     """(key, head sha) of the targets a (possibly broken) manifest names, where both are well formed."""
     targets = data.get("targets") if isinstance(data, dict) else None
@@ -125,6 +189,8 @@ def check_document(data: object, source: str, required: tuple[str, ...]) -> dict
         raise ManifestError(f"{source}: not a JSON object")
     if too_deep(data):
         raise ManifestError(f"{source}: nested deeper than {MAX_DEPTH} levels; a manifest is never that deep")
+    if (long := long_number(data)) is not None:
+        raise ManifestError(f"{source}: {long[0]}: {show(long[1])} is past any number a manifest holds")
     missing = [k for k in required if k not in data]
     if missing:
         raise ManifestError(f"{source}: missing {', '.join(missing)}")
@@ -149,17 +215,16 @@ def check_targets(c: Checker, targets: object) -> dict:
         if kind_ not in ("pull", "branches"):
             raise c.fail(f"{where}.kind", f"{show(kind_)} is not pull or branches")
         c.string(t.get("head_sha"), f"{where}.head_sha", SHA_RE, "a commit id")
-        if t.get("base_sha"):
-            c.string(t["base_sha"], f"{where}.base_sha", SHA_RE, "a commit id")
-        if t.get("since"):
-            c.string(t["since"], f"{where}.since", SHA_RE, "a commit id")
+        for field in ("base_sha", "since"):  # optional: absent or empty, else a commit id
+            if c.string(t.get(field, ""), f"{where}.{field}"):
+                c.string(t[field], f"{where}.{field}", SHA_RE, "a commit id")
         if kind_ == "pull":
             c.integer(t.get("number"), f"{where}.number", 1)
             if key != f"pr-{t['number']}":
                 raise c.fail(where, f"a pull request target's key must be pr-{t['number']}")
         for field in ("base_ref", "head_ref") if kind_ == "branches" else ():
             c.string(t.get(field), f"{where}.{field}")
-        for field in ("base_ref", "head_ref", "title", "author"):
+        for field in ("base_ref", "head_ref", "title", "author", "body"):
             c.string(t.get(field, ""), f"{where}.{field}")
 
     targets = c.obj(targets, "targets")
@@ -186,6 +251,12 @@ def check_files(c: Checker, files: object, targets: dict) -> None:
                     isinstance(v, int) and not isinstance(v, bool) for v in pair[1]):
                 raise c.fail(f"{where}.crc[{i}]", "must be [first line, [line hashes]]")
             c.integer(pair[0], f"{where}.crc[{i}]", 1)
+        for i, item in enumerate(c.list(entry.get("invisible", []), f"{where}.invisible")):
+            pair = c.list(item, f"{where}.invisible[{i}]")  # [new line, the invisible characters it holds]
+            if len(pair) != 2:
+                raise c.fail(f"{where}.invisible[{i}]", "must be [line, characters]")
+            c.integer(pair[0], f"{where}.invisible[{i}]", 1)
+            c.string(pair[1], f"{where}.invisible[{i}]")
 
     def per_target(key: str, paths: object, where: str) -> None:
         if key not in targets:
@@ -221,7 +292,7 @@ def check_batches(c: Checker, batches: object) -> list:
 def check_requests(c: Checker, requests: object, targets: dict, batches: list) -> None:
     def request(_cid: str, r: object, where: str) -> None:
         r = c.obj(r, where)
-        if r.get("target") not in targets:
+        if c.string(r.get("target"), f"{where}.target") not in targets:
             raise c.fail(where, "names no known target")
         if "files" in r:  # version 2: the files one request showed, in order
             shown = c.list(r["files"], f"{where}.files")

@@ -4,7 +4,8 @@
 own parser) and lists what is wrong: a line of our leading block that is not one of our marker comments, a
 unit (one finding, one section) whose blocks leak into another, an HTML comment other than our leading
 markers, raw HTML, an element left open or an end tag without a start, an image, a link we did not make, a
-mention, an issue reference, a bare URL or a link-reference definition. An empty list means the body is
+mention, an issue reference, a bare URL or a link-reference definition. A link is ours only when its address
+stays under one of the given prefixes however browsers and servers read it (links.py). An empty list means the body is
 safe to post. A body nested deeper than the checker can walk fails the check (it is never ours).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 
 from .html import Comment, Node, UnreadableHTML, parse_html, render
+from .links import stays_under
 
 _OUR_MARKER = re.compile(r"<!-- batch-review:[^<>]*-->")
 _SOURCEPOS = re.compile(r"(\d+):(\d+)-(\d+):(\d+)")
@@ -125,7 +127,7 @@ def _element_problems(node: Node, links: tuple[str, ...]) -> list[str]:
         problems.append(f"raw HTML <{node.tag}>")
     if node.tag == "img":
         problems.append("an image")
-    if node.tag == "a" and not any((node.attrs.get("href") or "").startswith(p) for p in links if p):
+    if node.tag == "a" and not any(stays_under(node.attrs.get("href") or "", p) for p in links if p):
         problems.append(f"a link we did not make: {node.attrs.get('href')!r}")
     return problems
 

@@ -3,8 +3,12 @@
 Files go in a stable order with the files of one directory together (by directory, then path). A request
 takes whole files while they fit the per-request input budget (max_input_tokens less the shared prefix
 and the target's context); a file over the budget on its own gets requests of its own, split between
-hunks (prompts.chunk_hunks). Files routed to different models never share a request. With request_unit
+hunks (rendering.chunk_hunks). Files routed to different models never share a request. With request_unit
 "file", every file gets its own request(s).
+
+The flow is one way, one stage after the other: `render` (each file rendered once, rendering.py), the
+target's context from the counts rendering found (`target_context`), `pack` (the requests' texts and
+estimated tokens, as `PackedRequest`s in file order); builder.py then makes each into a service's request.
 
 custom_id: `<target key>:<index in the target's diff of the request's first file, 4 digits>:<part of that
 file>`, unique in a target and the same for the same diff.
@@ -14,24 +18,21 @@ from __future__ import annotations
 
 import itertools
 import posixpath
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from ..core.diffs import FileDiff
-from .prompts import (
-    FilePart,
-    RequestBuilder,
-    RequestSpec,
+from ..core.vocabulary import FilePart
+from .rendering import (
+    RenderedFile,
     chunk_hunks,
     clip_description,
-    custom_id,
-    estimate_tokens,
     file_header,
-    has_sections,
     one_line,
     quoted_lines,
-    render_hunk,
+    render_file,
 )
+from .tokenizer import estimate_tokens
 
 MAX_LISTED_FILES = 100  # files named in a target's context; the rest are counted
 MIN_DIFF_BUDGET = 200
@@ -101,8 +102,8 @@ def _by_directory(files: Sequence[tuple[str, str, str, bool]]) -> list[str]:
 
 def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_description_chars: int) -> Context:
     """The target's own context: title, branches, the author's description, every changed file with its
-    counts (`listing`: path, added, removed, reviewed). Author text is framed by prompts.one_line and
-    prompts.quoted_lines, so none of it can end its section or start a file."""
+    counts (`listing`: path, added, removed, reviewed). Author text is framed by rendering.one_line and
+    rendering.quoted_lines, so none of it can end its section or start a file."""
     lines = []
     if target.kind == "pull":
         by = f" by {one_line(target.author)}" if target.author else ""
@@ -117,51 +118,63 @@ def target_context(target, listing: Sequence[tuple[str, int, int, bool]], max_de
     return Context("\n".join(lines) + "\n", files, frozenset(f[0] for f in files))
 
 
-@dataclass
-class _Rendered:
+def custom_id(target_key: str, file_index: int, part: int) -> str:
+    return f"{target_key}:{file_index:04d}:{part}"
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """A file rendered and ready to pack."""
+
     item: FileItem
-    hunks: list[list[str]]
-    counts: tuple[int, int]
-    text: str
-    tokens: int
+    rendered: RenderedFile
 
 
-def _render(item: FileItem, max_file_chars: int | None) -> _Rendered | str:
-    """The file ready to pack, or why it is not reviewed."""
-    hunks, added, removed, previous = [], 0, 0, None
-    sections = has_sections(item.fd.path)
-    for hunk in item.fd.hunks:
-        lines, a, r = render_hunk(hunk, previous, sections)
-        previous = hunk.section_header, lines
-        hunks.append(lines)
-        added += a
-        removed += r
-    if added == 0:
-        return "lines removed only"
-    # a bare '@@' right under the file's header separates nothing
-    body = "\n".join(itertools.chain.from_iterable(hunks if hunks[0][0] != "@@" else [hunks[0][1:], *hunks[1:]]))
-    body += "\n"
-    if max_file_chars is not None and len(body) > max_file_chars:
-        return f"diff is {len(body):,} characters, over files.max_file_bytes ({max_file_chars:,})"
-    text = file_header(item.fd, "", item.extra) + body
-    return _Rendered(item, hunks, (added, removed), text, estimate_tokens(text))
+@dataclass(frozen=True, slots=True)
+class PackedRequest:
+    """One request's text, before any service's format: what builder.RequestBuilder.spec takes."""
+
+    custom_id: str
+    model: str
+    files: tuple[FilePart, ...]  # in the order the request shows them
+    user: str
+    tokens: int  # estimated input tokens, the shared prefix included
+
+
+def render(items: Sequence[FileItem], max_file_chars: int | None = None
+           ) -> tuple[list[Ready], list[tuple[str, str]]]:
+    """(the files ready to pack, in packing order; [(path, why it is not reviewed)])."""
+    ready: list[Ready] = []
+    skipped: list[tuple[str, str]] = []
+    for item in sorted(items, key=lambda i: sort_key(i.fd.path)):
+        rendered = render_file(item.fd, item.extra, max_file_chars)
+        if isinstance(rendered, str):
+            skipped.append((item.fd.path, rendered))
+        else:
+            ready.append(Ready(item, rendered))
+    return ready, skipped
 
 
 class _Packer:
-    def __init__(self, builder: RequestBuilder, target_key: str, context: Context, per_file: bool) -> None:
-        self.builder = builder
+    def __init__(self, target_key: str, model: str, context: Context, prefix_tokens: int, max_input_tokens: int,
+                 per_file: bool) -> None:
         self.key = target_key
+        self.model = model
         self.context = context
+        self.prefix_tokens = prefix_tokens
         whole = context.text()  # the most any request's context can be: every file listed
-        self.budget = builder.max_input_tokens - builder.prefix.tokens - (estimate_tokens(whole) if whole else 0) - 50
+        self.budget = max_input_tokens - prefix_tokens - (estimate_tokens(whole) if whole else 0) - 50
         self.per_file = per_file
-        self.specs: list[tuple[tuple, RequestSpec]] = []
-        self.current: list[_Rendered] = []
+        self.packed: list[tuple[tuple, PackedRequest]] = []
+        self.current: list[Ready] = []
         self.used = 0
 
     def context_for(self, shown: Collection[str]) -> tuple[str, int]:
         text = self.context.text(shown)
         return text, estimate_tokens(text) if text else 0
+
+    def _add(self, order: tuple, cid: str, files: tuple[FilePart, ...], user: str, tokens: int) -> None:
+        self.packed.append((order, PackedRequest(cid, self.model, files, user, tokens)))
 
     def flush(self) -> None:
         if not self.current:
@@ -169,73 +182,60 @@ class _Packer:
         first = self.current[0].item
         parts = tuple(FilePart(r.item.fd.path, r.item.fd.old_path) for r in self.current)
         context, context_tokens = self.context_for({part.path for part in parts})
-        user = context + "".join(r.text for r in self.current)
-        tokens = self.builder.prefix.tokens + context_tokens + self.used
-        self.specs.append(((sort_key(first.fd.path), 0), self.builder.spec(
-            custom_id(self.key, first.index, 0), user, parts, tokens)))
+        user = context + "".join(r.rendered.text for r in self.current)
+        tokens = self.prefix_tokens + context_tokens + self.used
+        self._add((sort_key(first.fd.path), 0), custom_id(self.key, first.index, 0), parts, user, tokens)
         self.current, self.used = [], 0
 
-    def add(self, r: _Rendered) -> str | None:
-        if r.tokens <= self.budget:
-            if self.used + r.tokens > self.budget:
+    def add(self, r: Ready) -> str | None:
+        if r.rendered.tokens <= self.budget:
+            if self.used + r.rendered.tokens > self.budget:
                 self.flush()
             self.current.append(r)
-            self.used += r.tokens
+            self.used += r.rendered.tokens
             if self.per_file:
                 self.flush()
             return None
         self.flush()
         return self.split(r)
 
-    def split(self, r: _Rendered) -> str | None:
+    def split(self, r: Ready) -> str | None:
         fd, extra = r.item.fd, r.item.extra
         header_tokens = estimate_tokens(file_header(fd, "", extra)) + 6  # room for "(part n of m)"
         budget = self.budget - header_tokens
         if budget < MIN_DIFF_BUDGET:
             return "max_input_tokens leaves no room for the diff after the instructions"
-        chunks = chunk_hunks(r.hunks, budget)
+        chunks = chunk_hunks(r.rendered.hunks, budget)
         context = self.context.text((fd.path,))
         for index, lines in enumerate(chunks):
             part = f"part {index + 1} of {len(chunks)}" if len(chunks) > 1 else ""
             user = context + file_header(fd, part, extra) + "\n".join(lines) + "\n"
-            tokens = self.builder.prefix.tokens + estimate_tokens(user)
-            self.specs.append(((sort_key(fd.path), index), self.builder.spec(
-                custom_id(self.key, r.item.index, index), user,
-                (FilePart(fd.path, fd.old_path, index, len(chunks)),), tokens)))
+            self._add((sort_key(fd.path), index), custom_id(self.key, r.item.index, index),
+                      (FilePart(fd.path, fd.old_path, index, len(chunks)),), user,
+                      self.prefix_tokens + estimate_tokens(user))
         return None
 
 
-def plan_requests(builder_for: Callable[[str], RequestBuilder], target_key: str, items: Sequence[FileItem],
-                  context: str | Context | Callable[[dict[str, tuple[int, int]]], Context], *,
-                  per_file: bool = False,
-                  max_file_chars: int | None = None) -> tuple[list[RequestSpec], list[tuple[str, str]]]:
-    """(requests in file order, [(path, why it is not reviewed)]) for the files of one target. `context`
-    is the target's context, or makes it from the +/- counts of the files that will be shown."""
-    skipped: list[tuple[str, str]] = []
-    ready: list[_Rendered] = []
-    for item in sorted(items, key=lambda i: sort_key(i.fd.path)):
-        rendered = _render(item, max_file_chars)
-        if isinstance(rendered, str):
-            skipped.append((item.fd.path, rendered))
-        else:
-            ready.append(rendered)
-    if callable(context):
-        context = context({r.item.fd.path: r.counts for r in ready})
+def pack(target_key: str, ready: Sequence[Ready], context: str | Context, *, prefix_tokens: int,
+         max_input_tokens: int, per_file: bool = False) -> tuple[list[PackedRequest], list[tuple[str, str]]]:
+    """(the target's requests in file order, [(path, why it is not reviewed)]) from its rendered files.
+    `prefix_tokens`: the shared prefix every request carries (contract.shared_prefix)."""
     if isinstance(context, str):
         context = Context(context)
+    skipped: list[tuple[str, str]] = []
     packers: dict[str, _Packer] = {}
-    for rendered in ready:
-        item = rendered.item
-        packer = packers.get(item.model)
+    for r in ready:
+        model = r.item.model
+        packer = packers.get(model)
         if packer is None:
-            builder = builder_for(item.model)
-            packer = packers[item.model] = _Packer(builder, target_key, context, per_file)
+            packer = packers[model] = _Packer(target_key, model, context, prefix_tokens, max_input_tokens, per_file)
             if packer.budget - MIN_DIFF_BUDGET < 0:  # the context leaves no room: go without it
-                packer = packers[item.model] = _Packer(builder, target_key, Context(""), per_file)
-        reason = packer.add(rendered)
+                packer = packers[model] = _Packer(target_key, model, Context(""), prefix_tokens, max_input_tokens,
+                                                  per_file)
+        reason = packer.add(r)
         if reason is not None:
-            skipped.append((item.fd.path, reason))
+            skipped.append((r.item.fd.path, reason))
     for packer in packers.values():
         packer.flush()
-    ordered = sorted((entry for p in packers.values() for entry in p.specs), key=lambda e: e[0])
-    return [spec for _, spec in ordered], skipped
+    ordered = sorted((entry for p in packers.values() for entry in p.packed), key=lambda e: e[0])
+    return [request for _, request in ordered], skipped

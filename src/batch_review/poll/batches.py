@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 from ..core.errors import BatchAPIError
 from ..findings.results import RequestResult, parse_output_lines
-from ..ledger.manifest import Manifest, RequestRecord
-from ..ledger.store import Pending
+from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
+from ..ledger.send import found_by_digest
+from ..ledger.store import Listing, Pending
+from ..providers.base import BatchProvider, BatchState
 from .resume import resume_batches
 
 RESUME_AFTER = dt.timedelta(minutes=15)  # a younger manifest without batch ids may belong to a running submit
@@ -43,26 +45,26 @@ class BatchRow:
 
 
 def labels(m: Manifest) -> str:
-    return ", ".join(m.target(key).label for key in m.targets)
+    return ", ".join(t.label for t in m.targets.values())
 
 
-def batch_row(name: str, targets: str, entry: dict, state) -> BatchRow:
+def batch_row(name: str, targets: str, entry: BatchRecord, state: BatchState | None) -> BatchRow:
     """One manifest batch as the service reports it now (`state` None: not created yet)."""
     if state is None:
-        return BatchRow(name, "-", "not created", targets, 0, 0, int(entry.get("requests", 0)), None, None)
+        return BatchRow(name, "-", "not created", targets, 0, 0, entry.requests, None, None)
     counts = state.request_counts or {}
     return BatchRow(name, state.id, state.status, targets, int(counts.get("completed", 0)),
-                    int(counts.get("failed", 0)), int(counts.get("total", entry.get("requests", 0))),
+                    int(counts.get("failed", 0)), int(counts.get("total", entry.requests)),
                     state.created_at, state.expires_at)
 
 
-def status_rows(listing, client) -> list[BatchRow]:
+def status_rows(listing: Listing, client: BatchProvider) -> list[BatchRow]:
     """`status`: one row per batch of every pending manifest, as the service reports it now."""
     rows: list[BatchRow] = []
     for pending in listing.pending:
         m = pending.manifest
         for b in m.batches:
-            rows.append(batch_row(pending.name, labels(m), b, client.retrieve(b["id"]) if b.get("id") else None))
+            rows.append(batch_row(pending.name, labels(m), b, client.retrieve(b.id) if b.id else None))
     return rows
 
 
@@ -74,42 +76,41 @@ def older_than(created_at: str, age: dt.timedelta, now: dt.datetime) -> bool:
     return now - created >= age
 
 
-def recover_unrecorded(client, pending: Pending, notes: list[str]) -> None:
+def recover_unrecorded(client: BatchProvider, pending: Pending, notes: list[str]) -> None:
     """Batches the submit run created but did not record, found by the manifest's digest and part."""
     m = pending.manifest
-    found = {s.metadata.get("part"): s for s in client.find_by_metadata(m.digest())}
-    for b in m.batches:
-        state = found.get(f"{b['index'] + 1}/{len(m.batches)}")
-        if not b.get("id") and state is not None:
-            b["id"] = state.id
+    for index, state in sorted(found_by_digest(client, m).items()):
+        if not m.batches[index].id:
+            m.record(index, id=state.id)
             notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
 
 
-def resume_unrecorded(client, cfg, pending: Pending, notes: list[str], *, now: dt.datetime,
+def resume_unrecorded(client: BatchProvider, cfg, pending: Pending, notes: list[str], *, now: dt.datetime,
                       log: Callable[[str], None]) -> None:
     """Create the batches a killed submit planned but never created, once it cannot still be running."""
     m = pending.manifest
-    missing = [b for b in m.batches if not b.get("id")]
+    missing = [b for b in m.batches if not b.id]
     if missing and older_than(m.created_at, RESUME_AFTER, now):
         for batch_id in resume_batches(client, cfg, pending, missing, log=log):
             notes.append(f"{pending.name}: the submit run stopped before creating a batch; created it now as "
                          f"{batch_id}")
 
 
-def retrieve_states(client, pending: Pending, problems: list[str]) -> tuple[list | None, list[BatchRow]]:
+def retrieve_states(client: BatchProvider, pending: Pending, problems: list[str]
+                    ) -> tuple[list[BatchState | None] | None, list[BatchRow]]:
     """(each batch's state, None where it has no id yet; None when a batch does not carry this manifest's
     digest) and the batches' rows."""
     m = pending.manifest
     digest, targets = m.digest(), labels(m)
-    states: list = []
+    states: list[BatchState | None] = []
     rows: list[BatchRow] = []
     for b in m.batches:
-        if not b.get("id"):
+        if not b.id:
             states.append(None)
             continue
-        state = client.retrieve(b["id"])
+        state = client.retrieve(b.id)
         if not client.vouches(state, digest):
-            problems.append(f"{pending.name}: batch {b['id']} metadata does not carry this manifest's digest: "
+            problems.append(f"{pending.name}: batch {b.id} metadata does not carry this manifest's digest: "
                             "the manifest was altered or belongs to another run; nothing posted")
             return None, rows
         states.append(state)
@@ -117,7 +118,7 @@ def retrieve_states(client, pending: Pending, problems: list[str]) -> tuple[list
     return states, rows
 
 
-def _failed(state, expected: list[str], problems: list[str]) -> dict[str, RequestResult]:
+def _failed(state: BatchState, expected: list[str], problems: list[str]) -> dict[str, RequestResult]:
     """A batch that failed as a whole (validation): every request of it failed, with the batch's error."""
     first = state.errors[0] if state.errors else {}
     code = first.get("code") or "batch_failed"
@@ -126,7 +127,7 @@ def _failed(state, expected: list[str], problems: list[str]) -> dict[str, Reques
     return {cid: RequestResult.failure(cid, code, message) for cid in expected}
 
 
-def _downloaded(client, state, expected: list[str], problems: list[str], digest: str) -> dict[str, RequestResult]:
+def _downloaded(client: BatchProvider, state: BatchState, expected: list[str], problems: list[str], digest: str) -> dict[str, RequestResult]:
     output, errors = client.results(state, digest)
     parsed = parse_output_lines(output, errors, expected)
     if parsed.malformed_lines and parsed.missing:
@@ -140,7 +141,8 @@ def _downloaded(client, state, expected: list[str], problems: list[str], digest:
     return parsed.by_id
 
 
-def collect_results(client, records: Mapping[str, RequestRecord], states: list, problems: list[str],
+def collect_results(client: BatchProvider, records: Mapping[str, RequestRecord], states: list[BatchState],
+                    problems: list[str],
                     digest: str = "") -> dict[str, RequestResult]:
     """One result per custom_id of the finished batches (`states` in batch order) of the manifest with
     this digest."""

@@ -8,15 +8,16 @@ Takes the batch client and the store's listing as objects; returns one row per b
 
 from __future__ import annotations
 
-from ..providers.base import BATCH_PENDING
+from ..ledger.store import Listing
+from ..providers.base import BATCH_PENDING, BatchProvider
 
 
-def pending_batch_ids(listing) -> list[str]:
+def pending_batch_ids(listing: Listing) -> list[str]:
     """Every created batch the pending manifests record, in listing order."""
-    return [b["id"] for p in listing.pending for b in p.manifest.batches if b.get("id")]
+    return [b.id for p in listing.pending for b in p.manifest.batches if b.id]
 
 
-def cancel_batches(client, batch_ids: list[str]) -> list[list]:
+def cancel_batches(client: BatchProvider, batch_ids: list[str]) -> list[list]:
     """[batch, status, completed, failed, total] per batch (each named once), after asking it to stop."""
     rows = []
     for batch_id in dict.fromkeys(batch_ids):

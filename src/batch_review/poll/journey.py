@@ -22,7 +22,7 @@ from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
 from ..ledger import adoption
 from ..ledger.store import Pending
-from ..providers.base import BATCH_PENDING
+from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 from . import batches, posting, review
 from .batches import BatchRow
 from .resubmit import expired_requests, resubmit_expired
@@ -54,7 +54,7 @@ class PollResult:
 class PollContext:
     cfg: object
     store: object
-    client: object  # the batch service (providers.BatchProvider)
+    client: BatchProvider  # the batch service
     github: object | None  # github_api.GitHubAPI, None outside GitHub
     publisher: object | None
     state_root: Path
@@ -84,7 +84,7 @@ def _poll_stored(ctx: PollContext, result: PollResult) -> None:
     result.notes.extend(listing.notes)
     result.bugs.extend(listing.bugs)
     for damaged in listing.damaged:
-        _report_problem(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
+        _post_problem_checks(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
     for pending in listing.pending:
         _poll_one(ctx, pending, result)
 
@@ -102,30 +102,30 @@ def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
         result.problems.append(message)
         m = pending.manifest
         targets = [(key, m.target(key).head_sha) for key in m.targets]
-        _report_problem(ctx, result, pending.name, message, targets, m.digest())
+        _post_problem_checks(ctx, result, pending.name, message, targets, m.digest())
     except Exception:  # noqa: BLE001 - a bug: shown with its traceback, the others still proceed
         result.bugs.append(f"{pending.name}: unexpected error (a bug in batch-review, please report it):\n"
                            f"{traceback.format_exc().rstrip()}")
 
 
-def _report_problem(ctx: PollContext, result: PollResult, name: str, message: str,
+def _post_problem_checks(ctx: PollContext, result: PollResult, name: str, message: str,
                     targets: list[tuple[str, str]], digest: str) -> None:
     if ctx.github is None or ctx.publisher is None or ctx.dry_run:
         return
-    created, notes = posting.report_problem(ctx.publisher, ctx.cfg.output.check_name, name, message, targets, digest)
+    created, notes = posting.post_problem_checks(ctx.publisher, ctx.cfg.output.check_name, name, message, targets, digest)
     result.check_runs_posted += created
     result.notes.extend(notes)
 
 
-def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list | None:
+def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[BatchState | None] | None:
     """The state of each batch (None: not created yet), or None when the batches are not this manifest's."""
-    if any(not b.get("id") for b in pending.manifest.batches):
+    if any(not b.id for b in pending.manifest.batches):
         batches.recover_unrecorded(ctx.client, pending, result.notes)
         result.notes.extend(recover_recorded(pending, result.seen))
-        missing = any(not b.get("id") for b in pending.manifest.batches)
+        missing = any(not b.id for b in pending.manifest.batches)
         if not ctx.dry_run:
             batches.resume_unrecorded(ctx.client, ctx.cfg, pending, result.notes, now=ctx.now(), log=ctx.log)
-            if missing and all(b.get("id") for b in pending.manifest.batches):  # this poll created them
+            if missing and all(b.id for b in pending.manifest.batches):  # this poll created them
                 keep_resumed(ctx.client, pending, ctx.state_root)
     states, rows = batches.retrieve_states(ctx.client, pending, result.problems)
     result.rows.extend(rows)
@@ -144,7 +144,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
     if waiting:  # None: a batch its submit run has not created yet (it may still be running)
         result.pending_batches += len(waiting)
         return
-    records = m.records()
+    records = m.requests
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
     batches.add_usage(result.usage, records, results)
     resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results, ctx.client.resubmittable), result)
@@ -175,7 +175,7 @@ def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: Pol
     return expired, kept
 
 
-def _retire(ctx: PollContext, pending: Pending, states: list, kept: bool, result: PollResult) -> None:
+def _retire(ctx: PollContext, pending: Pending, states: list[BatchState], kept: bool, result: PollResult) -> None:
     """Every target posted: the manifest's copies on the batch service first (a retired manifest is never
     adopted again), then the stored manifest; not before the manifest of its resubmission survives."""
     if not kept:

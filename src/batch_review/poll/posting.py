@@ -83,7 +83,7 @@ def _post_review(publisher, number: int, draft: Draft, marker: Marker) -> tuple[
             draft.without(earlier_fingerprints(last[0], marker, identity)), posted.reviews)
 
 
-def report_problem(publisher, check_name: str, name: str, message: str, targets: list[tuple[str, str]],
+def post_problem_checks(publisher, check_name: str, name: str, message: str, targets: list[tuple[str, str]],
                    digest: str) -> tuple[int, list[str]]:
     """A check run on each commit a manifest we cannot use names, so the problem shows where the review
     was expected; named apart from the review check run, so it never counts as a posted review.

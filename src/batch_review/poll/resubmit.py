@@ -17,18 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.errors import ManifestError
 from ..findings.results import RequestResult
-from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy
-from ..ledger.batchfile import BatchFileWriter
-from ..ledger.manifest import Manifest, RequestRecord
+from ..ledger.batchfile import BatchFileWriter, BatchPart
+from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
+from ..ledger.send import found_by_digest, send_batches
 from ..ledger.store import Pending
-from ..providers.base import expired_only
+from ..providers.base import BatchProvider, BatchState, expired_only
 
 
-def expired_requests(records: Mapping[str, RequestRecord], states: list, results: Mapping[str, RequestResult],
+def expired_requests(records: Mapping[str, RequestRecord], states: list[BatchState], results: Mapping[str, RequestResult],
                      resubmittable: Callable[[RequestResult, str], bool] = expired_only) -> set[str]:
     """What a resubmission sends again (pure), by the provider's rule (providers.BatchProvider.resubmittable;
     OpenAI's: the requests of expired batches that have no answer)."""
@@ -37,40 +38,39 @@ def expired_requests(records: Mapping[str, RequestRecord], states: list, results
 
 def derive_manifest(old: Manifest, custom_ids: Sequence[str]) -> Manifest:
     wanted = set(custom_ids)
-    records = [old.request(cid) for cid in wanted]
-    keys = {r.target for r in records}
-    paths = {(r.target, path) for r in records for path in r.paths}
+    keys = {old.requests[cid].target for cid in wanted}
+    paths = {(old.requests[cid].target, path) for cid in wanted for path in old.requests[cid].paths}
     return Manifest(
-        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=dict(old.provider),
+        repository=old.repository, endpoint=old.endpoint, model=old.model, provider=provider_record(old.provider),
         created_at=old.created_at, tool=old.tool, attempt=old.attempt + 1, parent=old.digest(), version=old.version,
-        targets={k: v for k, v in old.targets.items() if k in keys},
-        requests={cid: dict(r) for cid, r in old.requests.items() if cid in wanted},
-        files={k: {p: r for p, r in files.items() if (k, p) in paths} for k, files in old.files.items() if k in keys},
+        targets={k: t for k, t in old.targets.items() if k in keys},
+        requests={cid: r for cid, r in old.requests.items() if cid in wanted},
+        files={k: {p: f for p, f in files.items() if (k, p) in paths} for k, files in old.files.items() if k in keys},
     )
 
 
-def _part_data(client, pending: Pending, entry: dict) -> tuple[bytes, str] | None:
+def _part_data(client: BatchProvider, pending: Pending, entry: BatchRecord) -> tuple[bytes, str] | None:
     """(bytes, where from) of one input part: the stored file, else the upload it recorded, else None."""
-    local = pending.directory / str(entry.get("file") or f"input-{entry['index']:03d}.jsonl")
+    local = pending.directory / entry.file
     if local.is_file() and local.parent == pending.directory:
         return local.read_bytes(), local.name
-    if entry.get("input_file_id"):
-        return client.download_bytes(entry["input_file_id"]), f"input file {entry['input_file_id']}"
+    if entry.input_file_id:
+        return client.download_bytes(entry.input_file_id), f"input file {entry.input_file_id}"
     return None
 
 
-def input_lines(client, pending: Pending, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+def input_lines(client: BatchProvider, pending: Pending, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
     """(custom_id, line bytes) for the wanted requests, in part order: from the stored input files, or
     (an adopted manifest has none) downloaded from the batch service and checked against the manifest."""
     m = pending.manifest
-    parts = sorted({m.request(cid).batch for cid in wanted})
-    for entry in sorted((b for b in m.batches if b.get("index") in parts), key=lambda b: b["index"]):
+    parts = {m.requests[cid].batch for cid in wanted}
+    for entry in (b for b in m.batches if b.index in parts):
         found = _part_data(client, pending, entry)
         if found is None:
             continue
         data, source = found
-        if hashlib.sha256(data).hexdigest() != entry.get("input_sha256"):
-            raise ManifestError(f"{pending.name}: {source} of part {entry['index'] + 1} is not the one the manifest "
+        if hashlib.sha256(data).hexdigest() != entry.input_sha256:
+            raise ManifestError(f"{pending.name}: {source} of part {entry.index + 1} is not the one the manifest "
                                "recorded (input_sha256); cannot resubmit")
         for line in data.splitlines(keepends=True):
             if not line.strip():
@@ -80,13 +80,14 @@ def input_lines(client, pending: Pending, wanted: set[str]) -> Iterator[tuple[st
                 yield cid, line if line.endswith(b"\n") else line + b"\n"
 
 
-def _write_inputs(client, pending: Pending, new: Manifest, custom_ids: Sequence[str], run_dir: Path) -> list:
+def _write_inputs(client: BatchProvider, pending: Pending, new: Manifest, custom_ids: Sequence[str],
+                  run_dir: Path) -> list[BatchPart]:
     """The expired requests' input lines written as the new manifest's batch files; their parts."""
     old = pending.manifest
     writer = BatchFileWriter(run_dir)
     found = set()
     for cid, line in input_lines(client, pending, set(custom_ids)):
-        new.requests[cid]["batch"] = writer.add(cid, old.request(cid).model, old.endpoint, line)
+        new.requests[cid] = replace(new.requests[cid], batch=writer.add(cid, old.requests[cid].model, old.endpoint, line))
         found.add(cid)
     missing = set(custom_ids) - found
     if missing:
@@ -96,7 +97,7 @@ def _write_inputs(client, pending: Pending, new: Manifest, custom_ids: Sequence[
     return writer.close()
 
 
-def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_root: Path, *,
+def resubmit_expired(client: BatchProvider, pending: Pending, custom_ids: Sequence[str], state_root: Path, *,
                      log: Callable[[str], None] = print) -> tuple[Manifest, bool]:
     """(the new manifest, whether the batch service keeps its copy). The manifest is also written under
     `state_root` for the workflow's upload step. Batches of the same derived manifest that a killed poll
@@ -104,25 +105,10 @@ def resubmit_expired(client, pending: Pending, custom_ids: Sequence[str], state_
     new = derive_manifest(pending.manifest, custom_ids)
     run_dir = state_root / f"{pending.name}-retry{new.attempt}"
     parts = _write_inputs(client, pending, new, custom_ids, run_dir)
-    new.batches = [p.to_json() for p in parts]
+    new.batches = [BatchRecord.of(p) for p in parts]
     new.save(run_dir)
-    existing = {s.metadata.get("part"): s for s in client.find_by_metadata(new.digest())}
-    copies = sorted({s.metadata[MANIFEST_FILE] for s in existing.values() if s.metadata.get(MANIFEST_FILE)})
-    copy = copies[0] if copies else None
-    todo = [(p, e) for p, e in zip(parts, new.batches, strict=True) if f"{p.index + 1}/{len(parts)}" not in existing]
-    for part, entry in todo:  # every input uploaded before the copy, so the copy records them all
-        entry["input_file_id"] = client.upload(part.path)
-    if todo and copy is None:
-        copy = keep_copy(client, new, log)
-    for part, entry in zip(parts, new.batches, strict=True):
-        if copy:
-            entry[MANIFEST_FILE] = copy
-        state = existing.get(f"{part.index + 1}/{len(parts)}")
-        if state is None:
-            state = client.create(entry["input_file_id"], new.endpoint, batch_metadata(new, part.index))
-        else:
-            entry["input_file_id"] = state.input_file_id
-        entry["id"] = state.id
-        new.save(run_dir)
-        log(f"resubmitted {part.requests} expired request(s) of {pending.name} as batch {state.id}")
-    return new, copy is not None
+    sent = send_batches(client, new, {p.index: p.path for p in parts}, found=found_by_digest(client, new), log=log,
+                        save=lambda: new.save(run_dir),
+                        said=lambda b, state: f"resubmitted {b.requests} expired request(s) of {pending.name} as "
+                                              f"batch {state.id}")
+    return new, sent.copy is not None

@@ -17,16 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ManifestError, OverBudget
-from ..ledger import adoption
+from ..ledger.adoption import Seen
 from ..ledger.checks import show
-from ..ledger.manifest import FILENAME, Manifest
+from ..ledger.manifest import FILENAME, BatchRecord, Manifest
+from ..ledger.send import Sent, send_batches
 from ..ledger.store import Pending, input_path
 from ..planning.budget import over_budget
-from ..planning.prompts import estimate_tokens
+from ..planning.tokenizer import estimate_tokens
+from ..providers.base import BatchProvider
 
 _TOKEN_CAPS = ("max_completion_tokens", "max_output_tokens", "max_tokens")
 
@@ -41,21 +44,16 @@ class Planned:
     max_output_tokens: int
 
 
-def batch_file_name(b: dict) -> str:
-    return b.get("file", f"input-{b['index']:03d}.jsonl")
-
-
-def checked_input(client, pending: Pending, b: dict) -> tuple[Path, list[Planned]]:
+def checked_input(client: BatchProvider, pending: Pending, b: BatchRecord) -> tuple[Path, list[Planned]]:
     """The input file of manifest batch `b` and its requests, or ManifestError naming what does not match.
     A folder without the file (an adopted manifest has none) gets the recorded upload's content, but only
     when it is exactly the content the manifest records: its bytes are then uploaded afresh like a file's."""
     m = pending.manifest
-    name = batch_file_name(b)
-    where = f"{pending.directory / FILENAME}: batches[{b['index']}] ({name})"
-    path = input_path(pending.directory, name, missing_ok=bool(b.get("input_file_id")))
+    where = f"{pending.directory / FILENAME}: batches[{b.index}] ({b.file})"
+    path = input_path(pending.directory, b.file, missing_ok=bool(b.input_file_id))
     if not path.exists():
-        data = client.download_bytes(b["input_file_id"])
-        _same(where, len(data), hashlib.sha256(data).hexdigest(), b, f"the upload {b['input_file_id']}")
+        data = client.download_bytes(b.input_file_id)
+        _same(where, len(data), hashlib.sha256(data).hexdigest(), b, f"the upload {b.input_file_id}")
         path.write_bytes(data)
     with path.open("rb") as fh:
         sha = hashlib.file_digest(fh, "sha256").hexdigest()
@@ -63,21 +61,21 @@ def checked_input(client, pending: Pending, b: dict) -> tuple[Path, list[Planned
     planned = []
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
-            planned.append(_request(line, f"{where} line {number}", m.endpoint, b["model"]))
+            planned.append(_request(line, f"{where} line {number}", m.endpoint, b.model))
     ids = [p.custom_id for p in planned]
-    expected = {cid for cid, r in m.records().items() if r.batch == b["index"]}
-    if len(planned) != b["requests"] or len(set(ids)) != len(ids) or set(ids) != expected:
+    expected = {cid for cid, r in m.requests.items() if r.batch == b.index}
+    if len(planned) != b.requests or len(set(ids)) != len(ids) or set(ids) != expected:
         raise ManifestError(f"{where}: holds {len(planned)} request(s) ({len(set(ids))} distinct), the manifest "
-                            f"records {b['requests']} and lists {len(expected)} for this batch")
+                            f"records {b.requests} and lists {len(expected)} for this batch")
     return path, planned
 
 
-def _same(where: str, size: int, sha: str, b: dict, what: str) -> None:
-    if size != b["bytes"]:
-        raise ManifestError(f"{where}: {what} has {size:,} bytes, the manifest records {b['bytes']:,}")
-    if sha != b["input_sha256"]:
+def _same(where: str, size: int, sha: str, b: BatchRecord, what: str) -> None:
+    if size != b.bytes:
+        raise ManifestError(f"{where}: {what} has {size:,} bytes, the manifest records {b.bytes:,}")
+    if sha != b.input_sha256:
         raise ManifestError(f"{where}: sha256 {sha[:16]}… of {what} is not the manifest's "
-                            f"{b['input_sha256'][:16]}…: altered, or not this manifest's input")
+                            f"{b.input_sha256[:16]}…: altered, or not this manifest's input")
 
 
 def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
@@ -98,47 +96,55 @@ def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
     return Planned(doc["custom_id"], model, estimate_tokens(line.decode("utf-8", "replace")), caps[0])
 
 
-def resume_batches(client, cfg, pending: Pending, batches: list[dict], log=print) -> list[str]:
-    """Check every listed part, check the budget for all of them, then upload and create each; the ids."""
+def resume_batches(client: BatchProvider, cfg, pending: Pending, batches: list[BatchRecord],
+                   log: Callable[[str], None] = print) -> list[str]:
+    """Check every listed part, check the budget for all of them, then upload and create each (no new copy
+    of the manifest: it is stored already); the ids. A failure deletes the uploads no batch was made from."""
     m: Manifest = pending.manifest
     checked = [(b, *checked_input(client, pending, b)) for b in batches]
     problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
     if problem:
         raise OverBudget(f"{pending.name}: resuming {len(batches)} batch(es) a killed submit planned: {problem}; "
                          "nothing created")
-    created = []
-    for b, path, planned in checked:
-        file_id = client.upload(path)
-        try:
-            state = client.create(file_id, m.endpoint, adoption.batch_metadata(m, b["index"]))
-        except Exception:
-            try:
-                client.delete_file(file_id)
-            except Exception as exc:  # noqa: BLE001 - the first error is the one to report
-                log(f"{pending.name}: could not delete the upload {file_id} ({exc})")
-            raise
-        b["id"] = state.id
-        created.append(state.id)
-        log(f"{pending.name}: created batch part {b['index'] + 1} ({len(planned)} requests) as {state.id}")
-        _drop_recorded_upload(client, b, path, log)
-    return created
+    sent = Sent()
+    try:
+        send_batches(client, m, {b.index: path for b, path, _ in checked}, with_copy=False, sent=sent, log=log,
+                     said=lambda b, state: f"{pending.name}: created batch part {b.index + 1} ({b.requests} "
+                                           f"requests) as {state.id}")
+    except Exception:
+        for index, file_id in sent.uploads.items():
+            if m.batches[index].id is None:
+                _delete(client, file_id, log)
+        raise
+    finally:
+        for b, path, _ in checked:  # `b` as the killed run left it: its recorded upload is not used
+            if m.batches[b.index].id:
+                _drop_recorded_upload(client, b, path, log)
+    return sent.created
 
 
-def _drop_recorded_upload(client, b: dict, path: Path, log) -> None:
+def _delete(client: BatchProvider, file_id: str, log: Callable[[str], None]) -> None:
+    try:
+        client.delete_file(file_id)
+    except Exception as exc:  # noqa: BLE001 - the first error is the one to report
+        log(f"could not delete the upload {file_id} ({exc})")
+
+
+def _drop_recorded_upload(client: BatchProvider, b: BatchRecord, path: Path, log: Callable[[str], None]) -> None:
     """The upload the killed run recorded is not used; delete it when it is plainly that upload (our file
     name and size, purpose batch), so it is not left behind. Anything else under that id is left alone."""
-    recorded = b.get("input_file_id")
-    if not isinstance(recorded, str) or not recorded:
+    recorded = b.input_file_id
+    if not recorded:
         return
     try:
         info = client.file_info(recorded)
-        if info == (path.name, b["bytes"], "batch"):
+        if info == (path.name, b.bytes, "batch"):
             client.delete_file(recorded)
     except Exception as exc:  # noqa: BLE001 - a leftover upload costs nothing; the batch is created
         log(f"could not delete the earlier upload {recorded} ({exc})")
 
 
-def keep_resumed(client, pending: Pending, state_root: Path) -> Path | None:
+def keep_resumed(client: BatchProvider, pending: Pending, state_root: Path) -> Path | None:
     """For a service that keeps no batch metadata (providers.BatchProvider.keeps_metadata False), write
     the manifest with the ids this poll created under `state_root` (the run's state folder, which the
     workflow stores), with its input files: this record is the only way the next poll finds them. The
@@ -152,15 +158,16 @@ def keep_resumed(client, pending: Pending, state_root: Path) -> Path | None:
     return target
 
 
-def recover_recorded(pending: Pending, seen) -> list[str]:
+def recover_recorded(pending: Pending, seen: Seen | None) -> list[str]:
     """Take the ids that another stored copy of this manifest (same digest: a poll that resumed it and
     stored it again) recorded for the parts this one has none for; the notes saying so."""
-    recorded = seen.recorded.get(pending.manifest.digest(), {}) if seen is not None else {}
+    m = pending.manifest
+    recorded = seen.recorded.get(m.digest(), {}) if seen is not None else {}
     notes = []
-    for b in pending.manifest.batches:
-        batch_id = recorded.get(b["index"])
-        if not b.get("id") and batch_id:
-            b["id"] = batch_id
-            notes.append(f"{pending.name}: batch part {b['index'] + 1} is {batch_id}, as a later copy of this "
+    for b in m.batches:
+        batch_id = recorded.get(b.index)
+        if not b.id and batch_id:
+            m.record(b.index, id=batch_id)
+            notes.append(f"{pending.name}: batch part {b.index + 1} is {batch_id}, as a later copy of this "
                          "manifest recorded")
     return notes

@@ -23,23 +23,25 @@ from ..findings.anchoring import (
     InlineComment,
     Placement,
     cap_inline,
+    held_characters,
     normalize_path,
     place_findings,
     suggestion_block,
 )
 from ..findings.compose import TargetReport, inline_body, threshold
 from ..findings.results import RequestResult
-from ..ledger.manifest import Manifest, RequestRecord
+from ..ledger.manifest import Manifest, RequestRecord, ReviewedFile
 from ..planning.packing import sort_key
 
 REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
 
 
-def finding_fingerprint(files: Mapping[str, dict], f) -> str:
+def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding) -> str:
     """The finding's fingerprint: file (as the diff names it), side, the line's crc, normalised title."""
     path = normalize_path(f.path) if f.path not in files else f.path
-    hashes = (files.get(path) or {}).get("crc") or []
+    reviewed = files.get(path)
+    hashes = (reviewed.crc if reviewed is not None else None) or ()
     return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == RIGHT else None, f.title)
 
 
@@ -90,13 +92,14 @@ def assemble(m: Manifest, key: str, results: Mapping[str, RequestResult], resubm
 def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], resubmitted: set[str], *,
                  min_severity: str, server_url: str) -> TargetReport:
     t = m.target(key)
-    records = sorted((m.request(cid) for cid in m.requests_for(key)),
+    records = sorted((m.requests[cid] for cid in m.requests_for(key)),
                      key=lambda r: (sort_key(r.files[0].path), r.files[0].part))
     models = sorted({r.model for r in records}) or [m.model]
     report = TargetReport(key=key, label=t.label, repository=m.repository, head_sha=t.head_sha,
                           model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since)
-    report.skipped_files = list(m.skipped.get(key, []))
+    report.skipped_files = [(s.path, s.reason) for s in m.skipped.get(key, ())]
     report.files_reviewed = len(m.files.get(key, {}))
+    report.paths = frozenset(m.files.get(key, {}))  # only these become links
     own: list[Finding] = []  # findings on a file their request showed
     other: list[Finding] = []  # findings on any other file
     summaries: list[str] = []
@@ -115,7 +118,8 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
     own, below_own = threshold(own, min_severity)
     other, below_other = threshold(other, min_severity)
     report.below_threshold = below_own + below_other
-    placement = place_findings(own, m.commentable(key))
+    held = held_characters({path: f.invisible for path, f in m.files.get(key, {}).items() if f.invisible})
+    placement = place_findings(own, m.commentable(key), invisible=held)
     report.inline = list(placement.inline)
     report.unplaced = list(placement.unplaced) + [(f, OTHER_FILE) for f in other]
     return report

@@ -1,2 +1,2 @@
-"""The submit journey (journey.py orchestrates): targets -> diffs -> requests -> budget -> batch
+"""The submit journey (journey.py orchestrates): targets -> plans (diffs -> requests) -> budget -> batch
 files -> manifest -> batches. Never imports the poll journey."""

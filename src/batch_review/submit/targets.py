@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..core.errors import RepositoryError
 from ..core.markers import Identity, Marker, from_external_id, marker_of
 from ..core.vocabulary import Target
-from ..planning.prompts import clip_description
+from ..planning.rendering import clip_description
 
 
 @dataclass(frozen=True)
