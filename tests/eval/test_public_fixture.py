@@ -89,7 +89,7 @@ def test_the_request_shows_the_bug_line_under_its_number(cachetools, tmp_path):
 
 
 def test_eval_of_the_fixture_end_to_end_scores_a_finding_on_the_known_line(cachetools, tmp_path, monkeypatch,
-                                                                          openai_emu, capsys):
+                                                                          openai_emu):
     """The whole eval on the real history, through the real client and the emulator: a model that points at
     line 70 (the line the known fix changed) and says something minor about line 1 catches the one case at
     every threshold up to high; line 1 is 7 lines from the nearest bug line (8), so only half of what it
