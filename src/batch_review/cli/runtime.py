@@ -17,6 +17,9 @@ from pathlib import Path
 
 from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, load_config
 from ..core.errors import ConfigError, UsageError, from_os_error
+from ..core.markers import Identity
+from ..core.provenance import KEY_ENV as SIGNING_KEY_ENV
+from ..core.provenance import Provenance, SigningKey
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.pricing import PRICES, price_for
 from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
@@ -40,6 +43,7 @@ class Settings:
     azure_endpoint: str = ""
     http_timeout: str = ""  # TIMEOUT_ENV as written; checked when a client is made
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # KEY_ENV variable -> key
+    signing_key: str = field(default="", repr=False)  # provenance.KEY_ENV as written; parsed by `provenance`
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -52,6 +56,7 @@ class Settings:
             anthropic_base_url=get("ANTHROPIC_BASE_URL", ""),
             azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
             keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
+            signing_key=get(SIGNING_KEY_ENV, "").strip(),
         )
 
 
@@ -97,6 +102,15 @@ def github(settings: Settings, *, required: bool):
     from ..github.api import GitHubAPI
 
     return GitHubAPI(token, repository, settings.github_api_url or None, timeout=http_timeout(settings, 30))
+
+
+def provenance(cfg, settings: Settings, repository: str) -> Provenance:
+    """Who we write as and the signing key, if any (a bad key is one ConfigError line; the key is masked)."""
+    key = None
+    if settings.signing_key:
+        actions_env.mask(settings.signing_key)
+        key = SigningKey.parse(settings.signing_key)
+    return Provenance(Identity(cfg.output.bot_login), repository, key)
 
 
 def repository(settings: Settings, git) -> str:

@@ -28,7 +28,8 @@ from pathlib import Path
 from .. import __version__
 from ..core.diffs import DiffError, decode_diff, parse_diff, right_line_hashes
 from ..core.errors import OverBudget, RepositoryError, ServiceError, with_context
-from ..core.markers import Marker
+from ..core.markers import Identity, Marker
+from ..core.provenance import Provenance
 from ..core.vocabulary import Target
 from ..git.repo import GitRepo
 from ..ledger.adoption import MANIFEST_FILE, batch_metadata, keep_copy, orphan_heads, seen_in
@@ -197,6 +198,10 @@ class SubmitContext:
     warn: Callable[[str], None] = print
     alert: Callable[[str], None] = print  # a bug's one line (its traceback is already in the log)
     group: Callable[[str], AbstractContextManager] = lambda title: nullcontext()
+    provenance: Provenance | None = None  # who we are and the signing key; None: output.bot_login, no key
+
+    def trust(self) -> Provenance:
+        return self.provenance or Provenance(Identity(self.cfg.output.bot_login), self.repository)
 
 
 def pending_heads(listing) -> set[tuple[str, str]]:
@@ -223,11 +228,11 @@ def _pending(ctx: SubmitContext):
 def _select(ctx: SubmitContext, listing) -> TargetSelection:
     selection = select_targets(ctx.cfg, ctx.git, ctx.github, repository=ctx.repository, base=ctx.base,
                                head=ctx.head, only_prs=ctx.only_prs, pending=pending_heads(listing),
-                               token=ctx.fetch_token)
-    if selection.targets and not ctx.dry_run:  # a batch whose manifest was never stored is pending too
+                               token=ctx.fetch_token, provenance=ctx.trust())
+    if selection.targets and not ctx.dry_run:  # a batch of ours whose manifest was never stored is pending too
         client = ctx.batch_client_factory()
         selection = selection.without(orphan_heads(client, ctx.repository, seen_in(listing).digests,
-                                                   now=ctx.now().timestamp()))
+                                                   now=ctx.now().timestamp(), provenance=ctx.trust()))
     return selection
 
 
