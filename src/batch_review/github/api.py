@@ -24,7 +24,6 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.Artifact import Artifact
 from github.PaginatedList import PaginatedList
-from urllib3.util.retry import Retry
 
 from ..core.errors import GitHubError
 from . import graphql, pacing
@@ -73,9 +72,10 @@ class GitHubAPI:
         self._timeout = timeout
         interval = float(os.environ.get(WRITE_INTERVAL_ENV, "1.0"))
         self.budget = WriteBudget(interval=interval, clock=pacing.CLOCK)  # writes are paced here, not by PyGithub
-        # Only idempotent methods are retried by the client; POST and PATCH are retried by publish.py
-        # after it has checked that the first attempt did not land.
-        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
+        # Only reads are retried by the client. Writes are retried here and by publish.py, through the write
+        # budget (a retry within a minute after a limit answer would break GitHub's rule) and, for POST and
+        # PATCH, after checking that the first attempt did not land.
+        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}))
         self._gh = Github(
             auth=Auth.Token(token), base_url=self.api_url, timeout=max(1, round(timeout)), retry=retry, per_page=100,
             seconds_between_requests=0, seconds_between_writes=0,
@@ -383,15 +383,24 @@ class GitHubAPI:
         raise GitHubError(0, f"downloading artifact {artifact_id}: {last}")
 
     def delete_artifact(self, artifact_id: int) -> None:
-        """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it."""
-        self.budget.before_write()
-        try:
-            status, headers, body = self.repo._requester.requestJson(
-                "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}")
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"deleting artifact {artifact_id}") from exc
-        self.budget.observe(status, headers, body or "")
-        if status in (204, 404):
-            return
-        message = (body or "").strip().splitlines()[0][:200] if (body or "").strip() else ""
-        raise GitHubError(status, f"deleting artifact {artifact_id}: HTTP {status} {message}".strip())
+        """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it. A delete
+        may be sent again (it is idempotent): after no answer or a 5xx, and after a limit answer's wait."""
+        what = f"deleting artifact {artifact_id}"
+        for attempt in range(4):
+            self.budget.before_write()
+            try:
+                status, headers, body = self.repo._requester.requestJson(
+                    "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}")
+            except Exception as exc:  # noqa: BLE001 - no answer: try again, then say so
+                error = _error(exc, what)
+            else:
+                if status in (204, 404):
+                    return
+                limited = self.budget.observe(status, headers, body or "")
+                message = (body or "").strip().splitlines()[0][:200] if (body or "").strip() else ""
+                error = GitHubError(status, f"{what}: HTTP {status} {message}".strip())
+                if not (limited or status >= 500):
+                    raise error
+            if attempt == 3:
+                raise error
+            self.budget.clock.sleep(0.5 * 2 ** attempt)

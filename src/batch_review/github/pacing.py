@@ -31,6 +31,7 @@ MIN_LIMIT_WAIT = 60.0  # GitHub: at least a minute after a limit answer without 
 MAX_WAIT = 120.0  # a longer wait ends this run's posting; the next poll goes on
 LIMIT_ANSWERS = 3  # limit answers in one run before it stops trying
 RESERVE = 50  # primary rate limit: requests kept for the rest of the run (retire, reports)
+MARGIN = 0.05  # seconds added to every wait: a window's edge is never met exactly
 
 
 class Clock:
@@ -76,6 +77,12 @@ class WriteBudget:
         self._forget(self.clock.now())
         return max(0, self.per_hour - len(self.sent))
 
+    def hour_frees(self) -> float:
+        """When this run's oldest write of the hour leaves the window (now, if there is room)."""
+        now = self.clock.now()
+        self._forget(now)
+        return self.sent[0] + 3600 if len(self.sent) >= self.per_hour else now
+
     def _spent(self, why: str, resume_at: float) -> WriteBudgetSpent:
         return WriteBudgetSpent(f"stopped posting: {why}", resume_at)
 
@@ -86,7 +93,7 @@ class WriteBudget:
             wait = self.blocked_until - now
             if wait > MAX_WAIT:
                 raise self._spent(f"GitHub asked for {wait:.0f} s before the next request", self.blocked_until)
-            self.clock.sleep(wait)
+            self.clock.sleep(wait + MARGIN)
 
     def before_write(self) -> None:
         """Wait until one more write keeps every limit, or raise WriteBudgetSpent; then count it."""
@@ -105,7 +112,7 @@ class WriteBudget:
         if wait > MAX_WAIT:
             raise self._spent("the minute's writes are used up", now + wait)
         if wait > 0:
-            self.clock.sleep(wait)
+            self.clock.sleep(wait + MARGIN)
         self.sent.append(self.clock.now())
 
     def observe(self, status: int, headers: dict | None, message: str = "") -> bool:

@@ -35,10 +35,12 @@ from dataclasses import dataclass, field
 from ..core.errors import ConfigError, GitHubError
 from ..core.markers import Marker
 from ..core.provenance import body_digest
+from ..github.graphql import PULLS_PER_QUERY
 from ..github.pacing import WriteBudgetSpent
 from ..github.records import PullSnapshot, ReviewInfo, is_pending_review_conflict
 
 CLAIM_ROUNDS = 4  # claim rounds per review part before a pull request is left for the next poll
+FIRST_WAVE = 5  # claims held at once in a run's first round; doubled after each round GitHub took whole
 
 Build = Callable[[bool, tuple], tuple[list[str], list[dict]]]
 
@@ -92,6 +94,18 @@ class Claims:
         self.pub = publisher
         self.gh = publisher.github
         self.trust = publisher.provenance
+        self.short: WriteBudgetSpent | None = None  # the run's writes cannot finish another claim
+
+    def _afford(self, writes: int) -> bool:
+        """Whether this run's write budget has room for a whole claim (deletes, create, submit): a claim is
+        never left half done for want of writes. When not, the run stops after this round."""
+        budget = getattr(self.gh, "budget", None)
+        if budget is None or budget.left() >= writes:
+            return True
+        self.short = self.short or WriteBudgetSpent(
+            f"stopped posting: {budget.per_hour} content-creating requests in the last hour (GitHub's limit)",
+            budget.hour_frees())
+        return False
 
     def _posted(self, snap: PullSnapshot, marker: Marker, part: int) -> bool:
         for r in snap.reviews:
@@ -107,18 +121,36 @@ class Claims:
             active = [j for j in jobs if not _spent(j)]
             if not active:
                 return
-            self._round(active, snaps)
-            again = [j.number for j in jobs if not j.outcome]
+            tried = self._round(active, snaps)
+            if self.short is not None:
+                raise self.short
+            again = [j.number for j in tried if not j.outcome]
             if again:
                 snaps.update(self.gh.pull_snapshots(again)[0])
 
-    def _round(self, active: list[ReviewJob], snaps: dict[int, PullSnapshot]) -> None:
-        """Claim for each active job, check every claim in one read, submit what passed."""
+    def _round(self, active: list[ReviewJob], snaps: dict[int, PullSnapshot]) -> list[ReviewJob]:
+        """Claim for up to a wave of active jobs, check every claim in one read, submit what passed; the jobs
+        tried. The wave starts small and doubles while GitHub takes every write, and halves after a limit
+        answer, so a limit GitHub enforces below ours (other automation of our identity) strands few claims."""
+        budget = getattr(self.gh, "budget", None)
+        answers = budget.limit_answers if budget is not None else 0
+        wave = getattr(self.pub, "wave", FIRST_WAVE)
+        claimed, tried = [], []
         for job in active:
+            if self.short is not None or len(claimed) >= wave:
+                break
+            tried.append(job)
             job.rounds += 1
-        claimed = [j for j in active if self._guard(j, self._claim, j, snaps.get(j.number))]
-        if not claimed:
-            return
+            if self._guard(job, self._claim, job, snaps.get(job.number)):
+                claimed.append(job)
+        if claimed:
+            self._check(claimed, snaps)
+        limited = budget is not None and budget.limit_answers > answers
+        self.pub.wave = max(1, wave // 2) if limited else min(2 * wave, PULLS_PER_QUERY)
+        return tried
+
+    def _check(self, claimed: list[ReviewJob], snaps: dict[int, PullSnapshot]) -> None:
+        """One read for all of a round's claims, then each is settled: submitted, or dropped."""
         fresh, nodes = self.gh.pull_snapshots([j.number for j in claimed], tuple(j.claim.node_id for j in claimed))
         snaps.update(fresh)
         for job, node in zip(claimed, nodes, strict=True):
@@ -148,6 +180,9 @@ class Claims:
         job.listing, job.parts = snap.reviews, len(bodies)
         if job.part > len(bodies):
             job.outcome = "posted" if job.posted else "already"
+            return False
+        if not self._afford(2 + sum(r.pending for r in snap.reviews)):
+            job.rounds -= 1
             return False
         if not self._clear(job, snap):
             return False

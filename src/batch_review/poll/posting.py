@@ -104,21 +104,32 @@ def _post_chunk(github, publisher, out, chunk: list[Work]) -> None:
         for w in chunk:
             w.failure = f"{w.name}: {exc}; left pending for the next run"
         return
-    jobs: dict[str, ReviewJob] = {}
+    jobs: dict[int, ReviewJob] = {}
     for w in chunk:
         job = _prepare(publisher, out, w, snaps)
         if job is not None:
-            jobs[w.key + w.name] = job
-    Claims(publisher).run(list(jobs.values()), snaps)
+            jobs[id(w)] = job
+    stop = None
+    try:
+        Claims(publisher).run(list(jobs.values()), snaps)
+    except WriteBudgetSpent as exc:  # what was posted before is still accounted for, below
+        stop = exc
     for w in chunk:
-        if w.done or w.failure:
-            continue
-        try:
-            _finish(publisher, out, w, jobs.get(w.key + w.name))
-        except (WriteBudgetSpent, ConfigError):
-            raise
-        except GitHubError as exc:
-            w.failure = f"{w.name}: {exc}; left pending for the next run"
+        _finish_one(publisher, out, w, jobs.get(id(w)), stopped=stop is not None)
+    if stop is not None:
+        raise stop
+
+
+def _finish_one(publisher, out, w: Work, job: ReviewJob | None, *, stopped: bool) -> None:
+    """_finish for a Work whose review (if any) has an outcome; after a stop, nothing new is begun."""
+    if w.done or w.failure or (job is not None and not job.outcome) or (stopped and job is None):
+        return
+    try:
+        _finish(publisher, out, w, job)
+    except (WriteBudgetSpent, ConfigError):
+        raise
+    except GitHubError as exc:
+        w.failure = f"{w.name}: {exc}; left pending for the next run"
 
 
 def _prepare(publisher, out, w: Work, snaps: dict) -> ReviewJob | None:
