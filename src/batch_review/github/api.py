@@ -1,17 +1,12 @@
-"""The only module that talks to GitHub: PyGithub for the REST API, plain requests for artifact blobs.
+"""The only module that talks to GitHub: PyGithub for REST and GraphQL, plain requests for artifact blobs.
 
-Reads are retried by PyGithub (5xx, rate limits) and GraphQL reads here. Writes (reviews, check runs) are NOT
-retried here: a lost response to a POST may have been carried out, so publish.py looks for its marker before
-trying again. Every write goes through the run's WriteBudget (pacing.py: a second apart by default, within
-GitHub's per-minute and per-hour limits, nothing within a minute after a limit answer) and every answer's
-rate headers are read into it.
-
-Listings are read as plain JSON pages (never PyGithub's lazy objects, which fetch a missing attribute
-with one more request): every review carries its author (`user.login`, `user.type`) and state, every
-check run the app that created it (`app.slug`), so callers can tell our own writing from anyone's. Open
-pull requests are listed once per run. `rate_remaining` reads the X-RateLimit-Remaining header of the
-last answer, without a request of its own. The answers become records.py's plain records. Pull requests
-and their reviews are read in bulk through GraphQL (`pull_snapshots`, graphql.py's queries).
+Reads are retried (PyGithub's REST reads, GraphQL reads here). Writes are NOT retried blindly: a lost
+response to a POST may have been carried out, so publish.py looks before trying again. Every write goes
+through the run's WriteBudget (pacing.py: GitHub's write limits; nothing within a minute after a limit
+answer) and every answer's rate headers are read into it. Listings are plain JSON pages (never PyGithub's
+lazy objects): every review carries its author and state, every check run its app, so callers can tell our
+own writing from anyone's. Pull requests and their reviews are read in bulk through GraphQL
+(`pull_snapshots`, graphql.py's queries). The answers become records.py's plain records.
 """
 
 from __future__ import annotations
@@ -109,9 +104,6 @@ class GitHubAPI:
         Enterprise Server)."""
         if self.budget.rate_remaining:
             return min(r for r, _ in self.budget.rate_remaining.values())
-        remaining, limit = self._gh.requester.rate_limiting
-        if limit >= 0 and remaining >= 0:
-            return int(remaining)
         try:
             _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
             core = ((data or {}).get("resources") or {}).get("core") or (data or {}).get("rate") or {}

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import BatchAPIError, ManifestError
+from ..core.markers import Identity
 from ..core.provenance import Provenance
 from .manifest import Manifest
 from .store import Pending
@@ -254,7 +255,8 @@ def adoptable(ctx, result) -> list[Pending]:
     try:
         orphans, problems, notes = find_orphans(ctx.client, ctx.github.repository,
                                                 result.seen.digests | result.derived, now=ctx.now().timestamp(),
-                                                min_age=ADOPT_AFTER, provenance=ctx.provenance)
+                                                min_age=ADOPT_AFTER,
+                                                provenance=ctx.provenance or Provenance(Identity(), ctx.github.repository))
     except BatchAPIError as exc:
         result.failures.append(f"looking for batches without a stored manifest: {exc}")
         return []
