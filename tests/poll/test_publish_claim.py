@@ -151,3 +151,22 @@ def test_a_pending_duplicate_is_deleted_and_a_persons_draft_is_never_seen(finish
     assert [p["user"]["login"] for p in world.github.pending_reviews(1)] == ["octocat"]
     (posted,) = world.github.reviews(1)
     assert posted["body"] == marker.html() + "\nnew"
+
+
+def test_reruns_write_nothing_while_the_manifests_delete_keeps_failing(finished, tmp_path):
+    """Issue 21 item 8: the artifact's delete fails poll after poll, so the posted manifest is met again
+    every hour. Each rerun reads (one GraphQL request for its pull requests) and writes no review: the only
+    write it makes is the delete it retries."""
+    world, artifact = finished
+    world.github.add_artifact("batch-review-1-1", artifact)
+    world.github.inject("DELETE", r"/actions/artifacts/\d+$", 500, times=1000)
+    assert world.run("poll", "--artifacts", "--state-dir", str(tmp_path / "first")) == 1
+    exactly_one_review(world)
+    for rerun in range(3):
+        world.github.log.clear()
+        assert world.run("poll", "--artifacts", "--state-dir", str(tmp_path / f"rerun{rerun}")) == 1
+        writes = {(e.method, e.path.rsplit("/", 2)[-2]) for e in world.github.log
+                  if e.method in ("POST", "PATCH", "PUT", "DELETE") and e.path != "/graphql"}
+        assert writes == {("DELETE", "artifacts")}, writes
+        assert [e.path for e in world.github.log if e.path == "/graphql"] == ["/graphql"]
+        exactly_one_review(world)
