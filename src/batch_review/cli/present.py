@@ -107,9 +107,22 @@ def _when(ts: int | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "?"
 
 
+def _targets(text: str, limit: int = 60) -> str:
+    """A batch's targets as one cell: a night of hundreds is its first few and the count."""
+    names = text.split(", ")
+    if len(text) <= limit:
+        return text
+    shown = []
+    while names[len(shown):] and len(", ".join(shown + [names[len(shown)]])) <= limit - 20:
+        shown.append(names[len(shown)])
+    if not shown:
+        return text[:limit - 1] + "…"
+    return f"{', '.join(shown)} … ({len(names)} targets)"
+
+
 def batch_table(rows) -> list[list]:
     now = time.time()
-    return [[r.targets, r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
+    return [[_targets(r.targets), r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
              _when(r.expires_at)] for r in rows]
 
 
