@@ -10,6 +10,7 @@ import atexit
 import json
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,15 @@ OPENAI_KEY = "sk-test-emulator-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-api03-emulator-0123456789abcdef"
 CLAUDE_CONFIG = "provider:\n  name: anthropic\nmodel: claude-haiku-4-5\n"
 GITHUB_TOKEN = "ghs_emulatortoken0123456789"
+SIGNING_KEY = "5ca1ab1e" * 8  # 32 bytes, hex: what `openssl rand -hex 32` gives
+
+
+@pytest.fixture
+def signed(monkeypatch):
+    """The recommended setup for the workflow token: the signing key set (a secret of the default branch's
+    environment in a real workflow)."""
+    monkeypatch.setenv("BATCH_REVIEW_SIGNING_KEY", SIGNING_KEY)
+    return SIGNING_KEY
 
 
 @pytest.fixture
@@ -239,12 +249,25 @@ def world(tmp_path, openai_emu, github_emu, monkeypatch) -> World:
     return make_world(tmp_path, openai_emu, github_emu, monkeypatch)
 
 
+class NoWait:
+    """Wall time, without the waiting."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
 @pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch):
-    """Publish waits out Retry-After and backoff; tests do not need to wait in real time."""
+    """Publish waits out Retry-After and backoff, the write budget paces; tests do not wait in real time (a
+    test of the pacing itself gives the product and the emulator one simulated clock)."""
+    import batch_review.github.pacing as pacing
     import batch_review.poll.publish as publish
 
     monkeypatch.setattr(publish.time, "sleep", lambda s: None)
+    monkeypatch.setattr(pacing, "CLOCK", NoWait())
     # exact token counting is on only where a test turns it on (tests/planning/test_tokenizer.py)
     monkeypatch.delenv("TIKTOKEN_CACHE_DIR", raising=False)
 

@@ -15,6 +15,7 @@ ERR = "tests/core/test_errors.py::"
 ENV = "tests/cli/test_actions_env.py::"
 ID = "tests/poll/test_publish_identity.py::"
 CLAIM = "tests/poll/test_publish_claim.py::"
+PROV = "tests/poll/test_provenance_attacks.py::"
 TRUST = "tests/ledger/test_store_trust.py::"
 FATE = "tests/poll/test_one_manifest_one_fate.py::"
 CFG = "tests/config/test_config_errors.py::"
@@ -186,6 +187,23 @@ HOSTILE: list[tuple[str, str, str]] = [
      ENV + "test_a_failed_requests_echoed_key_is_not_posted_on_the_pull_request"),
     ("a key split over two writes", "line-buffered redacting streams",
      ENV + "test_printed_lines_are_redacted_even_when_written_in_pieces"),
+    # a branch's workflow writing as github-actions[bot] (the shared identity), with the signing key set
+    ("a review by the bot carrying our marker for the head (a branch workflow)", "unsigned: not ours; reviewed",
+     PROV + "test_a_marked_review_from_a_branch_workflow_does_not_skip_the_head_with_the_key"),
+    ("a real signed marker copied onto a new head or another pull request", "the signature covers them",
+     PROV + "test_a_replayed_signature_on_another_head_or_pull_request_is_not_ours"),
+    ("tonight's signed marker with another text posted first", "the signature covers the text",
+     PROV + "test_the_same_signed_marker_with_another_text_does_not_count_as_posted"),
+    ("a pending bot review with tonight's marker and its own text", "never published: deleted, ours posted",
+     PROV + "test_a_pending_bot_review_with_tonights_marker_is_never_published"),
+    ("a bare pending bot review holding the one pending review", "deleted (a bot has no drafts), ours posted",
+     PROV + "test_a_bare_pending_bot_review_does_not_block_posting"),
+    ("a forged orphan batch with a self-made copy (unsigned, or our signature copied)",
+     "not adopted, the copy never read", PROV + "test_a_forged_orphan_batch_is_not_adopted_with_the_key"),
+    ("the same without a signing key", "adoption off: reported, the head submitted again",
+     PROV + "test_without_a_key_no_orphan_is_adopted_and_submit_does_not_wait_for_one"),
+    ("a signing key that is short or not hex/base64", "one line, exit 2, nothing sent",
+     PROV + "test_a_bad_signing_key_is_one_line_and_nothing_is_sent"),
     # someone holding the OpenAI key, or a damaged copy on the batch service
     ("a forged manifest copy (another head) named by a batch", "its digest must equal the batch metadata's",
      ADOPT + "test_a_forged_copy_is_not_adopted"),
@@ -218,10 +236,19 @@ SEAMS: list[tuple[str, str, str]] = [
      CLAIM + "test_two_pollers_in_threads_post_exactly_one_review_every_round"),
     ("two poll processes at once (slow review endpoint)", "one review",
      CLAIM + "test_two_poller_processes_post_exactly_one_review"),
-    ("poll killed between claiming (pending review) and submitting it", "the next poll submits it: lost 0, twice 0",
-     CLAIM + "test_a_pending_review_left_by_a_killed_poll_is_submitted_by_the_next"),
-    ("a losing poll's pending duplicate of a posted review", "deleted, twice 0",
-     CLAIM + "test_a_pending_duplicate_of_a_posted_review_is_deleted"),
+    ("poll killed between claiming (pending review) and submitting it",
+     "the next poll deletes it (never submits what it did not create) and posts its own: lost 0, twice 0",
+     CLAIM + "test_a_pending_review_left_by_a_killed_poll_is_deleted_and_the_next_posts_its_own"),
+    ("a pending bot review with the very marker about to be posted", "deleted, ours posted as composed, twice 0",
+     CLAIM + "test_a_pending_duplicate_is_deleted_and_a_persons_draft_is_never_seen"),
+    ("reruns of a posted manifest whose artifact delete keeps failing", "no review write, one bulk read",
+     CLAIM + "test_reruns_write_nothing_while_the_manifests_delete_keeps_failing"),
+    ("60 pull requests under a tenth of GitHub's write limits, on a simulated clock",
+     "lost 0, twice 0, no request within a minute after a limit answer, each partial poll says what is left",
+     "tests/journeys/test_night.py::test_sixty_pull_requests_within_scaled_limits"),
+    ("GitHub allows fewer writes than configured (other automation of the same identity)",
+     "403s obeyed, clean stops, the next polls finish the night",
+     "tests/journeys/test_night.py::test_limit_answers_are_obeyed_when_github_allows_less_than_configured"),
     ("the token's rate budget runs low mid-poll", "posting stops cleanly; the next poll goes on",
      "tests/poll/test_journey.py::test_a_low_rate_budget_stops_posting_cleanly_and_the_next_poll_goes_on"),
     ("poll killed after posting, before retiring and before the upload step (a resubmission was made)",

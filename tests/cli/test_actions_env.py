@@ -39,7 +39,7 @@ def test_declared_inputs_are_exactly_the_consumed_ones():
     samples = {"command": "poll", "dry-run": "true", "pull-requests": "7", "batch-ids": "batch_9",
                "config": "other.yml", "state-dir": "elsewhere", "model": "gpt-5", "artifact-prefix": "x-",
                "openai-api-key": "sk-other", "openai-base-url": "http://other/v1", "github-token": "ghs_other",
-               "anthropic-api-key": "sk-ant-other"}
+               "anthropic-api-key": "sk-ant-other", "signing-key": "ab" * 32}
     for name in ACTION["inputs"]:  # each declared input changes what the CLI gets, in some command
         changed = False
         for command in ("submit", "poll", "cancel"):
@@ -201,31 +201,43 @@ def test_fork_artifacts_are_ignored(world, tmp_path):
 
 
 def test_no_secret_reaches_any_output(world, tmp_path):
-    """Every file, log, output and request body the tool writes is scanned for the two secrets."""
+    """Every file, log, output and request body the tool writes is scanned for the three secrets (the
+    signing key too, whether given as hex or as base64)."""
+    import base64
+
     from ..emulators.github_emu import make_zip
 
+    key = "9f" * 32
+    key64 = base64.b64encode(bytes.fromhex(key)).decode()
     world.answer_with({"app.py": [finding("app.py", 2)]})
     logs = []
-    proc, _, _ = run_entrypoint(world, tmp_path, "schedule")
+    proc, _, _ = run_entrypoint(world, tmp_path, "schedule", **{"signing-key": key})
     logs.append(proc.stdout + proc.stderr)
     state = world.repo.path / ".batch-review"
     files = {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
     world.github.add_artifact("batch-review-99-1", make_zip(files))
     world.openai.complete_all()
-    proc, _, _ = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll")
+    proc, _, _ = run_entrypoint(world, tmp_path, "workflow_dispatch", command="poll", **{"signing-key": key64})
     logs.append(proc.stdout + proc.stderr)
+    assert proc.returncode == 0, proc.stderr
     written = [p.read_bytes() for p in list(state.rglob("*")) + list(tmp_path.glob("*")) if p.is_file()]
     written += [(world.repo.path / ".git" / "config").read_bytes()]
     written += [a["data"] for a in world.github.artifacts.values()]
     uploads = [e.body for e in world.openai.log if e.method == "POST" and e.path.endswith("/files")]
     sent_to_github = [e.body for e in world.github.log if e.method in ("POST", "PATCH")]
-    for secret in (OPENAI_KEY, GITHUB_TOKEN):
+    sent_to_openai = [e.body for e in world.openai.log if e.method == "POST"]
+    for secret in (OPENAI_KEY, GITHUB_TOKEN, key, key64):
         for text in logs:
             assert secret not in "\n".join(x for x in text.splitlines() if not x.startswith("::add-mask::"))
-        for blob in written + uploads + sent_to_github:
+        for blob in written + uploads + sent_to_github + sent_to_openai:
             assert secret.encode() not in blob
-    # GitHub: the pending review and its submission (the claim); OpenAI: the input, the manifest copy
-    assert len(sent_to_github) == 2 and len(uploads) == 2 and logs[0] and logs[1]
+    # GitHub: the pending review and its submission (the claim), beside GraphQL reads; OpenAI: the input,
+    # the manifest copy
+    github_writes = [e for e in world.github.log if e.method in ("POST", "PATCH") and e.path != "/graphql"]
+    assert len(github_writes) == 2 and len(uploads) == 2 and logs[0] and logs[1]
+    assert "::add-mask::" + key in logs[0] and "::add-mask::" + key64 in logs[1]
+    (review,) = world.github.reviews(1)
+    assert " sig=" in review["body"].split("\n", 1)[0]
 
 
 def _printed(text: str) -> str:

@@ -74,7 +74,7 @@ def test_a_service_echoing_the_path_is_redacted_in_the_log(world, in_actions, mo
     monkeypatch.setenv("OPENAI_BASE_URL", url)
     assert world.submit() == 1
     out, err = capsys.readouterr()
-    assert "HTTP 404: no route for [redacted]/batches" in out + err  # the path as the service echoed it
+    assert "HTTP 404: no route for [redacted]/files; nothing submitted" in out + err  # as the service echoed it
     assert leaks(world, in_actions, out + err, [PATH_KEY]) == []
 
 

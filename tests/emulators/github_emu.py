@@ -5,7 +5,14 @@ comment only on a line inside a hunk of the pull request's diff on its side, bot
 comment in one hunk (one bad comment fails the whole review, and the error does not say which), bodies up
 to 65,536 characters, APPROVE refused to a workflow token, at most 50 annotations a request, the check
 run output limits, artifact downloads by a 302 to a blob host that must not receive the token, deletes
-needing actions: write, and the secondary rate limit on content creation.
+needing actions: write, and the secondary rate limits on content creation: at most
+`creation_limit_per_minute` (80) and `creation_limit_per_hour` (500) writes per user in any sliding minute
+and hour (every POST, PATCH, PUT and DELETE counts, GraphQL queries do not: GitHub does not say which count,
+so the emulator takes the widest reading), answered 403 with GitHub's message and a Retry-After of the
+seconds until the window has room. Each limit answer is recorded (`limit_answers`), and so is any request of
+that user within a minute after one (`early_requests`: GitHub asks for at least a minute). Time is
+`clock()`, wall time unless a test gives a simulated clock that the product's pacing shares.
+POST /graphql (/api/graphql under a GHES prefix) answers GraphQL queries: github_graphql.py.
 
 Users: each token writes as one user (`add_user`); the default token is the workflow token
 (`github-actions[bot]`, type Bot, app `github-actions`). Reviews carry `user {login, type}` of the token
@@ -22,6 +29,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -32,6 +40,7 @@ from urllib.parse import urlencode
 import jsonschema
 from unidiff import PatchSet
 
+from . import github_graphql
 from .base import Emulator, HttpError, Response
 
 SCHEMAS = json.loads((Path(__file__).parent / "schemas" / "github.json").read_text())
@@ -130,8 +139,10 @@ class BlobHost(Emulator):
 
 
 class GitHubEmulator(Emulator):
-    def __init__(self, token: str = "ghs_emulatortoken", repo: str = "acme/widgets", prefix: str = "") -> None:
+    def __init__(self, token: str = "ghs_emulatortoken", repo: str = "acme/widgets", prefix: str = "",
+                 clock=time.time) -> None:
         super().__init__()
+        self.clock = clock
         self.token = token
         self.repo = repo
         self.prefix = prefix.rstrip("/")
@@ -139,7 +150,12 @@ class GitHubEmulator(Emulator):
         self.permissions = {"actions": "write", "checks": "write", "pull_requests": "write"}
         self.workflow_token = True  # GITHUB_TOKEN: may not approve
         self.creation_limit_per_minute = 80
-        self._creations: list[float] = []
+        self.creation_limit_per_hour = 500
+        self._creations: dict[str, list[float]] = {}  # login -> times of its writes in the last hour
+        self.limit_answers: list[tuple[str, float]] = []  # (login, time) of each 403 for a write limit
+        self.early_requests: list[tuple[str, float, str]] = []  # (login, time, path) within 60 s after one
+        self.graphql_limit = 5000
+        self.graphql_remaining = 5000
         self.pulls: dict[int, dict] = {}
         self._reviews: dict[int, list[dict]] = {}
         self._check_runs: list[dict] = []
@@ -282,18 +298,47 @@ class GitHubEmulator(Emulator):
         with self.lock:
             if path.rstrip("/").endswith("/rate_limit"):  # not counted against the budget
                 return Response(200, {"resources": {"core": self._rate()}, "rate": self._rate()})
+            self._note_early(user["login"], path)
+            self._user = user
+            if method == "POST" and path == self.graphql_path:
+                return self._graphql(body, user)
             self.rate_remaining = max(0, self.rate_remaining - 1)
             rate = self._rate()
-            self._user = user
+            if method in ("POST", "PATCH", "PUT", "DELETE"):
+                self._creation()
             resp = self._route_repo(method, path, query, body)
-        resp.headers.update({"X-RateLimit-Limit": str(rate["limit"]), "X-RateLimit-Remaining": str(rate["remaining"]),
-                             "X-RateLimit-Reset": str(rate["reset"]), "X-RateLimit-Used": str(rate["used"]),
-                             "X-RateLimit-Resource": "core"})
+        resp.headers.update(self._rate_headers(rate, "core"))
         return resp
+
+    @property
+    def graphql_path(self) -> str:
+        return (self.prefix.removesuffix("/v3") if self.prefix else "") + "/graphql"
+
+    def _graphql(self, body: bytes, user: dict) -> Response:
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            raise HttpError(400, self.error_body(400, "Problems parsing JSON")) from None
+        answer, cost = github_graphql.serve(self, payload, user)
+        self.graphql_remaining = max(0, self.graphql_remaining - cost)
+        rate = {"limit": self.graphql_limit, "remaining": self.graphql_remaining,
+                "used": self.graphql_limit - self.graphql_remaining, "reset": int(self.clock()) + 3600}
+        return Response(200, answer, self._rate_headers(rate, "graphql"))
+
+    @staticmethod
+    def _rate_headers(rate: dict, resource: str) -> dict:
+        return {"X-RateLimit-Limit": str(rate["limit"]), "X-RateLimit-Remaining": str(rate["remaining"]),
+                "X-RateLimit-Reset": str(rate["reset"]), "X-RateLimit-Used": str(rate["used"]),
+                "X-RateLimit-Resource": resource}
+
+    def _note_early(self, login: str, path: str) -> None:
+        now = self.clock()
+        if any(who == login and now - t < 60 for who, t in self.limit_answers):
+            self.early_requests.append((login, now, path))
 
     def _rate(self) -> dict:
         return {"limit": self.rate_limit, "remaining": self.rate_remaining,
-                "used": self.rate_limit - self.rate_remaining, "reset": int(time.time()) + 3600}
+                "used": self.rate_limit - self.rate_remaining, "reset": int(self.clock()) + 3600}
 
     def _route_repo(self, method, path, query, body) -> Response:
         if self.prefix:
@@ -322,13 +367,24 @@ class GitHubEmulator(Emulator):
                                   "documentation_url": DOCS, "status": "422"}) from None
 
     def _creation(self) -> None:
-        now = time.time()
-        self._creations = [t for t in self._creations if now - t < 60]
-        if len(self._creations) >= self.creation_limit_per_minute:
+        """One more write of the current user, or GitHub's 403 when it would pass either limit."""
+        login, now = self._user["login"], self.clock()
+        times = [t for t in self._creations.get(login, []) if now - t < 3600]
+        minute = [t for t in times if now - t < 60]
+        waits = []
+        if len(minute) >= self.creation_limit_per_minute:
+            waits.append(minute[-self.creation_limit_per_minute] + 60 - now)
+        if len(times) >= self.creation_limit_per_hour:
+            waits.append(times[-self.creation_limit_per_hour] + 3600 - now)
+        self._creations[login] = times
+        if waits:
+            self.limit_answers.append((login, now))
             raise HttpError(403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes "
-                                             "before you try again.", "documentation_url": DOCS, "status": "403"},
-                            {"Retry-After": "1"})
-        self._creations.append(now)
+                                             "before you try again. If you reach out to GitHub Support for help, "
+                                             "please include the request ID.",
+                                  "documentation_url": DOCS, "status": "403"},
+                            {"Retry-After": str(max(1, math.ceil(max(waits))))})
+        times.append(now)
 
     def _page(self, items: list, query: dict, path: str, key: str | None = None) -> Response:
         per_page = min(100, int((query.get("per_page") or ["30"])[0]))
@@ -506,7 +562,9 @@ class GitHubEmulator(Emulator):
 
     def _review_record(self, pull: dict, user: dict, body: str, commit: str, state: str, comments: list) -> dict:
         rid = self._id()
-        review = {"id": rid, "node_id": "PRR_emu", "body": body, "commit_id": commit, "state": state,
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+        review = {"id": rid, "node_id": f"PRR_kwDO{rid}", "body": body, "commit_id": commit, "state": state,
+                  "created_at": created,
                   "user": {"login": user["login"], "id": user["id"], "type": user["type"]},
                   "author_association": "CONTRIBUTOR",
                   "html_url": f"https://github.com/{self.repo}/pull/{pull['number']}#pullrequestreview-{rid}",
@@ -518,7 +576,6 @@ class GitHubEmulator(Emulator):
 
     def _create_review(self, pull: dict, payload) -> Response:
         self._validate("pulls/create-review", payload)
-        self._creation()
         event = payload.get("event")
         if event == "APPROVE" and self._user["login"] == WORKFLOW_USER["login"] and self.workflow_token:
             raise _unprocessable("GitHub Actions is not permitted to approve pull requests.")
@@ -550,7 +607,6 @@ class GitHubEmulator(Emulator):
             raise HttpError(404, self.error_body(404, "Not Found"))  # someone else's draft does not exist for us
         if events and method == "POST":
             self._validate("pulls/submit-review", payload)
-            self._creation()
             if review["state"] != "PENDING":
                 raise _unprocessable("Can not submit a review that is not pending")
             if payload["event"] == "APPROVE" and self._user["login"] == WORKFLOW_USER["login"]:
@@ -617,7 +673,6 @@ class GitHubEmulator(Emulator):
             raise HttpError(403, self.error_body(403, "You must authenticate via a GitHub App."))
         if self.permissions.get("checks") != "write":
             raise HttpError(403, self.error_body(403, "Resource not accessible by integration"))
-        self._creation()
         self._output_problem(payload.get("output"))
         run_id = self._id()
         output = dict(payload.get("output") or {})
@@ -640,7 +695,6 @@ class GitHubEmulator(Emulator):
 
     def _update_check_run(self, run: dict, payload) -> Response:
         self._validate("checks/update", payload)
-        self._creation()
         self._output_problem(payload.get("output"))
         output = dict(payload.get("output") or {})
         annotations = output.pop("annotations", []) or []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from batch_review.core.markers import SIGNATURE_ROOM
 from batch_review.core.vocabulary import Finding
 from batch_review.findings import body_fit
 from batch_review.findings.anchoring import InlineComment, suggestion_block
@@ -365,12 +366,13 @@ def test_an_incremental_review_names_the_commit_it_started_from_by_12_characters
 
 
 def test_the_largest_finding_shown_whole_leaves_exactly_the_overflow_room():
-    """The budget is GitHub's limit less each leading line and its newline; fit keeps OVERFLOW_ROOM of it
-    free (and counts the separator after the last unit). A budget a character off moves this edge."""
+    """The budget is GitHub's limit less the room a signature takes in the marker, less each leading line and
+    its newline; fit keeps OVERFLOW_ROOM of it free (and counts the separator after the last unit). A budget a
+    character off moves this edge."""
     def body_with(n: int) -> str:
         return review_body(report_of(hostile(body="z" * n), fingerprints=["f" * 16] * 5), DIGEST)
 
-    largest = MAX_REVIEW_BODY - 3_000 - 2 - (len(body_with(100)) - 100)  # 3,000: body_fit.OVERFLOW_ROOM
+    largest = MAX_REVIEW_BODY - SIGNATURE_ROOM - 3_000 - 2 - (len(body_with(100)) - 100)  # 3,000: OVERFLOW_ROOM
     assert "z" * largest in body_with(largest)
     over = body_with(largest + 1)
     assert "z" * (largest + 1) not in over and "1 finding(s) not shown in full (1 high)" in over

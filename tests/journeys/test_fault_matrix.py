@@ -23,7 +23,7 @@ FAULTS = ["429", "500", "502", "503", "reset", "timeout", "malformed"]
 SUBMIT_CALLS = {
     "GitHub: get repository": ("GET", r"^/repos/acme/widgets$"),
     "GitHub: list pull requests": ("GET", r"/pulls$"),
-    "GitHub: list reviews (already posted?)": ("GET", r"/pulls/1/reviews$"),
+    "GitHub: read reviews (already posted?, GraphQL)": ("POST", r"/graphql$"),
     "OpenAI: upload batch file": ("POST", r"^/v1/files$"),
     "OpenAI: create batch": ("POST", r"^/v1/batches$"),
     "OpenAI: list batches (orphans)": ("GET", r"^/v1/batches$"),
@@ -33,9 +33,9 @@ POLL_CALLS = {
     "GitHub: download artifact": ("GET", r"/actions/artifacts/\d+/zip$"),
     "OpenAI: retrieve batch": ("GET", r"^/v1/batches/[^/]+$"),
     "OpenAI: download results": ("GET", r"^/v1/files/[^/]+/content$"),
-    "GitHub: list pull requests": ("GET", r"/pulls$"),
+    "GitHub: read pull requests and reviews (GraphQL)": ("POST", r"/graphql$"),
     "GitHub: create pending review (claim)": ("POST", r"/pulls/1/reviews$"),
-    "GitHub: list reviews (marker)": ("GET", r"/pulls/1/reviews$"),
+    "GitHub: check the claim (GraphQL)": ("POST", r"/graphql$", 1),
     "GitHub: submit review": ("POST", r"/pulls/1/reviews/\d+/events$"),
     "GitHub: delete artifact": ("DELETE", r"/actions/artifacts/\d+$"),
     "OpenAI: delete the manifest copy": ("DELETE", r"^/v1/files/[^/]+$"),
@@ -46,13 +46,13 @@ FINDINGS = {"app.py": [finding("app.py", 2, title="Division by zero"), finding("
 REPORT = os.environ.get("BATCH_REVIEW_RELIABILITY_REPORT")
 
 
-def inject(world, call: tuple[str, str], fault: str) -> None:
-    method, path = call
+def inject(world, call: tuple, fault: str) -> None:
+    method, path, skip = (*call, 0)[:3]  # skip: let that many matching requests through first
     emu = world.openai if path.startswith("^/v1") else world.github
     if fault.isdigit():
-        emu.inject(method, path, int(fault), retry_after="0" if fault in ("429", "503") else None)
+        emu.inject(method, path, int(fault), retry_after="0" if fault in ("429", "503") else None, skip=skip)
     else:
-        emu.inject(method, path, fault, seconds=TIMEOUT * 2.5)
+        emu.inject(method, path, fault, seconds=TIMEOUT * 2.5, skip=skip)
 
 
 def record(journey: str, call: str, fault: str, outcome: str, runs: int, duplicates: int, lost: int) -> None:
@@ -63,7 +63,8 @@ def record(journey: str, call: str, fault: str, outcome: str, runs: int, duplica
 
 
 @pytest.fixture
-def fast_timeouts(monkeypatch):
+def fast_timeouts(monkeypatch, signed):
+    """Short timeouts; and the recommended setup, with the signing key (so submit looks for signed orphans)."""
     monkeypatch.setenv("BATCH_REVIEW_HTTP_TIMEOUT", str(TIMEOUT))
 
 
@@ -91,6 +92,7 @@ def test_submit_fault(call, fault, tmp_path, openai_emu, github_emu, monkeypatch
     assert orphans == [], "no upload is left without a batch"
     m = world.manifest()
     assert [b["id"] for b in m["batches"]] == [live[0]["id"]]
+    assert not any(f.times for f in github_emu.faults + openai_emu.faults), "the fault met the call it names"
     record("submit", call, fault, outcome, runs, len(live) - 1, 0)
 
 
@@ -112,5 +114,6 @@ def test_poll_fault(call, fault, tmp_path, openai_emu, github_emu, monkeypatch, 
     lost = [f["title"] for fs in FINDINGS.values() for f in fs if f["title"] not in text]
     assert lost == [], "every finding is in the review"
     assert github_emu.artifacts == {}, "the manifest is retired"
+    assert not any(f.times for f in github_emu.faults + openai_emu.faults), "the fault met the call it names"
     record("poll", call, fault, outcome, runs, len(reviews) - 1, len(lost))
 

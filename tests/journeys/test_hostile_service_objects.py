@@ -17,6 +17,11 @@ from ..conftest import finding
 HOUR = 3600
 
 
+@pytest.fixture(autouse=True)
+def _signing_key(signed):
+    """The copies here are of our own (signed) batches: adopting them needs the signing key."""
+
+
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "Infinity"])
 def test_a_copy_with_a_number_too_large_for_an_int_stops_no_poll_and_no_submit(world, capsys, number):
     """`attempt: 1e400` is valid JSON (a float, infinite); int() of it raised OverflowError, which no

@@ -23,6 +23,12 @@ from ..conftest import OPENAI_KEY, finding, paths_shown
 HOUR = 3600
 
 
+@pytest.fixture(autouse=True)
+def _signing_key(signed):
+    """Adoption needs the signing key: every run here has it (tests/ledger/test_provenance_attacks.py plays
+    the attackers of the signature itself)."""
+
+
 def lose_the_manifest(world) -> tuple[str, str]:
     """Submit, then lose the stored manifest (the upload step never ran); (batch id, copy id)."""
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
@@ -73,18 +79,33 @@ def test_a_forged_copy_is_not_adopted(world, capsys):
     assert world.github.reviews(1) == [] and copy in world.openai.files
 
 
-def test_a_copy_for_another_repository_is_not_adopted(world, capsys):
-    """Batch metadata says this repository, the copy (consistent with its own digest) says another."""
+@pytest.mark.parametrize("resign", [False, True], ids=["metadata not re-signed", "signed with our key"])
+def test_a_copy_for_another_repository_is_not_adopted(world, capsys, resign):
+    """Batch metadata says this repository, the copy (consistent with its own digest) says another. Its new
+    digest breaks our signature; even signed with our key (a run of ours that went wrong), the copy's
+    repository is checked."""
+    from batch_review.core.markers import Identity
+    from batch_review.core.provenance import Provenance, SigningKey
+
+    from ..conftest import SIGNING_KEY
+
     batch_id, copy = lose_the_manifest(world)
     doc = copy_of(world, copy)
     doc["repository"] = "evil/widgets"
     m = Manifest.from_json(doc)
     world.openai.files[copy]["data"] = json.dumps(doc).encode()
-    world.openai.batches[batch_id]["metadata"]["manifest_digest"] = m.digest()
+    metadata = world.openai.batches[batch_id]["metadata"]
+    metadata["manifest_digest"] = m.digest()
+    if resign:
+        metadata.update(Provenance(Identity(), "acme/widgets", SigningKey.parse(SIGNING_KEY)).sign_batch(metadata))
     world.openai.complete_all()
     older(world)
     assert world.poll() == 0
-    assert "it is for 'evil/widgets', not acme/widgets" in capsys.readouterr().err
+    said = capsys.readouterr()
+    if resign:
+        assert "it is for 'evil/widgets', not acme/widgets" in said.err
+    else:
+        assert "does not carry our signature" in said.out and downloads(world, copy) == 0
     assert world.github.reviews(1) == []
 
 

@@ -117,7 +117,7 @@ def uploaded(state: Path) -> dict[str, bytes]:
     return {str(p.relative_to(state)): p.read_bytes() for p in state.rglob("*") if p.is_file()}
 
 
-def test_the_artifact_with_its_gitignore_is_read_posted_and_retired(world, capsys):
+def test_the_artifact_with_its_gitignore_is_read_posted_and_retired(world, signed, capsys):
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
     assert world.submit() == 0
     files = uploaded(world.state)

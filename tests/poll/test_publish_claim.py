@@ -93,9 +93,10 @@ def test_two_poller_processes_post_exactly_one_review(finished, tmp_path):
         exactly_one_review(world)
 
 
-def test_a_pending_review_left_by_a_killed_poll_is_submitted_by_the_next(finished, monkeypatch):
-    """Killed between the claim and the submit: the next poll's claim gets the 422, finds the complete
-    pending review of this very posting and submits it."""
+def test_a_pending_review_left_by_a_killed_poll_is_deleted_and_the_next_posts_its_own(finished, monkeypatch):
+    """Killed between the claim and the submit: the next poll did not create that pending review, so it
+    never submits it (its content could be anyone's: every workflow writes as the bot); it deletes it,
+    claims with exactly what it composed, and submits that."""
     world, _ = finished
     import batch_review.github.api as github_api
 
@@ -105,46 +106,67 @@ def test_a_pending_review_left_by_a_killed_poll_is_submitted_by_the_next(finishe
     with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
         patched.setattr(github_api.GitHubAPI, "submit_review", killed)
         world.poll()
-    assert world.github.reviews(1) == [] and len(world.github.pending_reviews(1)) == 1
+    (left,) = world.github.pending_reviews(1)
+    assert world.github.reviews(1) == []
     world.github.log.clear()
     assert world.poll() == 0
-    exactly_one_review(world)
+    review = exactly_one_review(world)
+    assert review["id"] != left["id"]
+    writes = [(e.method, e.path.rsplit("/", 2)[-2:]) for e in world.github.log if e.method in ("POST", "DELETE")
+              and not e.path.endswith("/graphql")]
+    assert writes == [("DELETE", ["reviews", str(left["id"])]), ("POST", ["1", "reviews"]),
+                      ("POST", [str(review["id"]), "events"])]
     assert world.manifests() == []
-    posts = [e for e in world.github.log if e.method == "POST"]
-    assert len(posts) == 2  # the refused claim, then submitting the one that was left
 
 
-def test_a_pending_review_of_another_posting_is_finished_then_ours_is_posted(finished):
-    """A poll killed while posting an older manifest's review left it pending: it is complete, so it
-    is submitted (that manifest's next poll finds it posted), and tonight's review follows."""
+def test_a_pending_review_of_another_posting_is_deleted_never_submitted(finished):
+    """A pending bot review carrying another posting's marker (a killed poll's, or a branch workflow's
+    that wrote it as github-actions[bot]) is deleted, not published; tonight's review is posted."""
     world, _ = finished
     older = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()
-    world.github.add_review(1, older + "\nthe older review", login="github-actions[bot]", type="Bot", pending=True)
+    world.github.add_review(1, older + "\nthe attacker's text", login="github-actions[bot]", type="Bot", pending=True)
     assert world.poll() == 0
-    first, second = world.github.reviews(1)
-    assert first["body"].startswith(older) and second["body"].startswith("<!-- batch-review:v1 target=pr-1 ")
-    assert "Division by zero" in "".join(c["body"] for c in second["comments"])
+    (review,) = world.github.reviews(1)
+    assert review["body"].startswith("<!-- batch-review:v1 target=pr-1 ") and "attacker" not in review["body"]
+    assert "Division by zero" in "".join(c["body"] for c in review["comments"])
     assert world.github.pending_reviews(1) == [] and world.manifests() == []
 
 
-def test_a_pending_duplicate_of_a_posted_review_is_deleted(finished):
-    """A pending review whose posting is already on the pull request (a racing poll that lost) is
-    deleted, not submitted a second time."""
+def test_a_pending_duplicate_is_deleted_and_a_persons_draft_is_never_seen(finished):
+    """A pending bot review with the very marker we are about to post is deleted, not submitted (the
+    posting that follows is ours, exactly as composed); another user's draft is invisible to us and stays."""
     world, _ = finished
-    assert world.poll() == 0
-    (posted,) = world.github.reviews(1)
-    world.github.add_review(1, posted["body"], login="github-actions[bot]", type="Bot", pending=True)
-    world.github.add_review(1, "batch-review never wrote this", login="octocat", pending=True)  # not ours
-    older = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()
-    world.github.add_review(1, older + "\nx", login="github-actions[bot]", type="Bot")  # an older posting
-    # a new manifest for the same head would claim again; simulate its claim meeting the duplicate
     from batch_review.github.api import GitHubAPI
+    from batch_review.poll.claims import Claims, ReviewJob
     from batch_review.poll.publish import Publisher
 
-    gh = GitHubAPI(GITHUB_TOKEN, "acme/widgets", world.github.api_url)
     marker = Marker("pr-1", world.pulls[1], "1111111111111111")
-    posted_now = Publisher(gh, log=lambda m: None).post_review(
-        1, world.pulls[1], marker, lambda inline, reviews: ([marker.html() + "\nnew"], []))
-    assert posted_now.reviews == 1 and posted_now.settled == 1
+    world.github.add_review(1, marker.html() + "\nnot what we composed", login="github-actions[bot]", type="Bot",
+                            pending=True)
+    world.github.add_review(1, "batch-review never wrote this", login="octocat", pending=True)  # not ours
+    gh = GitHubAPI(GITHUB_TOKEN, "acme/widgets", world.github.api_url)
+    job = ReviewJob(1, marker, lambda inline, reviews: ([marker.html() + "\nnew"], []))
+    Claims(Publisher(gh, log=lambda m: None)).run([job], gh.pull_snapshots([1])[0])
+    assert (job.outcome, job.posted) == ("posted", 1)
     assert [p["user"]["login"] for p in world.github.pending_reviews(1)] == ["octocat"]
-    assert len(world.github.reviews(1)) == 3
+    (posted,) = world.github.reviews(1)
+    assert posted["body"] == marker.html() + "\nnew"
+
+
+def test_reruns_write_nothing_while_the_manifests_delete_keeps_failing(finished, tmp_path):
+    """Issue 21 item 8: the artifact's delete fails poll after poll, so the posted manifest is met again
+    every hour. Each rerun reads (one GraphQL request for its pull requests) and writes no review: the only
+    write it makes is the delete it retries."""
+    world, artifact = finished
+    world.github.add_artifact("batch-review-1-1", artifact)
+    world.github.inject("DELETE", r"/actions/artifacts/\d+$", 500, times=1000)
+    assert world.run("poll", "--artifacts", "--state-dir", str(tmp_path / "first")) == 1
+    exactly_one_review(world)
+    for rerun in range(3):
+        world.github.log.clear()
+        assert world.run("poll", "--artifacts", "--state-dir", str(tmp_path / f"rerun{rerun}")) == 1
+        writes = {(e.method, e.path.rsplit("/", 2)[-2]) for e in world.github.log
+                  if e.method in ("POST", "PATCH", "PUT", "DELETE") and e.path != "/graphql"}
+        assert writes == {("DELETE", "artifacts")}, writes
+        assert [e.path for e in world.github.log if e.path == "/graphql"] == ["/graphql"]
+        exactly_one_review(world)

@@ -24,12 +24,13 @@ from ..config.models import DEFAULT_CONFIG_PATH
 from ..core.errors import InputError, from_os_error
 from ..core.redact import redact, register
 
-OUTPUTS = ("batch-ids", "requests-submitted", "pending-batches", "reviews-posted", "estimated-cost", "actual-cost")
+OUTPUTS = ("batch-ids", "requests-submitted", "pending-batches", "reviews-posted", "pending-reviews", "estimated-cost",
+           "actual-cost")
 COMMANDS = ("submit", "poll", "status", "cancel")
 # input name -> environment variable the CLI reads
 SECRET_INPUTS = {"openai-api-key": "OPENAI_API_KEY", "anthropic-api-key": "ANTHROPIC_API_KEY",
-                 "github-token": "GITHUB_TOKEN"}
-SECRET_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN")
+                 "github-token": "GITHUB_TOKEN", "signing-key": "BATCH_REVIEW_SIGNING_KEY"}
+SECRET_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "BATCH_REVIEW_SIGNING_KEY")
 ENV_INPUTS = {**SECRET_INPUTS, "openai-base-url": "OPENAI_BASE_URL"}
 ARG_INPUTS = ("command", "config", "model", "dry-run", "artifact-prefix", "pull-requests", "state-dir",
               "batch-ids")

@@ -18,6 +18,7 @@ from .. import __version__
 from ..config.models import DEFAULT_CONFIG_PATH
 from ..core.errors import EXIT_FAILED, EXIT_OK, BatchReviewError, UsageError
 from ..git.repo import GitRepo
+from ..ledger.adoption import Signed
 from ..poll.cancel import cancel_batches, pending_batch_ids
 from ..submit.journey import SubmitContext, run_submit
 from . import actions_env, eval_command, present, runtime
@@ -111,6 +112,7 @@ def cmd_submit(args, settings: Settings) -> int:
     git.check()
     runtime.branch_pair(args, git, settings)
     gh = None if args.base or args.head else runtime.github(settings, required=bool(args.pr))
+    trust = runtime.provenance(cfg, settings, gh.repository if gh else runtime.repository(settings, git))
     if not args.dry_run:
         runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)
@@ -120,28 +122,32 @@ def cmd_submit(args, settings: Settings) -> int:
         state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
         provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
         only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
-        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_env.echo,
+        batch_client_factory=lambda: Signed(runtime.batch_client(cfg, settings), trust), log=actions_env.echo,
         warn=actions_env.warning, alert=actions_env.error, group=actions_env.group, progress=progress.update,
+        provenance=trust,
     )
     with progress:
         result = run_submit(context)
     present.show_submit(result)
+    present.risk(trust if gh is not None else None)
     return EXIT_FAILED if result.store_bugs else EXIT_OK
 
 
 def poll_context(args, cfg, settings: Settings, *, need_github: bool):
-    from ..core.markers import Identity
     from ..poll.journey import PollContext
     from ..poll.publish import Publisher
 
     gh = runtime.github(settings, required=need_github and bool(args.artifacts))
+    trust = runtime.provenance(cfg, settings, gh.repository if gh else settings.github_repository)
+    if gh is not None:
+        gh.budget.per_minute, gh.budget.per_hour = cfg.output.writes_per_minute, cfg.output.writes_per_hour
     store = runtime.manifest_store(args, cfg, gh, settings)
     runtime.writable_state_dir(args)  # resubmissions are written there
     if cfg.output.sarif_dir and not getattr(args, "dry_run", False):
         runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
     return PollContext(
-        cfg=cfg, store=store, client=runtime.batch_client(cfg, settings), github=gh,
-        publisher=Publisher(gh, identity=Identity(cfg.output.bot_login), log=actions_env.echo) if gh else None,
+        cfg=cfg, store=store, client=Signed(runtime.batch_client(cfg, settings), trust), github=gh,
+        publisher=Publisher(gh, provenance=trust, log=actions_env.echo) if gh else None, provenance=trust,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
         server_url=settings.github_server_url,
         log=actions_env.echo,
@@ -156,6 +162,7 @@ def cmd_poll(args, settings: Settings) -> int:
     with actions_env.group("Poll batches and post results"):
         result = run_poll(ctx)
     present.show_poll(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
+    present.risk(ctx.provenance if ctx.github is not None else None)
     return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
 
 

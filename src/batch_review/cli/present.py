@@ -170,9 +170,22 @@ def _when(ts: int | None) -> str:
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if ts else "?"
 
 
+def _targets(text: str, limit: int = 60) -> str:
+    """A batch's targets as one cell: a night of hundreds is its first few and the count."""
+    names = text.split(", ")
+    if len(text) <= limit:
+        return text
+    shown = []
+    while names[len(shown):] and len(", ".join(shown + [names[len(shown)]])) <= limit - 20:
+        shown.append(names[len(shown)])
+    if not shown:
+        return text[:limit - 1] + "…"
+    return f"{', '.join(shown)} … ({len(names)} targets)"
+
+
 def batch_table(rows) -> list[list]:
     now = time.time()
-    return [[r.targets, r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
+    return [[_targets(r.targets), r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
              _when(r.expires_at)] for r in rows]
 
 
@@ -197,12 +210,13 @@ def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies
         echo("\n".join(review_bodies(report, "0" * 16)))
     for note in result.notes:
         echo(note)
-    if result.rate_limited:
-        actions_env.notice("stopped early to keep the GitHub token's rate budget; the next poll posts the rest")
+    if result.stop is not None:
+        actions_env.notice(stop_line(result))
     for problem in result.problems:
         actions_env.warning(problem)
     echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
-         f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}")
+         f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}; "
+         f"reviews left for the next poll {result.pending_reviews}")
     if usage_rows:
         echo(text_table(COST_HEADERS, usage_rows))
 
@@ -215,13 +229,31 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
     if rows:
         summary += [md_table(BATCH_HEADERS, rows), ""]
     summary.append(f"Posted {result.reviews_posted} review(s) and {result.check_runs_posted} check run(s); "
-                   f"{result.pending_batches} batch(es) still pending.")
+                   f"{result.pending_batches} batch(es) still pending; {result.pending_reviews} finished "
+                   "review(s) left for the next poll.")
+    if result.stop is not None:
+        summary += ["", f"**Stopped early:** {md_escape(stop_line(result))}"]
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += md_list(result.failures + result.problems)
     summary += md_list(f"{b.splitlines()[0]} (traceback in the log)" for b in result.bugs)
     summary += ["", *(summary_markdown(r) for r in result.reports)]
     return "\n".join(summary) + "\n"
+
+
+def risk(provenance) -> None:
+    """The one warning of a run that read markers of github-actions[bot] with no signing key to prove them."""
+    line = provenance.risk() if provenance is not None else None
+    if line:
+        actions_env.warning(line)
+
+
+def stop_line(result) -> str:
+    """What a poll that stopped early says: posted, left, why, and when the next poll can go on."""
+    from ..poll.posting import when
+
+    return (f"posted {result.posted_targets} of {result.ready_targets} finished target(s); {result.pending_reviews} "
+            f"left for the next poll, which can continue {when(result.stop.resume_at)} ({result.stop.why})")
 
 
 def show_poll(result, cfg, *, show_bodies: bool) -> None:
@@ -233,6 +265,7 @@ def show_poll(result, cfg, *, show_bodies: bool) -> None:
     total = sum(c.batch_usd for c in costs if c is not None)
     actions_env.set_output("pending-batches", str(result.pending_batches), os.environ)
     actions_env.set_output("reviews-posted", str(result.reviews_posted), os.environ)
+    actions_env.set_output("pending-reviews", str(result.pending_reviews), os.environ)
     actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
     for failure in result.failures + result.bugs:
         actions_env.error(failure)

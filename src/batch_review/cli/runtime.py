@@ -19,6 +19,9 @@ from pathlib import Path
 
 from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
+from ..core.markers import Identity
+from ..core.provenance import KEY_ENV as SIGNING_KEY_ENV
+from ..core.provenance import Provenance, SigningKey
 from ..core.redact import url_secrets
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
@@ -43,6 +46,7 @@ class Settings:
     azure_endpoint: str = ""
     http_timeout: str = ""  # TIMEOUT_ENV as written; checked when a client is made
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)  # KEY_ENV variable -> key
+    signing_key: str = field(default="", repr=False)  # provenance.KEY_ENV as written; parsed by `provenance`
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -55,6 +59,7 @@ class Settings:
             anthropic_base_url=get("ANTHROPIC_BASE_URL", ""),
             azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
             keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
+            signing_key=get(SIGNING_KEY_ENV, "").strip(),
         )
 
 
@@ -153,6 +158,15 @@ def github(settings: Settings, *, required: bool):
     from ..github.api import GitHubAPI
 
     return GitHubAPI(token, repository, settings.github_api_url or None, timeout=http_timeout(settings, 30))
+
+
+def provenance(cfg, settings: Settings, repository: str) -> Provenance:
+    """Who we write as and the signing key, if any (a bad key is one ConfigError line; the key is masked)."""
+    key = None
+    if settings.signing_key:
+        actions_env.mask(settings.signing_key)
+        key = SigningKey.parse(settings.signing_key)
+    return Provenance(Identity(cfg.output.bot_login), repository, key)
 
 
 def repository(settings: Settings, git) -> str:

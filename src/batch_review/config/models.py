@@ -211,6 +211,11 @@ class OutputConfig(_Section):
     # who our token writes as; only its markers are believed
     bot_login: Login = "github-actions[bot]"
     summary: Flag = True
+    # GitHub's secondary rate limits for content-creating requests; poll paces its writes under them and
+    # stops cleanly (the next poll goes on) when the hour's are used. Lower them if other automation writes
+    # as the same identity; a GitHub Enterprise Server may allow more.
+    writes_per_minute: Whole = Field(80, ge=1, le=10_000)
+    writes_per_hour: Whole = Field(500, ge=1, le=1_000_000)
 
 
 class ArtifactsConfig(_Section):

@@ -9,24 +9,30 @@ by at most one `<!-- batch-review:fingerprints ... -->` comment at the start of 
 leading block: model text comes after it and can never be there), and (2) the review was written by our
 own identity (`Identity`: the workflow token's `github-actions[bot]`, an App's `<slug>[bot]`, or the
 account of a personal token) or, for a check run, created by our app. Anyone can type a marker into a
-review of their own; nobody else can write as the bot.
+review of their own; nobody else can write as the bot, except that every workflow of a repository writes
+as `github-actions[bot]`: provenance.py adds the signature (`sig=`) that proves our own trusted run wrote a
+marker, and decides what is believed (`marker_of` asks it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _MARKER_RE = re.compile(
     r"\A<!-- batch-review:v1 target=(?P<target>[A-Za-z0-9._-]+) head=(?P<head>[0-9a-f]{7,64}) "
-    r"(?:base=(?P<base>[0-9a-f]{7,64}) )?manifest=(?P<manifest>[0-9a-f]{8,64})(?: part=(?P<part>\d+))? -->"
+    r"(?:base=(?P<base>[0-9a-f]{7,64}) )?manifest=(?P<manifest>[0-9a-f]{8,64})(?: part=(?P<part>\d+))?"
+    r"(?: sig=(?P<sig>[0-9a-f]{32}))? -->"
 )
 _FINGERPRINTS_RE = re.compile(r"\n<!-- batch-review:fingerprints(?P<fps>(?: [0-9a-f]{16})*) -->(?:\n|\Z)")
 _EXTERNAL_RE = re.compile(
-    r"^batch-review:v1:(?P<target>[A-Za-z0-9._-]+):(?P<head>[0-9a-f]{7,64}):(?P<manifest>[0-9a-f]{8,64})$"
+    r"^batch-review:v1:(?P<target>[A-Za-z0-9._-]+):(?P<head>[0-9a-f]{7,64}):(?P<manifest>[0-9a-f]{8,64})"
+    r"(?::(?P<sig>[0-9a-f]{32}))?$"
 )
 DIGEST_CHARS = 16
+WORKFLOW_LOGIN = "github-actions[bot]"  # the workflow token's user: every workflow of the repository
+SIGNATURE_ROOM = len(" sig=") + 32  # what signing adds to a marker (compose keeps room for it)
 
 
 @dataclass(frozen=True)
@@ -36,11 +42,13 @@ class Marker:
     manifest: str
     part: int = 1
     base: str = ""  # the merge base the reviewed diff started from (reviews only)
+    sig: str = ""  # the signature read with it (provenance.py checks it), not part of what it names
 
     def html(self) -> str:
         base = f"base={self.base} " if self.base else ""
+        sig = f" sig={self.sig}" if self.sig else ""
         return (f"<!-- batch-review:v1 target={self.target} head={self.head} {base}"
-                f"manifest={self.manifest[:DIGEST_CHARS]} part={self.part} -->")
+                f"manifest={self.manifest[:DIGEST_CHARS]} part={self.part}{sig} -->")
 
     def external_id(self) -> str:
         return f"batch-review:v1:{self.target}:{self.head}:{self.manifest[:DIGEST_CHARS]}"
@@ -54,7 +62,11 @@ class Marker:
 class Identity:
     """The login our token writes as. Markers on anything written by someone else are ignored."""
 
-    login: str = "github-actions[bot]"
+    login: str = WORKFLOW_LOGIN
+
+    def believes(self, review) -> Marker | None:
+        """The marker at character 0 of a review our identity wrote (identity is the only proof here)."""
+        return read_marker(getattr(review, "body", None)) if self.wrote(getattr(review, "author", None)) else None
 
     def wrote(self, author: str | None) -> bool:
         return bool(author) and author.casefold() == self.login.casefold()
@@ -74,7 +86,15 @@ def read_marker(text: str | None) -> Marker | None:
     m = _MARKER_RE.match(text or "")
     if not m:
         return None
-    return Marker(m["target"], m["head"], m["manifest"], int(m["part"] or 1), m["base"] or "")
+    return Marker(m["target"], m["head"], m["manifest"], int(m["part"] or 1), m["base"] or "", m["sig"] or "")
+
+
+def with_signature(marker_line: str, signature: str) -> str:
+    """The marker line (a review body's first line) carrying `signature`."""
+    marker = read_marker(marker_line)
+    if marker is None or not marker_line.startswith(marker.html()):
+        raise ValueError("not a marker line as we write it")
+    return replace(marker, sig=signature).html() + marker_line[len(marker.html()):]
 
 
 def read_fingerprints(text: str | None) -> set[str]:
@@ -86,9 +106,10 @@ def read_fingerprints(text: str | None) -> set[str]:
     return set(fps["fps"].split()) if fps else set()
 
 
-def marker_of(review, identity: Identity) -> Marker | None:
-    """The marker of a review (anything with .body and .author) when our identity wrote it."""
-    return read_marker(review.body) if identity.wrote(getattr(review, "author", None)) else None
+def marker_of(review, judge) -> Marker | None:
+    """The marker of a review (anything with .body and .author) when `judge` (an Identity, or a
+    provenance.Provenance that also checks signatures) believes our own run wrote it."""
+    return judge.believes(review)
 
 
 def fingerprint(path: str, side: str, line_hash: int | None, title: str) -> str:
@@ -105,4 +126,4 @@ def fingerprints_html(fingerprints) -> str:
 
 def from_external_id(external_id: str | None) -> Marker | None:
     m = _EXTERNAL_RE.match(external_id or "")
-    return Marker(m["target"], m["head"], m["manifest"]) if m else None
+    return Marker(m["target"], m["head"], m["manifest"], sig=m["sig"] or "") if m else None

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from ..core.markers import Marker, fingerprints_html
+from ..core.markers import SIGNATURE_ROOM, Marker, fingerprints_html
 from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
@@ -252,13 +252,15 @@ def review_bodies(report: TargetReport, digest: str, base: str = "") -> list[str
 
 
 def review_body(report: TargetReport, digest: str, base: str = "") -> str:
-    """Marker at character 0, the fingerprints comment on the second line, then the visible text."""
+    """Marker at character 0, the fingerprints comment on the second line, then the visible text; room is
+    kept for the signature poll adds to the marker (provenance.seal)."""
     leading = [Marker(report.key, report.head_sha, digest, 1, base).html()]
     if report.fingerprints:
         leading.append(fingerprints_html(report.fingerprints))
-    budget = MAX_REVIEW_BODY - sum(len(line) + 1 for line in leading)
+    limit = MAX_REVIEW_BODY - SIGNATURE_ROOM
+    budget = limit - sum(len(line) + 1 for line in leading)
     return compose_checked(leading, lambda lit: fit(head_units(report, lit), sections(report, lit), budget),
-                           MAX_REVIEW_BODY, (blob_prefix(report),))
+                           limit, (blob_prefix(report),))
 
 
 def check_conclusion(findings: Iterable, fail_on: str | None) -> str:

@@ -1,14 +1,12 @@
-"""The only module that talks to GitHub: PyGithub for the REST API, plain requests for artifact blobs.
+"""The only module that talks to GitHub: PyGithub for REST and GraphQL, plain requests for artifact blobs.
 
-Reads are retried by PyGithub (5xx, rate limits). Writes (reviews, check runs) are NOT retried here: a
-lost response to a POST may have been carried out, so publish.py looks for its marker before trying again.
-Content-creating requests are paced (1 s apart by default, GitHub's secondary rate limit guidance).
-
-Listings are read as plain JSON pages (never PyGithub's lazy objects, which fetch a missing attribute
-with one more request): every review carries its author (`user.login`, `user.type`) and state, every
-check run the app that created it (`app.slug`), so callers can tell our own writing from anyone's. Open
-pull requests are listed once per run. `rate_remaining` reads the X-RateLimit-Remaining header of the
-last answer, without a request of its own. The answers become github_records.py's plain records.
+Reads are retried (PyGithub's REST reads, GraphQL reads here). Writes are NOT retried blindly: a lost
+response to a POST may have been carried out, so publish.py looks before trying again. Every write goes
+through the run's WriteBudget (pacing.py: GitHub's write limits; nothing within a minute after a limit
+answer) and every answer's rate headers are read into it. Listings are plain JSON pages (never PyGithub's
+lazy objects): every review carries its author and state, every check run its app, so callers can tell our
+own writing from anyone's. Pull requests and their reviews are read in bulk through GraphQL
+(`pull_snapshots`, graphql.py's queries). The answers become records.py's plain records.
 """
 
 from __future__ import annotations
@@ -21,44 +19,40 @@ import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.Artifact import Artifact
 from github.PaginatedList import PaginatedList
-from urllib3.util.retry import Retry
 
 from ..core.errors import GitHubError
+from . import graphql, pacing
+from .pacing import WriteBudget
 from .records import (
     DEFAULT_GITHUB_API_URL,
     ArtifactInfo,
     CheckRunInfo,
     PullInfo,
+    PullSnapshot,
     ReviewInfo,
     RunInfo,
-    int_or_none,
+    answer_message,
+    artifact_info,
+    check_run_info,
+    http_error,
     next_link,
     pull_info,
+    require_ids,
     review_info,
+    run_info,
 )
 
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
 
 
+def _message(exc: GithubException) -> str:
+    return answer_message(exc.data, exc.message)
+
+
 def _error(exc: Exception, what: str) -> GitHubError:
     if isinstance(exc, GithubException):
-        data = exc.data if isinstance(exc.data, dict) else {}
-        message = str(data.get("message") or exc.message or "").strip().splitlines()
-        detail = message[0] if message else ""
-        errors = data.get("errors")
-        if isinstance(errors, list) and errors:
-            detail += ": " + "; ".join(str(e.get("message", e) if isinstance(e, dict) else e) for e in errors)
-        retry_after = None
-        headers = exc.headers or {}
-        if headers.get("retry-after", "").isdigit():
-            retry_after = float(headers["retry-after"])
-        return GitHubError(exc.status, f"{what}: HTTP {exc.status} {detail}".strip(), retry_after=retry_after)
+        return http_error(exc.status, exc.data, exc.message, exc.headers, what)
     return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
-
-
-def _require_ids(items: list, what: str) -> None:
-    if any(not isinstance(item.id, int) for item in items):
-        raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
 
 
 class GitHubAPI:
@@ -72,12 +66,14 @@ class GitHubAPI:
         self._token = token
         self._timeout = timeout
         interval = float(os.environ.get(WRITE_INTERVAL_ENV, "1.0"))
-        # Only idempotent methods are retried by the client; POST and PATCH are retried by publish.py
-        # after it has checked that the first attempt did not land.
-        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS)
+        self.budget = WriteBudget(interval=interval, clock=pacing.CLOCK)  # writes are paced here, not by PyGithub
+        # Only reads are retried by the client. Writes are retried here and by publish.py, through the write
+        # budget (a retry within a minute after a limit answer would break GitHub's rule) and, for POST and
+        # PATCH, after checking that the first attempt did not land.
+        retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}))
         self._gh = Github(
             auth=Auth.Token(token), base_url=self.api_url, timeout=max(1, round(timeout)), retry=retry, per_page=100,
-            seconds_between_requests=min(interval, 0.25), seconds_between_writes=interval,
+            seconds_between_requests=0, seconds_between_writes=0,
         )
         self._repo = None
         self._open_pulls: list[PullInfo] | None = None
@@ -102,12 +98,12 @@ class GitHubAPI:
     # --- pull requests -------------------------------------------------------------------------------
 
     def rate_remaining(self) -> int | None:
-        """Requests left in the token's primary rate budget: from the last answer's X-RateLimit-Remaining
-        header, or, before any answer, from one GET /rate_limit (which GitHub does not count). None when
-        GitHub does not say (rate limiting disabled on a GitHub Enterprise Server)."""
-        remaining, limit = self._gh.requester.rate_limiting
-        if limit >= 0 and remaining >= 0:
-            return int(remaining)
+        """Requests left in the token's primary rate budget: the lowest X-RateLimit-Remaining of the last
+        answers (REST and GraphQL count apart), or, before any answer, from one GET /rate_limit (which
+        GitHub does not count). None when GitHub does not say (rate limiting disabled on a GitHub
+        Enterprise Server)."""
+        if self.budget.rate_remaining:
+            return min(r for r, _ in self.budget.rate_remaining.values())
         try:
             _, data = self._gh.requester.requestJsonAndCheck("GET", "/rate_limit")
             core = ((data or {}).get("resources") or {}).get("core") or (data or {}).get("rate") or {}
@@ -119,11 +115,10 @@ class GitHubAPI:
         """Every item of a paginated listing as plain JSON."""
         out: list[dict] = []
         try:
-            requester = self.repo._requester
             next_url: str | None = url
             query: dict | None = {**params, "per_page": 100}
             while next_url:
-                headers, data = requester.requestJsonAndCheck("GET", next_url, parameters=query)
+                headers, data = self._read("GET", next_url, parameters=query)
                 items = data.get(list_item) if list_item and isinstance(data, dict) else data
                 if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
                     raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
@@ -134,6 +129,83 @@ class GitHubAPI:
         except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
             raise _error(exc, what) from exc
         return out
+
+    def _read(self, method: str, url: str, **kwargs):
+        """A read through PyGithub: not before a limit answer's wait is over; its rate headers noted."""
+        self.budget.wait_to_send()
+        try:
+            headers, data = self.repo._requester.requestJsonAndCheck(method, url, **kwargs)
+        except GithubException as exc:
+            self.budget.observe(exc.status, exc.headers, _message(exc))
+            raise
+        self.budget.observe(200, headers)
+        return headers, data
+
+    def _send_write(self, method: str, url: str, what: str, payload: dict | None = None):
+        """One content-creating request, within the write budget (pacing.py): (headers, data), or the
+        GitHubError its answer means (a limit answer carries its wait as retry_after)."""
+        self.budget.before_write()
+        try:
+            kwargs = {"input": payload} if payload is not None else {}
+            headers, data = self.repo._requester.requestJsonAndCheck(method, url, **kwargs)
+        except GithubException as exc:
+            limited = self.budget.observe(exc.status, exc.headers, _message(exc))
+            error = _error(exc, what)
+            if limited and error.retry_after is None:
+                error.retry_after = max(0.0, self.budget.blocked_until - self.budget.clock.now())
+            raise error from exc
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
+            raise _error(exc, what) from exc
+        self.budget.observe(200, headers)
+        return headers, data
+
+    # --- GraphQL: pull requests and their reviews in bulk ----------------------------------------------
+
+    def _graphql(self, query: str, variables: dict, what: str) -> dict:
+        """One GraphQL query's data, retried (it only reads) on no answer, 5xx, 429 or a malformed body."""
+        owner, name = self.repository.split("/")
+        payload = {"query": query, "variables": {"owner": owner, "name": name, **variables}}
+        last: GitHubError | None = None
+        for attempt in range(4):
+            if attempt:
+                self.budget.clock.sleep(min(8.0, 0.5 * 2 ** attempt))
+            try:
+                _, body = self._read("POST", self._gh.requester.graphql_url, input=payload)
+            except Exception as exc:  # noqa: BLE001 - connection failures, a body that is not JSON, HTTP errors
+                last = _error(exc, what)
+                if not last.transient:
+                    raise last from exc
+                continue
+            data = graphql.data_of(body, what)  # GraphQL's own errors are raised: asking again gives the same
+            if data is not None:
+                return data
+            last = GitHubError(0, f"{what}: {graphql.BAD_ANSWER}")
+        raise last
+
+    def pull_snapshots(self, numbers, claims: tuple[str, ...] = ()) -> tuple[dict[int, PullSnapshot], list]:
+        """Each pull request's state, head and every review visible to us, PULLS_PER_QUERY a query (all
+        pages of reviews), and the claimed pending reviews (by node id) with their comments."""
+        out: dict[int, PullSnapshot] = {}
+        claimed: list = []
+        for chunk, asked in graphql.chunks(numbers, claims):
+            query, variables = graphql.pulls_query(chunk, asked)
+            snaps, found = graphql.read_pulls(self._graphql(query, variables, "reading pull requests"), chunk, asked)
+            claimed += found
+            for number, (snap, cursor) in snaps.items():
+                out[number] = self._rest_of_reviews(snap, cursor)
+        return out, claimed
+
+    def _rest_of_reviews(self, snap: PullSnapshot, cursor: str | None) -> PullSnapshot:
+        reviews = list(snap.reviews)
+        while cursor:
+            query, variables = graphql.page_query(snap.number, cursor)
+            data = self._graphql(query, variables, f"reading the reviews of #{snap.number}")
+            try:
+                more, cursor = graphql.page_of(data["repository"]["pullRequest"]["reviews"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise GitHubError(0, f"reading the reviews of #{snap.number}: {graphql.BAD_ANSWER}") from exc
+            reviews += more
+        return PullSnapshot(snap.number, snap.state, snap.merged, snap.head_sha, tuple(reviews))
 
     def open_pulls(self) -> list[PullInfo]:
         """The open pull requests, listed once per run (100 a page) and remembered."""
@@ -146,16 +218,20 @@ class GitHubAPI:
                 raise GitHubError(0, "listing open pull requests: the answer was not the JSON GitHub sends") from exc
         return self._open_pulls
 
-    def open_pull(self, number: int) -> PullInfo | None:
-        """The pull request if it is open (from the one listing of this run), else None."""
-        return next((p for p in self.open_pulls() if p.number == number), None)
-
-    def pull(self, number: int) -> PullInfo:
+    def review(self, number: int, review_id: int) -> ReviewInfo | None:
+        """One review as we see it (None: gone, or someone else's pending review)."""
+        what = f"reading review {review_id} of #{number}"
         try:
-            _, data = self.repo._requester.requestJsonAndCheck("GET", f"{self.repo.url}/pulls/{number}")
-            return pull_info(data)
+            _, data = self._read("GET", f"{self.repo.url}/pulls/{number}/reviews/{review_id}")
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise _error(exc, what) from exc
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"reading pull request #{number}") from exc
+            raise _error(exc, what) from exc
+        review = review_info(data if isinstance(data, dict) else {})
+        require_ids([review], what)
+        return review
 
     def reviews(self, number: int) -> list[ReviewInfo]:
         """Every review of the pull request, with its author and state. GitHub shows a PENDING review to
@@ -164,42 +240,36 @@ class GitHubAPI:
         reviews = [review_info(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
         # a listing we cannot trust must not read as "our review is not there", or the retry after a
         # lost response would post it twice
-        _require_ids(reviews, what)
+        require_ids(reviews, what)
         return reviews
 
     def create_pending_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> ReviewInfo:
         """POST a review without an event: it stays PENDING (seen by nobody else) until submitted. GitHub
         allows one pending review per user and pull request: the claim publish.py is built on. Not retried
         here: the caller looks for it first."""
+        what = f"posting the review on #{number}"
+        _, data = self._send_write("POST", f"{self.repo.url}/pulls/{number}/reviews", what,
+                                   {"commit_id": commit_id, "body": body, "comments": comments})
         try:
-            _, data = self.repo._requester.requestJsonAndCheck(
-                "POST", f"{self.repo.url}/pulls/{number}/reviews",
-                input={"commit_id": commit_id, "body": body, "comments": comments},
-            )
             review = review_info(data)
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"posting the review on #{number}") from exc
-        _require_ids([review], f"posting the review on #{number}")
+            raise _error(exc, what) from exc
+        require_ids([review], what)
         return review
 
     def submit_review(self, number: int, review_id: int) -> None:
         """Submit a pending review as a COMMENT: from here on everyone sees it."""
         what = f"submitting review {review_id} on #{number}"
-        try:
-            _, data = self.repo._requester.requestJsonAndCheck(
-                "POST", f"{self.repo.url}/pulls/{number}/reviews/{review_id}/events", input={"event": "COMMENT"})
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, what) from exc
+        _, data = self._send_write("POST", f"{self.repo.url}/pulls/{number}/reviews/{review_id}/events", what,
+                                   {"event": "COMMENT"})
         review = review_info(data if isinstance(data, dict) else {})
         if review.id != review_id or review.pending or not review.state:  # unreadable: did it happen?
             raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
 
     def delete_pending_review(self, number: int, review_id: int) -> None:
         """Delete a pending review (a submitted one cannot be deleted)."""
-        try:
-            self.repo._requester.requestJsonAndCheck("DELETE", f"{self.repo.url}/pulls/{number}/reviews/{review_id}")
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"deleting pending review {review_id} on #{number}") from exc
+        self._send_write("DELETE", f"{self.repo.url}/pulls/{number}/reviews/{review_id}",
+                         f"deleting pending review {review_id} on #{number}")
 
     # --- check runs ----------------------------------------------------------------------------------
 
@@ -210,15 +280,10 @@ class GitHubAPI:
         runs = self._pages(f"{self.repo.url}/commits/{head_sha}/check-runs", {"check_name": name, "filter": "all"},
                            what, list_item="check_runs")
         try:
-            found = [
-                CheckRunInfo(r.get("id"), r.get("name") or "", r.get("head_sha") or "", r.get("external_id"),
-                             int((r.get("output") or {}).get("annotations_count") or 0), r.get("status") or "",
-                             str((r.get("app") or {}).get("slug") or ""))
-                for r in runs
-            ]
+            found = [check_run_info(r) for r in runs]
         except (TypeError, ValueError, AttributeError) as exc:
             raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends") from exc
-        _require_ids(found, what)
+        require_ids(found, what)
         return found
 
     def create_check_run(self, *, name: str, head_sha: str, external_id: str, output: dict,
@@ -228,22 +293,19 @@ class GitHubAPI:
             payload.update(status="completed", conclusion=conclusion)
         else:
             payload["status"] = "in_progress"
+        what = f"creating check run {name!r} on {head_sha[:12]}"
+        _, data = self._send_write("POST", f"{self.repo.url}/check-runs", what, payload)
         try:
-            _, data = self.repo._requester.requestJsonAndCheck("POST", f"{self.repo.url}/check-runs", input=payload)
             return int(data["id"])
         except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"creating check run {name!r} on {head_sha[:12]}") from exc
+            raise _error(exc, what) from exc
 
     def update_check_run(self, check_run_id: int, *, output: dict, conclusion: str | None = None) -> None:
         payload: dict = {"output": output}
         if conclusion:
             payload.update(status="completed", conclusion=conclusion)
-        try:
-            self.repo._requester.requestJsonAndCheck(
-                "PATCH", f"{self.repo.url}/check-runs/{check_run_id}", input=payload
-            )
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"updating check run {check_run_id}") from exc
+        self._send_write("PATCH", f"{self.repo.url}/check-runs/{check_run_id}", f"updating check run {check_run_id}",
+                         payload)
 
     # --- artifacts -----------------------------------------------------------------------------------
 
@@ -254,16 +316,7 @@ class GitHubAPI:
             for a in self.repo.get_artifacts():
                 if not a.name.startswith(prefix) or a.expired:
                     continue
-                raw = a.raw_data.get("workflow_run")
-                run = raw if isinstance(raw, dict) else {}
-                out.append(ArtifactInfo(
-                    id=a.id, name=a.name, created_at=a.created_at.isoformat() if a.created_at else "",
-                    expired=bool(a.expired), size=int(a.size_in_bytes or 0),
-                    run_id=int_or_none(run.get("id")), repository_id=int_or_none(run.get("repository_id")),
-                    head_repository_id=int_or_none(run.get("head_repository_id")),
-                    head_sha=run.get("head_sha"), head_branch=run.get("head_branch"),
-                    has_workflow_run="workflow_run" in a.raw_data,
-                ))
+                out.append(artifact_info(a.raw_data, a.created_at.isoformat() if a.created_at else ""))
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "listing workflow artifacts") from exc
         out.sort(key=lambda a: (a.created_at, a.id))
@@ -272,19 +325,13 @@ class GitHubAPI:
     def workflow_run(self, run_id: int) -> RunInfo:
         """GET /repos/{o}/{r}/actions/runs/{run_id}: who ran which workflow file, on what event and branch."""
         try:
-            _, data = self.repo._requester.requestJsonAndCheck(
-                "GET", f"{self.repo.url}/actions/runs/{int(run_id)}", parameters={"exclude_pull_requests": "true"})
+            _, data = self._read("GET", f"{self.repo.url}/actions/runs/{int(run_id)}",
+                                 parameters={"exclude_pull_requests": "true"})
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, f"reading workflow run {run_id}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("id"), int):
             raise GitHubError(0, f"reading workflow run {run_id}: the answer was not the JSON GitHub sends")
-        repo, head = data.get("repository"), data.get("head_repository")
-        return RunInfo(
-            id=data["id"], event=str(data.get("event") or ""), path=str(data.get("path") or ""),
-            head_branch=data.get("head_branch") if isinstance(data.get("head_branch"), str) else None,
-            repository_id=int_or_none(repo.get("id")) if isinstance(repo, dict) else None,
-            head_repository_id=int_or_none(head.get("id")) if isinstance(head, dict) else None,
-        )
+        return run_info(data)
 
     def run_artifact_ids(self, run_id: int) -> set[int]:
         """The ids of the artifacts GitHub lists under one workflow run (actions/list-workflow-run-artifacts)."""
@@ -310,8 +357,6 @@ class GitHubAPI:
                     if urlsplit(location).scheme not in ("http", "https"):
                         raise GitHubError(resp.status_code, f"artifact {artifact_id}: bad redirect {location!r}")
                     resp = requests.get(location, allow_redirects=True, timeout=self._timeout, stream=True)
-                if resp.status_code >= 500 or resp.status_code == 429:
-                    raise GitHubError(resp.status_code, f"downloading artifact {artifact_id}: HTTP {resp.status_code}")
                 if resp.status_code != 200:
                     raise GitHubError(resp.status_code, f"downloading artifact {artifact_id}: HTTP {resp.status_code}")
                 data = bytearray()
@@ -330,13 +375,24 @@ class GitHubAPI:
         raise GitHubError(0, f"downloading artifact {artifact_id}: {last}")
 
     def delete_artifact(self, artifact_id: int) -> None:
-        """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it."""
-        try:
-            status, _, body = self.repo._requester.requestJson(
-                "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}")
-        except Exception as exc:  # noqa: BLE001
-            raise _error(exc, f"deleting artifact {artifact_id}") from exc
-        if status in (204, 404):
-            return
-        message = (body or "").strip().splitlines()[0][:200] if (body or "").strip() else ""
-        raise GitHubError(status, f"deleting artifact {artifact_id}: HTTP {status} {message}".strip())
+        """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it. A delete
+        may be sent again (it is idempotent): after no answer or a 5xx, and after a limit answer's wait."""
+        what = f"deleting artifact {artifact_id}"
+        for attempt in range(4):
+            self.budget.before_write()
+            try:
+                status, headers, body = self.repo._requester.requestJson(
+                    "DELETE", f"{self.repo.url}/actions/artifacts/{artifact_id}")
+            except Exception as exc:  # noqa: BLE001 - no answer: try again, then say so
+                error = _error(exc, what)
+            else:
+                if status in (204, 404):
+                    return
+                limited = self.budget.observe(status, headers, body or "")
+                message = (body or "").strip().splitlines()[0][:200] if (body or "").strip() else ""
+                error = GitHubError(status, f"{what}: HTTP {status} {message}".strip())
+                if not (limited or status >= 500):
+                    raise error
+            if attempt == 3:
+                raise error
+            self.budget.clock.sleep(0.5 * 2 ** attempt)

@@ -11,11 +11,15 @@ this repository; its digest is covered when a stored manifest has that digest. A
 than ADOPT_AFTER (younger ones may belong to a run whose upload step has not finished) whose copy still
 exists is adopted: the copy is downloaded and processed like a stored manifest, from a scratch folder.
 
-Trust: the copy was written by whoever holds the OpenAI key, and may be damaged. It is adopted only if
-it parses as a manifest, its digest equals the batch metadata's, its repository is this repository, and
-every batch naming it is one of its parts. Retiring a manifest deletes its copy first, so a retired
-manifest's batches are never adopted again; the review markers stop a second posting if that deletion
-is lost.
+Trust: the metadata and the copy are written by whoever holds the provider key, which may be more people
+than those who run our workflows (a shared organisation key, a branch workflow that reads the secret). So
+a batch is adopted only when its metadata carries our signature (core/provenance.py: HMAC over the
+repository, the manifest digest, the part and the copy's id, with the signing key only default-branch jobs
+receive; `Signed` adds it to every batch we create). Without a signing key nothing is adopted: an orphan
+is reported in the notes, never posted. The copy is then used only if it parses as a manifest, its digest
+equals the signed one, its repository is this repository, and every batch naming it is one of its parts.
+Retiring a manifest deletes its copy first, so a retired manifest's batches are never adopted again; the
+review markers stop a second posting if that deletion is lost.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.errors import BatchAPIError, ManifestError
+from ..core.markers import Identity
+from ..core.provenance import Provenance
 from .manifest import Manifest
 from .store import Pending
 
@@ -105,6 +111,21 @@ def forget_copies(client: BatchProvider, states: Iterable[BatchState | None]) ->
             client.delete_file(copy)
 
 
+class Signed:
+    """A batch service whose every created batch carries our signature in its metadata (provenance.py);
+    everything else is the service's own."""
+
+    def __init__(self, client, provenance: Provenance) -> None:
+        self._client = client
+        self._provenance = provenance
+
+    def create(self, input_file_id: str, endpoint: str, metadata: dict[str, str]):
+        return self._client.create(input_file_id, endpoint, self._provenance.sign_batch(metadata))
+
+    def __getattr__(self, name: str):
+        return getattr(self._client, name)
+
+
 @dataclass
 class Orphan:
     digest: str
@@ -143,14 +164,30 @@ def _copy_of(states: list[BatchState], live: dict[str, int]) -> str | None:
     return copy
 
 
-def find_orphans(client: BatchProvider, repository: str, covered: set[str], *, now: float, min_age: float
-                 ) -> tuple[list[Orphan], list[str]]:
-    """(orphans to adopt, problems): ours, uncovered, at least `min_age` seconds old, with a live copy."""
+def _unsigned(groups: dict[str, list], provenance: Provenance) -> list[str]:
+    """Groups whose batches do not all carry our valid signature: removed from `groups`, and said in a note."""
+    unsigned = sorted(d for d, states in groups.items()
+                      if not all(provenance.batch_signed(s.metadata) for s in states))
+    notes = []
+    for digest in unsigned:
+        ids = ", ".join(sorted(s.id for s in groups.pop(digest)))
+        why = ("adopting needs BATCH_REVIEW_SIGNING_KEY (docs/security.md)" if provenance.key is None
+               else "their metadata does not carry our signature")
+        notes.append(f"batch(es) {ids} name this repository but no stored manifest: not adopted, nothing posted "
+                     f"({why})")
+    return notes
+
+
+def find_orphans(client: BatchProvider, repository: str, covered: set[str], *, now: float, min_age: float,
+                 provenance: Provenance) -> tuple[list[Orphan], list[str], list[str]]:
+    """(orphans to adopt, problems, notes): ours (signed), uncovered, at least `min_age` seconds old, with
+    a live copy. Batches that only say they are ours are left out, in a note."""
     candidates = {d: states for d, states in _uncovered(client.recent_batches(now=now), repository, covered).items()
                   if min(s.created_at for s in states) <= now - min_age
                   and any(s.metadata.get(MANIFEST_FILE) for s in states)}
+    notes = _unsigned(candidates, provenance)
     if not candidates:
-        return [], []
+        return [], [], notes
     live = client.live_files(now=now)
     orphans, problems = [], []
     for digest, states in sorted(candidates.items()):
@@ -164,7 +201,7 @@ def find_orphans(client: BatchProvider, repository: str, covered: set[str], *, n
             problems.append(f"batch(es) {', '.join(ids)}: {exc}; not adopted")
             continue
         orphans.append(Orphan(digest, manifest, ids, copy))
-    return orphans, problems
+    return orphans, problems, notes
 
 
 def _check_copy(m: Manifest, source: str, digest: str, repository: str) -> None:
@@ -203,10 +240,14 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list[B
     return m
 
 
-def orphan_heads(client: BatchProvider, repository: str, covered: set[str], *, now: float) -> set[tuple[str, str]]:
-    """(target key, head sha) of every adoptable orphan, whatever its age: submit treats them as pending."""
-    orphans, _ = find_orphans(client, repository, covered, now=now, min_age=0)
-    return {(key, t.head_sha) for o in orphans for key, t in o.manifest.targets.items()}
+def orphan_heads(client: BatchProvider, repository: str, covered: set[str], *, now: float,
+                 provenance: Provenance) -> set[tuple[str, str]]:
+    """(target key, head sha) of every adoptable (signed) orphan, whatever its age: submit treats them as
+    pending. Unsigned ones are not: no poll will post them."""
+    if provenance.key is None:
+        return set()
+    orphans, _, _ = find_orphans(client, repository, covered, now=now, min_age=0, provenance=provenance)
+    return {(key, o.manifest.target(key).head_sha) for o in orphans for key in o.manifest.targets}
 
 
 def adoptable(ctx, result) -> list[Pending]:
@@ -215,12 +256,15 @@ def adoptable(ctx, result) -> list[Pending]:
     if ctx.github is None or result.seen is None or not result.seen.complete:
         return []
     try:
-        orphans, problems = find_orphans(ctx.client, ctx.github.repository, result.seen.digests | result.derived,
-                                         now=ctx.now().timestamp(), min_age=ADOPT_AFTER)
+        orphans, problems, notes = find_orphans(ctx.client, ctx.github.repository,
+                                                result.seen.digests | result.derived, now=ctx.now().timestamp(),
+                                                min_age=ADOPT_AFTER,
+                                                provenance=ctx.provenance or Provenance(Identity(), ctx.github.repository))
     except BatchAPIError as exc:
         result.failures.append(f"looking for batches without a stored manifest: {exc}")
         return []
     result.problems.extend(problems)
+    result.notes.extend(notes)
     adopted = []
     for orphan in orphans:
         pending = orphan.pending(Path(tempfile.mkdtemp(prefix="batch-review-orphan-")))

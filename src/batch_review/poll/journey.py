@@ -1,12 +1,16 @@
 """The poll journey: store -> manifest -> batches -> results -> review -> publish -> retire.
 
 Orchestration only; each stage has its module: the store lists the manifests (store.py), batches.py finds
-their batches and reads the results, review.py assembles what will be posted, posting.py and publish.py
-post it, resubmit.py sends expired requests out again, adoption.py finds batches whose manifest was never
-stored. A manifest is posted when every one of its batches has reached a final state, and retired only
-when every target was posted (or deliberately not: closed pull requests) and the manifest of its
+their batches and reads the results, review.py assembles what will be posted, posting.py (with claims.py
+and publish.py) posts it, resubmit.py sends expired requests out again, adoption.py finds batches whose
+manifest was never stored. Every manifest whose batches have all reached a final state is prepared first
+(results, resubmissions, one draft per target); then all their targets are posted together, in one order
+(longest waiting, most severe first) and within GitHub's write limits; then each manifest whose targets
+are all posted (or deliberately not: closed pull requests) is retired, once the manifest of its
 resubmitted requests, if any, is stored (store before retire). Anything that fails leaves the manifest in
 place; markers make the next run pick up exactly where this one stopped. Each manifest has its own fate.
+When the write budget is spent the run stops posting cleanly (exit 0) and says how many targets are left
+and when the next poll can go on.
 """
 
 from __future__ import annotations
@@ -20,15 +24,15 @@ from pathlib import Path
 from ..core.errors import BatchAPIError, BatchReviewError, ConfigError, GitHubError, StateError, UsageError
 from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
+from ..github.pacing import WriteBudgetSpent
 from ..ledger import adoption
 from ..ledger.store import Pending
 from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 from . import batches, posting, review
 from .batches import BatchRow
+from .posting import Stop, Work
 from .resubmit import expired_requests, resubmit_expired
 from .resume import keep_resumed, recover_recorded
-
-RATE_RESERVE = 50  # stop posting when fewer GitHub requests than this are left: the next poll goes on
 
 
 @dataclass
@@ -47,7 +51,10 @@ class PollResult:
     reports: list[TargetReport] = field(default_factory=list)
     seen: adoption.Seen | None = None  # what the store listed
     derived: set[str] = field(default_factory=set)  # digests of the manifests this run resubmitted
-    rate_limited: bool = False  # stopped posting to keep the token's rate budget: the rest waits
+    stop: Stop | None = None  # posting stopped early (GitHub's limits): the rest waits for the next poll
+    ready_targets: int = 0  # targets of finished manifests this run had to post
+    posted_targets: int = 0  # of them, posted by this run (a review or check run written)
+    pending_reviews: int = 0  # of them, not posted yet: left for the next poll (the stop, or a failure)
 
 
 @dataclass
@@ -62,18 +69,38 @@ class PollContext:
     server_url: str = "https://github.com"
     log: Callable[[str], None] = print
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    provenance: object | None = None  # core.provenance.Provenance: what we believe, and the signing key
+
+    def __post_init__(self) -> None:
+        if self.provenance is None:
+            self.provenance = getattr(self.publisher, "provenance", None)
+
+
+@dataclass
+class Ready:
+    """A manifest whose batches are done: its targets to post, then its retirement."""
+
+    pending: Pending
+    states: list
+    kept: bool  # the manifest of its resubmitted requests survives this run
+    works: list[Work]
 
 
 def run_poll(ctx: PollContext) -> PollResult:
     result = PollResult()
+    ready: list[Ready] = []
     with ctx.store.lock():
-        _poll_stored(ctx, result)
+        _poll_stored(ctx, result, ready)
         for pending in adoption.adoptable(ctx, result):  # batches of ours no stored manifest covers
-            _poll_one(ctx, pending, result)
+            _poll_one(ctx, pending, result, ready)
+        _publish(ctx, ready, result)
+        for r in ready:
+            if all(w.done for w in r.works) and not ctx.dry_run:
+                _isolated(ctx, r.pending, result, lambda r=r: _retire(ctx, r.pending, r.states, r.kept, result))
     return result
 
 
-def _poll_stored(ctx: PollContext, result: PollResult) -> None:
+def _poll_stored(ctx: PollContext, result: PollResult, ready: list[Ready]) -> None:
     """Each manifest has its own fate: a transient service failure leaves it for the next run, a bad one is
     reported (log, summary, a check run on the commits it names) and skipped, a bug in our code is reported
     with its traceback; every other manifest proceeds either way."""
@@ -86,13 +113,20 @@ def _poll_stored(ctx: PollContext, result: PollResult) -> None:
     for damaged in listing.damaged:
         _post_problem_checks(ctx, result, damaged.name, damaged.message, damaged.targets, damaged.digest)
     for pending in listing.pending:
-        _poll_one(ctx, pending, result)
+        _poll_one(ctx, pending, result, ready)
 
 
-def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
-    """One manifest, in isolation from the others."""
+def _poll_one(ctx: PollContext, pending: Pending, result: PollResult, ready: list[Ready]) -> None:
+    """One manifest, in isolation from the others: ready to post, waiting, or reported."""
+    _isolated(ctx, pending, result, lambda: _poll_manifest(ctx, pending, result, ready))
+
+
+def _isolated(ctx: PollContext, pending: Pending, result: PollResult, step: Callable[[], None]) -> None:
+    """A step of one manifest; what fails is that manifest's fate, not the others'."""
     try:
-        _poll_manifest(ctx, pending, result)
+        step()
+    except WriteBudgetSpent as exc:
+        result.stop = result.stop or Stop(str(exc), exc.resume_at)
     except (GitHubError, BatchAPIError) as exc:
         result.failures.append(f"{pending.name}: {exc}; left pending for the next run")
     except (ConfigError, UsageError, StateError):  # the run's own setup, not this manifest: stop here
@@ -110,7 +144,7 @@ def _poll_one(ctx: PollContext, pending: Pending, result: PollResult) -> None:
 
 def _post_problem_checks(ctx: PollContext, result: PollResult, name: str, message: str,
                     targets: list[tuple[str, str]], digest: str) -> None:
-    if ctx.github is None or ctx.publisher is None or ctx.dry_run:
+    if ctx.github is None or ctx.publisher is None or ctx.dry_run or result.stop is not None:
         return
     created, notes = posting.post_problem_checks(ctx.publisher, ctx.cfg.output.check_name, name, message, targets, digest)
     result.check_runs_posted += created
@@ -132,7 +166,7 @@ def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> lis
     return states
 
 
-def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> None:
+def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready: list[Ready]) -> None:
     m = pending.manifest
     if ctx.github is not None and m.repository != ctx.github.repository:
         result.problems.append(f"{pending.name}: manifest is for {m.repository}, not {ctx.github.repository}")
@@ -148,14 +182,13 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult) -> No
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
     batches.add_usage(result.usage, records, results)
     resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results, ctx.client.resubmittable), result)
-    all_done = True
+    works = []
     for key in m.targets:
         failed_batch = any(states[records[cid].batch].status == "failed" for cid in m.requests_for(key))
         draft = review.assemble(m, key, results, resubmitted, min_severity=ctx.cfg.output.min_severity,
                                 server_url=ctx.server_url)
-        all_done = _post_target(ctx, m, key, draft, result, failed_batch=failed_batch) and all_done
-    if all_done and not ctx.dry_run:
-        _retire(ctx, pending, states, kept, result)
+        works.append(Work(m, pending.name, key, draft, failed_batch=failed_batch))
+    ready.append(Ready(pending, states, kept, works))
 
 
 def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: PollResult) -> tuple[set[str], bool]:
@@ -186,27 +219,33 @@ def _retire(ctx: PollContext, pending: Pending, states: list[BatchState], kept: 
         ctx.store.retire(pending)
 
 
-def _post_target(ctx: PollContext, m, key: str, draft: review.Draft, result: PollResult, *,
-                 failed_batch: bool) -> bool:
-    """Write down and post one target; whether nothing more is to be done for it from this manifest."""
-    report = draft.report
-    result.reports.append(report)
-    if ctx.cfg.output.sarif_dir:
-        _write_sarif(ctx, m, draft)
+def _publish(ctx: PollContext, ready: list[Ready], result: PollResult) -> None:
+    """Every ready target written down (report, SARIF) and posted, in order, within the run's budgets."""
+    works = [w for r in ready for w in r.works]
+    for w in works:
+        result.reports.append(w.draft.report)
+        if ctx.cfg.output.sarif_dir:
+            _write_sarif(ctx, w.manifest, w.draft)
+    result.ready_targets = len(works)
     if ctx.github is None or ctx.dry_run:
-        result.inline += len(report.inline)
-        result.in_body += len(report.unplaced)
-        return ctx.github is None  # local: the report is printed; dry run: nothing retired
-    if rate_budget_low(ctx, result):
-        return False
-    posted = posting.post_target(ctx.github, ctx.publisher, ctx.cfg.output, m, key, draft, failed_batch=failed_batch)
-    result.notes.extend(posted.notes)
-    result.reviews_posted += posted.reviews
-    result.check_runs_posted += posted.check_runs
-    if posted.shown is not None:
-        result.inline += len(posted.shown.inline)
-        result.in_body += len(posted.shown.unplaced)
-    return posted.done
+        for w in works:  # local: the report is printed, and done; dry run: nothing posted, nothing retired
+            result.inline += len(w.draft.report.inline)
+            result.in_body += len(w.draft.report.unplaced)
+            w.done = ctx.github is None and not ctx.dry_run
+        return
+    if result.stop is None:
+        result.stop = posting.post_all(ctx.github, ctx.publisher, ctx.cfg.output, works)
+    for w in works:
+        result.notes.extend(w.notes)
+        if w.failure:
+            result.failures.append(w.failure)
+        result.reviews_posted += w.reviews
+        result.check_runs_posted += w.check_runs
+        result.posted_targets += bool(w.reviews or w.check_runs)
+        result.pending_reviews += not w.done
+        if w.done and w.shown is not None:
+            result.inline += len(w.shown.inline)
+            result.in_body += len(w.shown.unplaced)
 
 
 def _write_sarif(ctx: PollContext, m, draft: review.Draft) -> Path:
@@ -215,18 +254,3 @@ def _write_sarif(ctx: PollContext, m, draft: review.Draft) -> Path:
                          repository_uri=f"{report.server_url}/{report.repository}", head_sha=report.head_sha,
                          tool_version=m.tool.removeprefix("batch-review ") or "0")
     return write_sarif(Path(ctx.cfg.output.sarif_dir), target, draft.located(), m.commentable(report.key))
-
-
-def rate_budget_low(ctx: PollContext, result: PollResult) -> bool:
-    """True once the token has fewer than RATE_RESERVE requests left: posting stops cleanly, what is
-    posted stays posted (markers), and every manifest not finished is kept for the next poll."""
-    if result.rate_limited:
-        return True
-    remaining = ctx.github.rate_remaining() if hasattr(ctx.github, "rate_remaining") else None
-    if remaining is None or remaining >= RATE_RESERVE:
-        return False
-    result.rate_limited = True
-    result.notes.append(f"the GitHub token has {remaining} requests left this hour (keeping {RATE_RESERVE} in "
-                        "reserve): stopped posting; the rest is posted by the next poll")
-    return True
-

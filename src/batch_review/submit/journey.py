@@ -25,6 +25,8 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.errors import OverBudget, ServiceError, with_context
+from ..core.markers import Identity
+from ..core.provenance import Provenance
 from ..git.repo import GitRepo
 from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter
@@ -86,6 +88,10 @@ class SubmitContext:
     alert: Callable[[str], None] = print  # a bug's one line (its traceback is already in the log)
     group: Callable[[str], AbstractContextManager] = lambda title: nullcontext()
     progress: Callable[[int, int, str], None] = lambda done, total, current: None  # targets planned, of all, now
+    provenance: Provenance | None = None  # who we are and the signing key; None: output.bot_login, no key
+
+    def trust(self) -> Provenance:
+        return self.provenance or Provenance(Identity(self.cfg.output.bot_login), self.repository)
 
 
 def pending_heads(listing) -> set[tuple[str, str]]:
@@ -112,11 +118,11 @@ def _pending(ctx: SubmitContext):
 def _select(ctx: SubmitContext, listing) -> TargetSelection:
     selection = select_targets(ctx.cfg, ctx.git, ctx.github, repository=ctx.repository, base=ctx.base,
                                head=ctx.head, only_prs=ctx.only_prs, pending=pending_heads(listing),
-                               token=ctx.fetch_token)
-    if selection.targets and not ctx.dry_run:  # a batch whose manifest was never stored is pending too
+                               token=ctx.fetch_token, provenance=ctx.trust())
+    if selection.targets and not ctx.dry_run:  # a batch of ours whose manifest was never stored is pending too
         client = ctx.batch_client_factory()
         selection = selection.without(orphan_heads(client, ctx.repository, seen_in(listing).digests,
-                                                   now=ctx.now().timestamp()))
+                                                   now=ctx.now().timestamp(), provenance=ctx.trust()))
     return selection
 
 

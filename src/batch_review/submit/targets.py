@@ -9,7 +9,8 @@ know about one thing under review.
 
 Pull request titles, descriptions, branch names and author logins are the author's words: they are
 carried as data (clipped descriptions), never trusted as markup; a marker is believed only at the start
-of a review our own bot wrote (markers.py).
+of a review our own run wrote: our identity, and with a signing key a valid signature (provenance.py).
+A head whose review carries a marker nobody can prove is ours is reviewed again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from ..core.errors import RepositoryError
-from ..core.markers import Identity, Marker, from_external_id, marker_of
+from ..core.markers import Identity, Marker
+from ..core.provenance import Provenance
 from ..core.vocabulary import Target
 from ..planning.rendering import clip_description
 
@@ -96,7 +98,7 @@ class TargetSelection:
 
 def select_targets(cfg, git, gh, *, repository: str, base: str | None = None, head: str | None = None,
                    only_prs: tuple[int, ...] = (), pending: Collection[tuple[str, str]] = (),
-                   token: str | None = None) -> TargetSelection:
+                   token: str | None = None, provenance: Provenance | None = None) -> TargetSelection:
     """Tonight's targets. Without `gh` (GitHub), one branch pair of the local checkout (`base`, `head`);
     with it, the pull requests (`only_prs`, or those the config's rules pick) and the configured branch
     pairs, minus the heads our bot already reviewed; either way minus the `pending` (key, head) pairs.
@@ -105,7 +107,8 @@ def select_targets(cfg, git, gh, *, repository: str, base: str | None = None, he
         targets, skipped, posted, latest = local_targets(git, repository, base, head), [], set(), {}
     else:
         targets, skipped = github_targets(gh, cfg, git, only_prs=only_prs)
-        posted, latest = posted_heads(gh, cfg, targets)
+        trust = provenance or Provenance(Identity(cfg.output.bot_login), repository)
+        posted, latest = posted_heads(gh, cfg, targets, trust)
     selection = TargetSelection(targets, skipped, latest).without(set(pending) | posted)
     if gh is not None:
         ensure_commits(git, selection.targets, token)
@@ -151,44 +154,47 @@ def github_targets(gh, cfg, git, *, only_prs: tuple[int, ...]) -> tuple[list[Tar
     return targets, skipped
 
 
-def _reviewed(gh, t: Target, identity: Identity) -> list[Marker]:
+def _reviewed(reviews, t: Target, trust: Provenance) -> list[Marker]:
     """The markers of our submitted reviews of this pull request, oldest first."""
     markers = []
-    for review in sorted(gh.reviews(t.number), key=lambda r: r.id):
-        m = None if review.pending else marker_of(review, identity)
+    for review in sorted(reviews, key=lambda r: r.id):
+        m = None if review.pending else trust.believes(review)
         if m is not None and m.target == t.key:
             markers.append(m)
     return markers
 
 
-def _checked(gh, t: Target, identity: Identity, check_name: str) -> bool:
+def _checked(gh, t: Target, trust: Provenance, check_name: str) -> bool:
     """Whether a check run of ours already covers this target's head."""
     for run in gh.check_runs(t.head_sha, check_name):
-        marker = from_external_id(run.external_id) if identity.ran(run.app_slug) else None
+        marker = trust.check_marker(run)
         if marker and marker.target == t.key and marker.head == t.head_sha:
             return True
     return False
 
 
-def posted_heads(gh, cfg, targets: list[Target]) -> tuple[set[tuple[str, str]], dict[str, Marker]]:
+def posted_heads(gh, cfg, targets: list[Target], trust: Provenance) -> tuple[set[tuple[str, str]], dict[str, Marker]]:
     """(target key, head sha) pairs that already carry a review or check run of ours, and per pull
     request the marker of our latest review (where an incremental review starts).
 
     Ours means written by output.bot_login (check runs: created by its app), with the marker at
-    character 0 of the body: a marker anyone else writes, or one quoted inside a review's text, would
-    otherwise make tonight skip a head, or narrow an incremental review to what came after a commit of
-    the author's choosing. Only a review's marker for its own pull request counts."""
-    identity = Identity(cfg.output.bot_login)
+    character 0 of the body, and with a signing key signed by it (`trust`): a marker anyone else writes, or
+    one quoted inside a review's text, would otherwise make tonight skip a head, or narrow an incremental
+    review to what came after a commit of the author's choosing. Only a review's marker for its own pull
+    request counts."""
     done: set[tuple[str, str]] = set()
     latest: dict[str, Marker] = {}
     reviews, checks = cfg.output.mode in ("review", "both"), cfg.output.mode in ("check", "both")
+    pulls = [t.number for t in targets if t.kind == "pull"] if reviews else []
+    snaps = gh.pull_snapshots(pulls)[0] if pulls else {}  # in bulk: a share of one request per pull request
     for t in targets:
         if t.kind == "pull" and reviews:
-            markers = _reviewed(gh, t, identity)
+            snap = snaps.get(t.number)
+            markers = _reviewed(snap.reviews if snap else (), t, trust)
             done.update((m.target, m.head) for m in markers)
             if markers:
                 latest[t.key] = markers[-1]
-        if (t.kind != "pull" or checks) and _checked(gh, t, identity, cfg.output.check_name):
+        if (t.kind != "pull" or checks) and _checked(gh, t, trust, cfg.output.check_name):
             done.add((t.key, t.head_sha))
     return done, latest
 

@@ -1,0 +1,118 @@
+"""A night of hundreds of pull requests against the emulators, with GitHub's write limits and a simulated clock.
+
+    python bench/bench_night.py                 # 300 and 1,000 pull requests (a few minutes)
+    python bench/bench_night.py --sizes 300
+
+For each size: a repository with N open pull requests (each adds its own file; 1 to 3 findings each, their
+severities spread), the GitHub emulator enforcing 80 content-creating requests a minute and 500 an hour
+(403 with Retry-After beyond them) on a simulated clock that the product's pacing shares, writes a second
+apart as GitHub asks. The real CLI submits once (a separate process: its time and peak memory are
+measured) and polls an hour apart, as the hourly schedule would, until every review is posted. The night
+is held to issue 26's goals (tests/night.py `Night.check`): no duplicate, nothing lost, every finding on its
+line, no request within a minute after a limit answer, each partial poll says how many are left, polls <=
+ceil(writes needed / 500) + 1, at most 3 GitHub calls per posted pull request (every request of every poll
+counted, reruns included).
+
+Columns: submit wall time and peak RSS (the submit process alone, its git children not included); polls;
+content-creating requests (writes) against the 2 per pull request a perfect night needs; GitHub calls per
+posted pull request; limit answers (403s GitHub gave); job minutes of the polls, each rounded up as GitHub
+bills them, the simulated waits (pacing, limit answers) included; what each poll left for the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import batch_review.github.pacing as pacing  # noqa: E402
+from tests.conftest import GITHUB_TOKEN, OPENAI_KEY  # noqa: E402
+from tests.emulators.github_emu import GitHubEmulator  # noqa: E402
+from tests.emulators.openai_emu import OpenAIEmulator  # noqa: E402
+from tests.gitfixture import GIT_ENV, Repo  # noqa: E402
+from tests.night import Night, SimClock, build_pulls, responder  # noqa: E402
+
+PER_MINUTE, PER_HOUR = 80, 500
+
+
+def submit(env: dict, state: Path, cwd: Path) -> tuple[float, float]:
+    """(seconds, peak RSS in MiB) of one `batch-review submit` process."""
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "batch_review", "submit", "--state-dir", str(state)], cwd=cwd,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"submit exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+    return time.monotonic() - started, usage.ru_maxrss / 1024
+
+
+def night(n: int) -> dict:
+    clock = SimClock()
+    with tempfile.TemporaryDirectory() as tmp, OpenAIEmulator(api_key=OPENAI_KEY) as openai_emu, \
+            GitHubEmulator(token=GITHUB_TOKEN, repo="acme/widgets", clock=clock.now) as github:
+        root = Path(tmp)
+        github.creation_limit_per_minute, github.creation_limit_per_hour = PER_MINUTE, PER_HOUR
+        github.rate_limit = github.rate_remaining = 1_000_000  # the primary budget is not what this measures
+        github.graphql_limit = github.graphql_remaining = 1_000_000
+        repo = Repo(root / "git")
+        repo.push("main")
+        t0 = time.monotonic()
+        build_pulls(repo, github, n)
+        built = time.monotonic() - t0
+        openai_emu.set_responder(responder)
+        env = {**os.environ, **{k: v for k, v in GIT_ENV.items() if k.startswith("GIT_CONFIG")},
+               "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": openai_emu.base_url, "GITHUB_TOKEN": GITHUB_TOKEN,
+               "GITHUB_REPOSITORY": "acme/widgets", "GITHUB_API_URL": github.api_url,
+               "BATCH_REVIEW_WRITE_INTERVAL": "1", "BATCH_REVIEW_SIGNING_KEY": "42" * 32}
+        nightly = Night(repo.path.parent, openai_emu, github, clock, n, root / "state")
+        nightly.configure("targets:\n  pull_requests:\n    skip_authors: []\nbudget:\n  max_cost_usd: null\n"
+                          "  max_requests: null\n")
+        seconds, rss = submit(env, nightly.state, repo.path)
+        openai_emu.complete_all()
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        os.chdir(repo.path)
+        pacing.CLOCK = clock
+        try:
+            with open(root / "polls.log", "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                nightly.run_polls()
+            figures = nightly.check(PER_HOUR)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            os.chdir(ROOT)
+        return {**figures, "submit_s": seconds, "submit_rss_mib": rss, "setup_s": built,
+                "limit_polls": math.ceil(figures["writes_needed"] / PER_HOUR) + 1}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[300, 1000])
+    args = ap.parse_args()
+    rows = [night(n) for n in args.sizes]
+    print("| pull requests | submit | submit peak RSS | polls (goal) | writes (needed) | calls per posted PR "
+          "| limit answers | job minutes | left after each poll |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        print(f"| {r['pull_requests']:,} | {r['submit_s']:.1f} s | {r['submit_rss_mib']:.0f} MiB | {r['polls']} "
+              f"(<= {r['limit_polls']}) | {r['writes']:,} ({r['writes_needed']:,}) | {r['calls_per_posted']:.2f} "
+              f"| {r['limit_answers']} | {r['job_minutes']} | {', '.join(map(str, r['partial']))} |")
+    print(f"\nself RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (bench, emulators included)")
+
+
+if __name__ == "__main__":
+    main()
