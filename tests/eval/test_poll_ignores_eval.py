@@ -1,10 +1,12 @@
 """An eval's batch is never a review to post: a poll run after an eval was sent posts nothing, adopts
 nothing and downloads nothing, `status` and `cancel --all` do not see it, and the state folder uploaded
-as an artifact holds no manifest for poll to read. Eval's batches carry no `batch_review` metadata key
-and no manifest copy; its record is not named like a manifest."""
+as an artifact holds no manifest for poll to read. Eval's batches carry no `batch_review` metadata key,
+no manifest copy and no signature (adoption needs all three); its record is not named like a manifest.
+The poll runs with the signing key set, the setup in which adoption is live."""
 
 from __future__ import annotations
 
+from batch_review.core.provenance import METADATA_KEY
 from batch_review.eval.journey import metadata
 from batch_review.eval.record import EvalRecord
 from batch_review.ledger.adoption import _uncovered
@@ -25,11 +27,13 @@ def _with_a_fix(world) -> None:
     repo.commit("Fix f2")
 
 
-def test_a_poll_after_an_eval_posts_nothing_and_adopts_nothing(world, capsys):
+def test_a_poll_after_an_eval_posts_nothing_and_adopts_nothing(world, signed, capsys):
     _with_a_fix(world)
     assert world.run("eval", "--state-dir", str(world.state)) == 0
     (batch_id,) = world.openai.batches
-    assert world.openai.batches[batch_id]["metadata"]["repository"] == "acme/widgets"  # poll's repository
+    meta = world.openai.batches[batch_id]["metadata"]
+    assert meta["repository"] == "acme/widgets"  # poll's repository
+    assert "batch_review" not in meta and "manifest_file" not in meta and METADATA_KEY not in meta
     for object_id in list(world.openai.batches) + list(world.openai.files):
         world.openai.backdate(object_id, HOURS)  # older than adoption's hour
     world.openai.complete_all()
