@@ -20,7 +20,7 @@ Billing (docs.github.com, "Actions runner pricing"): each job is rounded up to a
     python bench/bench_hosting.py                 # defaults: 24 hourly polls, 4 of them with work
     python bench/bench_hosting.py --busy-polls 0  # a repository with nothing submitted
 
-Writes bench/out/hosting.json and prints a markdown table for the README.
+Writes bench/out/hosting.json and prints a markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations

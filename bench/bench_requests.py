@@ -35,7 +35,7 @@ output tokens per request.
     python bench/bench_requests.py --only click     # one package
 
 The o200k_base encoding is read offline from ../shared/data/o200k_base.tiktoken (or --encoding FILE).
-Writes bench/out/requests.json and prints markdown tables for the README.
+Writes bench/out/requests.json and prints markdown tables for docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ Without --tiktoken the product runs without TIKTOKEN_CACHE_DIR (its calibrated e
 folder holding o200k_base (bench/bench_requests.py leaves one in bench/out/tiktoken-cache), so submit
 counts its first million characters of requests with tiktoken, as the Docker image does.
 
-Writes bench/out/submit.json and prints a markdown table for the README.
+Writes bench/out/submit.json and prints a markdown table for docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ above it in config.example.yml, so editors show the documented words.
     python tools/config_schema.py            # writes schema/batch-review.schema.json
     python tools/config_schema.py --check    # exits 1 when the committed file is not what this writes
 
-Run it after changing a model or the example's comments; tests/config/test_config_schema.py fails until you do.
+Run it after changing a model or the example's comments; tests/config/test_models.py fails until you do.
 """
 
 from __future__ import annotations

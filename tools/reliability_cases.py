@@ -129,7 +129,7 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("any YAML value at all in the configuration", "either a configuration or one ConfigError line",
      CFG + "test_any_parsed_yaml_is_a_config_or_one_line_naming_the_file"),
     ("the published JSON Schema drifting from what the loader accepts", "schema regenerated and compared",
-     "tests/config/test_config_schema.py::test_the_committed_schema_is_what_the_models_and_the_example_give"),
+     "tests/config/test_models.py::test_the_committed_schema_is_what_the_models_and_the_example_give"),
     ("a planted or truncated o200k_base file under tiktoken's cache name (tiktoken would download a new one)",
      "its sha256 is checked first; otherwise the calibrated estimate, nothing downloaded",
      "tests/planning/test_tokenizer.py::test_a_planted_encoding_file_is_neither_used_nor_replaced_from_the_network"),
@@ -137,7 +137,7 @@ HOSTILE: list[tuple[str, str, str]] = [
      "every line break escaped; each entry prefixed",
      "tests/planning/test_packing.py::test_the_authors_title_description_and_names_cannot_leave_their_section"),
     ("code that forges `=== path` or `12+x` lines", "breaks escaped before lines are split",
-     "tests/planning/test_prompts.py::test_code_and_paths_cannot_forge_a_file_header_or_a_line_number"),
+     "tests/planning/test_rendering.py::test_code_and_paths_cannot_forge_a_file_header_or_a_line_number"),
     # model text, continued
     ("finding titles made of @mentions in check mode (neutralizing lengthens them past 255)",
      "clipped until the neutralized title fits; the emulator refuses longer titles",

@@ -1,8 +1,8 @@
 """provider anthropic end to end: the real `anthropic` SDK against the Message Batches emulator, the real
 PyGithub against the GitHub emulator, and the same placement and exactly-once guarantees as OpenAI.
 
-The poll journey's own end-to-end tests (test_e2e_poll.py) are run again here with the Claude world:
-the same scripted answers, the same assertions on what GitHub received.
+The poll journey's scenarios that are the same for both providers run in tests/poll/test_journey.py with
+the provider-parametrized `any_world`; this file holds what differs for Claude.
 """
 
 from __future__ import annotations
@@ -12,21 +12,13 @@ import json
 import pytest
 
 from batch_review.planning.pricing import format_usd
-from tests.poll import test_journey as poll_tests
 
 from ..conftest import ANTHROPIC_KEY, finding, ours
 from ..emulators.anthropic_emu import claude_message, params_problem
 from ..emulators.github_emu import make_zip
 
-# --- the poll journey's end-to-end cases, with provider anthropic -------------------------------------
-
-def test_poll_posts_one_review_with_every_finding_placed_or_listed(claude_world, capsys):
-    poll_tests.test_poll_posts_one_review_with_every_finding_placed_or_listed(claude_world, capsys)
-
-
-def test_a_refusal_is_reported(claude_world):
-    poll_tests.test_a_refusal_is_reported(claude_world)
-
+# --- the poll journey, with provider anthropic (tests/poll/test_journey.py runs its shared scenarios with
+# any_world: each provider in turn) ---------------------------------------------------------------------
 
 def test_expired_requests_post_partial_results_and_go_out_again(claude_world):
     """As with OpenAI, but with no manifest copy on the service the parent manifest is kept until the
@@ -53,23 +45,6 @@ def test_expired_requests_post_partial_results_and_go_out_again(claude_world):
     second = w.github.reviews(1)[1]
     assert [c["path"] for c in second["comments"]] == ["util.py"]
     assert "resubmission" in second["body"] and w.manifests() == []
-
-
-def test_head_moved_is_posted_on_the_reviewed_commit(claude_world):
-    poll_tests.test_head_moved_is_posted_on_the_reviewed_commit(claude_world)
-
-
-def test_a_rejected_inline_comment_moves_every_finding_into_the_body(claude_world, github_emu):
-    poll_tests.test_a_rejected_inline_comment_moves_every_finding_into_the_body(claude_world, github_emu)
-
-
-@pytest.mark.parametrize("fault", ["lost_response", 502])
-def test_a_lost_or_failed_review_post_is_never_doubled(claude_world, fault):
-    poll_tests.test_a_lost_or_failed_review_post_is_never_doubled(claude_world, fault)
-
-
-def test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(claude_world, capsys):
-    poll_tests.test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(claude_world, capsys)
 
 
 # --- submit ---------------------------------------------------------------------------------------------

@@ -37,7 +37,8 @@ def submit_and_finish(world):
     world.openai.complete_all()
 
 
-def test_poll_posts_one_review_with_every_finding_placed_or_listed(world, capsys):
+def test_poll_posts_one_review_with_every_finding_placed_or_listed(any_world, capsys):
+    world = any_world  # each provider in turn
     scripted(world)
     submit_and_finish(world)
     assert world.poll() == 0
@@ -79,7 +80,8 @@ def test_per_request_errors_are_listed_not_lost(world):
     assert "Requests that failed" in review["body"] and "`server_error` boom" in review["body"]
 
 
-def test_a_refusal_is_reported(world):
+def test_a_refusal_is_reported(any_world):
+    world = any_world  # each provider in turn
     def responder(cid, body):
         return chat_completion(None, refusal="I can't help with that.")
     world.openai.set_responder(responder)
@@ -125,7 +127,8 @@ def test_failed_batch_is_reported_and_retired(world, capsys):
     assert "duplicate_custom_id" in review["body"] and world.manifests() == []
 
 
-def test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(world, capsys):
+def test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(any_world, capsys):
+    world = any_world  # each provider in turn
     submit_and_finish(world)
     world.github.set_pull_state(1, "closed", merged=True)
     assert world.poll() == 0
@@ -133,7 +136,8 @@ def test_closed_pull_request_gets_nothing_and_the_manifest_is_retired(world, cap
     assert "#1 is merged: nothing posted" in capsys.readouterr().out
 
 
-def test_head_moved_is_posted_on_the_reviewed_commit(world):
+def test_head_moved_is_posted_on_the_reviewed_commit(any_world):
+    world = any_world  # each provider in turn
     scripted(world)
     submit_and_finish(world)
     world.github.move_head(1, "c" * 40)
@@ -162,7 +166,8 @@ def test_check_mode_appends_annotations_fifty_at_a_time(world):
     assert world.github.reviews(1) == []
 
 
-def test_a_rejected_inline_comment_moves_every_finding_into_the_body(world, github_emu):
+def test_a_rejected_inline_comment_moves_every_finding_into_the_body(any_world, github_emu):
+    world = any_world  # each provider in turn
     scripted(world)
     submit_and_finish(world)
     # GitHub's idea of the diff differs from ours (say the base moved): line 2 is no longer commentable
@@ -176,7 +181,8 @@ def test_a_rejected_inline_comment_moves_every_finding_into_the_body(world, gith
 
 
 @pytest.mark.parametrize("fault", ["lost_response", 502, "reset"])
-def test_a_lost_or_failed_review_post_is_never_doubled(world, fault):
+def test_a_lost_or_failed_review_post_is_never_doubled(any_world, fault):
+    world = any_world  # each provider in turn
     scripted(world)
     submit_and_finish(world)
     world.github.inject("POST", r"/pulls/1/reviews$", fault)

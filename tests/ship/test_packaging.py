@@ -344,17 +344,24 @@ def test_the_release_commit_changes_only_the_image_the_action_runs(tmp_path):
 README = (ROOT / "README.md").read_text()
 
 
-def test_the_readme_shows_the_example_workflows_verbatim():
-    for path in EXAMPLES:
-        if Path(path).parent.name == "workflows":
-            assert "```yaml\n" + Path(path).read_text() + "```" in README, path
-    assert "(examples/workflows/reusable/)" in README and "(gate/)" in README
+def test_the_readme_shows_the_two_callers_verbatim_and_links_the_full_files():
+    """Setup is two short files: the callers of the reusable workflows, exactly as shipped; the full files
+    and what the workflows do (the gate among them) are one link away."""
+    shown = [path for path in EXAMPLES if "```yaml\n" + Path(path).read_text() + "```" in README]
+    assert sorted(Path(p).parent.name for p in shown) == ["reusable", "reusable"]
+    assert "(examples/workflows/reusable/)" in README and "(examples/workflows/)" in README
+    assert "(docs/workflows.md)" in README and "(../gate/)" in (ROOT / "docs" / "workflows.md").read_text()
+
+
+def test_the_readme_is_a_page_a_user_reads_in_five_minutes():
+    assert len(README.splitlines()) <= 300
 
 
 def test_the_quick_start_works_outside_the_checkout_and_keeps_the_developers_commands():
     """A user's repository: the PyPI release through pipx or uvx, or a release tag of this repository by git
     URL (the version pyproject.toml says); a checkout of batch-review: the two developers' commands verbatim."""
-    quick = README[README.index("## Quick start"):README.index("## Contents")]
+    start = README.index("## Quick start")
+    quick = README[start:README.index("\n## ", start)]
     assert "pipx run batch-review submit --dry-run" in quick and "uvx batch-review submit --dry-run" in quick
     assert f"'git+https://github.com/batch-review/batch-review@v{VERSION}' batch-review submit --dry-run" in quick
     assert ("python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/batch-review submit --dry-run"

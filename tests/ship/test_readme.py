@@ -1,5 +1,5 @@
-"""README's "How it works": every folder in the map, every module named once, in the order a run's data
-flows through them."""
+"""README's "How it works" names every folder in its map; docs/architecture.md names every module once, in
+the order a run's data flows through them."""
 
 from __future__ import annotations
 
@@ -11,8 +11,14 @@ SRC = ROOT / "src" / "batch_review"
 
 
 def _section() -> str:
+    """README's "How it works", up to the next section."""
     text = (ROOT / "README.md").read_text()
-    return text[text.index("## How it works"):text.index("## Speed and memory")]
+    start = text.index("## How it works")
+    return text[start:text.index("\n## ", start)]
+
+
+def _architecture() -> str:
+    return (ROOT / "docs" / "architecture.md").read_text()
 
 
 def _modules() -> set[str]:
@@ -30,8 +36,8 @@ def test_the_map_names_every_folder_once():
     assert sorted(mapped) == sorted(folders)
 
 
-def test_how_it_works_names_every_module_once_in_the_order_data_flows():
-    section = _section()
+def test_the_architecture_page_names_every_module_once_in_the_order_data_flows():
+    section = _architecture()
     modules = _modules()
     table = [row.replace("/", ".") for row in re.findall(r"^\| ([a-z_]+/[a-z_]+)\.py \|", section, re.M)]
     assert len(table) == len(set(table)), "a module has two rows"
@@ -45,3 +51,9 @@ def test_how_it_works_names_every_module_once_in_the_order_data_flows():
 
 def test_beside_the_folders_only_the_entry_and_the_version():
     assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "__main__.py"]
+
+
+def test_the_readme_points_at_the_architecture_page_and_shows_no_module_table():
+    section = _section()
+    assert "(docs/architecture.md)" in section
+    assert not re.search(r"^\| [a-z_]+/[a-z_]+\.py \|", (ROOT / "README.md").read_text(), re.M)

@@ -247,7 +247,7 @@ def test_the_release_commits_touch_no_workflow_and_pin_the_action_commit(release
         text = path.read_text()
         assert "0" * 40 not in text
         pins |= set(re.findall(r"uses: (acme/widgets[^@\s]*)@([0-9a-f]{40}) # (\S+)\n", text))
-        if path.parent.name == "workflows":
+        if path.parent.name == "reusable":
             assert "```yaml\n" + text + "```" in readme
     assert {(name, commit, version) for name, commit, version in pins} == {
         ("acme/widgets", action, VERSION), ("acme/widgets/gate", action, VERSION),

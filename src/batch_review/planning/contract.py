@@ -77,7 +77,7 @@ class Prefix:
 
 
 # o200k_base tokens of the default prefix (instructions + contract + schema), and of the default
-# instructions alone; pinned by tests/planning/test_prompts.py, so the fixed part of every request is
+# instructions alone; pinned by tests/planning/test_contract.py, so the fixed part of every request is
 # counted exactly and only the configured instructions, if any, are estimated.
 DEFAULT_PREFIX_TOKENS = {False: 537, True: 570}  # by output.summary
 DEFAULT_INSTRUCTIONS_TOKENS = 159
