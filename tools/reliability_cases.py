@@ -186,7 +186,7 @@ HOSTILE: list[tuple[str, str, str]] = [
     ("a per-request error line that repeats the key, posted on the pull request", "redacted before composition",
      ENV + "test_a_failed_requests_echoed_key_is_not_posted_on_the_pull_request"),
     ("a key split over two writes", "line-buffered redacting streams",
-     ENV + "test_printed_lines_are_redacted_even_when_written_in_pieces"),
+     "tests/cli/test_actions_log.py::test_printed_lines_are_redacted_even_when_written_in_pieces"),
     # a branch's workflow writing as github-actions[bot] (the shared identity), with the signing key set
     ("a review by the bot carrying our marker for the head (a branch workflow)", "unsigned: not ours; reviewed",
      PROV + "test_a_marked_review_from_a_branch_workflow_does_not_skip_the_head_with_the_key"),

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from batch_review.cli.actions_env import inert
+from batch_review.cli.actions_log import inert
 
 from ..gitfixture import git
 

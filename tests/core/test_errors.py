@@ -232,7 +232,7 @@ def test_a_bug_shows_its_traceback(world, monkeypatch):
 
 
 def test_a_bug_traceback_is_redacted():
-    from batch_review.cli import actions_env
+    from batch_review.cli import actions_log
     from batch_review.core.redact import register
 
     register("s3cr3t-value-xyz")
@@ -242,7 +242,7 @@ def test_a_bug_traceback_is_redacted():
         try:
             raise ValueError("leaked s3cr3t-value-xyz and Bearer abcdefghijk")
         except ValueError as exc:
-            actions_env.redacted_excepthook(type(exc), exc, exc.__traceback__)
+            actions_log.redacted_excepthook(type(exc), exc, exc.__traceback__)
     finally:
         sys.stderr = saved
     assert "ValueError" in err.getvalue() and "s3cr3t" not in err.getvalue() and "abcdefghijk" not in err.getvalue()

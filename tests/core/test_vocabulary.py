@@ -86,7 +86,7 @@ def test_the_import_resolver_sees_relative_imports():
     path = SRC / "cli" / "runtime.py"
     imported = imported_modules(path, ast.parse(path.read_text()))
     assert "batch_review.ledger.store" in imported and "batch_review.config.models" in imported
-    assert "batch_review.cli.actions_env" in imported  # `from . import actions_env`
+    assert "batch_review.cli.actions_log" in imported  # `from . import actions_log`
 
 
 def test_each_shared_word_is_defined_once_in_vocabulary():

@@ -4,7 +4,7 @@ The environment (with the action's inputs as variables) is read once into runtim
 builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py.
 Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run resumes); 2 bad input,
 nothing sent; 3 over budget, nothing sent. Only the product's errors are caught: anything else is a bug
-and shows its traceback. Everything printed is redacted (actions_env.redacting_streams).
+and shows its traceback. Everything printed is redacted (actions_log.redacting_streams).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ..git.repo import GitRepo
 from ..ledger.adoption import Signed
 from ..poll.cancel import cancel_batches, pending_batch_ids
 from ..submit.journey import SubmitContext, run_submit
-from . import actions_env, eval_command, present, runtime
+from . import actions_env, actions_log, eval_command, present, runtime
 from .runtime import Settings
 
 
@@ -86,8 +86,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     actions_env.register_secrets(os.environ)
-    sys.excepthook = actions_env.redacted_excepthook
-    with actions_env.redacting_streams():
+    sys.excepthook = actions_log.redacted_excepthook
+    with actions_log.redacting_streams():
         try:
             environ, via_action = dict(os.environ), argv[:1] == ["action"] and not {"-h", "--help"} & set(argv)
             if via_action and len(argv) > 1:  # the inputs say what to run: a word more is a mistake
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             actions_env.check_output_file(environ)
             return COMMANDS[args.command](args, Settings.from_environ(environ))
         except BatchReviewError as exc:
-            actions_env.error(exc.line())
+            actions_log.error(exc.line())
             return exc.exit_code
 
 
@@ -122,8 +122,8 @@ def cmd_submit(args, settings: Settings) -> int:
         state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
         provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
         only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
-        batch_client_factory=lambda: Signed(runtime.batch_client(cfg, settings), trust), log=actions_env.echo,
-        warn=actions_env.warning, alert=actions_env.error, group=actions_env.group, progress=progress.update,
+        batch_client_factory=lambda: Signed(runtime.batch_client(cfg, settings), trust), log=actions_log.echo,
+        warn=actions_log.warning, alert=actions_log.error, group=actions_log.group, progress=progress.update,
         provenance=trust,
     )
     with progress:
@@ -147,10 +147,10 @@ def poll_context(args, cfg, settings: Settings, *, need_github: bool):
         runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
     return PollContext(
         cfg=cfg, store=store, client=Signed(runtime.batch_client(cfg, settings), trust), github=gh,
-        publisher=Publisher(gh, provenance=trust, log=actions_env.echo) if gh else None, provenance=trust,
+        publisher=Publisher(gh, provenance=trust, log=actions_log.echo) if gh else None, provenance=trust,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
         server_url=settings.github_server_url,
-        log=actions_env.echo,
+        log=actions_log.echo,
     )
 
 
@@ -159,7 +159,7 @@ def cmd_poll(args, settings: Settings) -> int:
 
     cfg = runtime.load(args, settings)
     ctx = poll_context(args, cfg, settings, need_github=True)
-    with actions_env.group("Poll batches and post results"):
+    with actions_log.group("Poll batches and post results"):
         result = run_poll(ctx)
     present.show_poll(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
     present.risk(ctx.provenance if ctx.github is not None else None)

@@ -22,7 +22,7 @@ from ..eval.szz import DEFAULT_FIX_WORDS, check_words
 from ..git.repo import GitRepo
 from ..markdown.tables import text_table
 from ..planning.pricing import format_usd
-from . import actions_env, runtime
+from . import actions_log, runtime
 from .runtime import Settings
 
 DEFAULT_LIMIT = 100
@@ -120,7 +120,7 @@ def cmd_eval(args, settings: Settings) -> int:
         cfg=cfg, git=git, repository=runtime.repository(settings, git), state_root=state_root, name=args.name,
         window=window, near=DEFAULT_NEAR if args.near is None else args.near, dry_run=bool(args.dry_run),
         provider={"name": cfg.provider.name, "base_url": runtime.provider_base_url(cfg, settings)},
-        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_env.echo)
+        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_log.echo)
     if args.step == "report":
         outcome = run_report(ctx, near=args.near, compare=args.compare)
     else:
@@ -131,7 +131,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def show(outcome: Outcome) -> None:
     """What eval prints: its notes, then what happened and what to do next."""
-    record, echo = outcome.record, actions_env.echo
+    record, echo = outcome.record, actions_log.echo
     name = record.name
     if outcome.stage in ("planned", "submitted"):
         for note in record.notes:

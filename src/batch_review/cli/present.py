@@ -1,7 +1,7 @@
 """What each command shows people: the printed tables and lines, the job summary, the step outputs.
 
 The journeys return plain results (SubmitResult, PollResult, batch rows); this module turns them into
-text, and nothing else does. Every line goes out through actions_env, so it is redacted.
+text, and nothing else does. Every line goes out through actions_log, so it is redacted and inert.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from ..markdown.tables import md_escape, md_list, md_table, text_table
 from ..planning.pricing import actual_cost, format_usd
 from ..providers.base import BATCH_PENDING
 from ..submit.journey import SubmitResult
-from . import actions_env
-from .actions_env import echo
+from . import actions_env, actions_log
+from .actions_log import echo
 
 SUBMIT_HEADERS = ["target", "files", "skipped", "requests", "input tokens", "max output tokens",
                   "batch cost (max)", "standard cost (max)"]
@@ -45,7 +45,7 @@ class PlanningProgress:
     PROGRESS_EVERY seconds (`planning: 3 of 40 targets done, now #12 (10 s)`), by the clock, not per
     target; a background thread keeps the lines coming while one large target is planned. At the end one
     summary line, `planned 40 targets in 12.3 s`. `update` is the journey's `progress` callback; lines go
-    through `emit` (actions_env.echo: redacted, inert), inside whatever log group is open."""
+    through `emit` (actions_log.echo: redacted, inert), inside whatever log group is open."""
 
     def __init__(self, *, every: float | None = None, clock: Callable[[], float] = time.monotonic,
                  emit: Callable[[str], None] = echo) -> None:
@@ -145,7 +145,7 @@ def show_submit(result: SubmitResult) -> None:
     for line in _submit_notes(result):
         echo(line)
     if result.budget_note:
-        actions_env.warning(result.budget_note)
+        actions_log.warning(result.budget_note)
     if result.manifest_path:
         echo(f"manifest: {result.manifest_path}")
     for batch_id in result.batch_ids:
@@ -211,9 +211,9 @@ def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies
     for note in result.notes:
         echo(note)
     if result.stop is not None:
-        actions_env.notice(stop_line(result))
+        actions_log.notice(stop_line(result))
     for problem in result.problems:
-        actions_env.warning(problem)
+        actions_log.warning(problem)
     echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
          f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}; "
          f"reviews left for the next poll {result.pending_reviews}")
@@ -245,7 +245,7 @@ def risk(provenance) -> None:
     """The one warning of a run that read markers of github-actions[bot] with no signing key to prove them."""
     line = provenance.risk() if provenance is not None else None
     if line:
-        actions_env.warning(line)
+        actions_log.warning(line)
 
 
 def stop_line(result) -> str:
@@ -268,12 +268,12 @@ def show_poll(result, cfg, *, show_bodies: bool) -> None:
     actions_env.set_output("pending-reviews", str(result.pending_reviews), os.environ)
     actions_env.set_output("actual-cost", f"{total:.4f}", os.environ)
     for failure in result.failures + result.bugs:
-        actions_env.error(failure)
+        actions_log.error(failure)
 
 
 def show_status(rows, problems: list[str]) -> None:
     for problem in problems:
-        actions_env.warning(problem)
+        actions_log.warning(problem)
     table = batch_table(rows)
     echo(text_table(BATCH_HEADERS, table) if table else "no pending batches")
     actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)

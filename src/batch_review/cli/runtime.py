@@ -26,7 +26,7 @@ from ..core.redact import url_secrets
 from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
 from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL, BatchProvider
-from . import actions_env
+from . import actions_log
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
 KEY_ENV = ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY")
@@ -55,7 +55,7 @@ class Settings:
             github_token=get("GITHUB_TOKEN", ""), github_repository=get("GITHUB_REPOSITORY", ""),
             github_api_url=get("GITHUB_API_URL", ""),
             github_server_url=(get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/"),
-            in_actions=actions_env.in_actions(environ), openai_base_url=get("OPENAI_BASE_URL", ""),
+            in_actions=actions_log.in_actions(environ), openai_base_url=get("OPENAI_BASE_URL", ""),
             anthropic_base_url=get("ANTHROPIC_BASE_URL", ""),
             azure_endpoint=get("AZURE_OPENAI_ENDPOINT", ""), http_timeout=get(TIMEOUT_ENV, ""),
             keys={v: get(v, "").strip() for v in KEY_ENV if get(v, "").strip()},
@@ -152,7 +152,7 @@ def github(settings: Settings, *, required: bool):
         if required:
             raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
         return None
-    actions_env.mask(token)
+    actions_log.mask(token)
     if repository.count("/") != 1 or not all(repository.split("/")):
         raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
     from ..github.api import GitHubAPI
@@ -164,7 +164,7 @@ def provenance(cfg, settings: Settings, repository: str) -> Provenance:
     """Who we write as and the signing key, if any (a bad key is one ConfigError line; the key is masked)."""
     key = None
     if settings.signing_key:
-        actions_env.mask(settings.signing_key)
+        actions_log.mask(settings.signing_key)
         key = SigningKey.parse(settings.signing_key)
     return Provenance(Identity(cfg.output.bot_login), repository, key)
 
@@ -181,7 +181,7 @@ def provider_base_url(cfg, settings: Settings) -> str:
     manifest records only its scheme, host and port (manifest.provider_record)."""
     url = _base_url(cfg, settings)
     for secret in url_secrets(url):
-        actions_env.mask(secret)
+        actions_log.mask(secret)
     return url
 
 
@@ -207,7 +207,7 @@ def api_key(cfg, settings: Settings, *, why: str = "") -> str:
     for variable in key_variables(cfg):
         key = settings.keys.get(variable, "")
         if key:
-            actions_env.mask(key)
+            actions_log.mask(key)
             return key
     names = " or ".join(key_variables(cfg))
     action_input = "anthropic-api-key" if cfg.provider.name == "anthropic" else "openai-api-key"
