@@ -34,22 +34,6 @@ def test_secrets_stay_out_of_the_settings_repr():
     assert "ghs_token" not in text and "sk-key" not in text and "acme/widgets" in text
 
 
-def test_the_key_rule_names_the_variables_to_set():
-    settings = Settings.from_environ({**ENV, "OPENAI_API_KEY": ""})
-    with pytest.raises(UsageError, match=r"^OPENAI_API_KEY is not set \(the action's openai-api-key input\); why$"):
-        runtime.api_key(provider(), settings, why="why")
-    azure = Settings.from_environ({**ENV, "OPENAI_API_KEY": "", "AZURE_OPENAI_API_KEY": "azure-key-0123"})
-    assert runtime.api_key(provider("azure"), azure) == "azure-key-0123"
-
-
 def test_a_bad_timeout_is_one_line_naming_the_variable():
     with pytest.raises(UsageError, match=r"^BATCH_REVIEW_HTTP_TIMEOUT: 'soon' is not a number of seconds$"):
         runtime.http_timeout(Settings.from_environ({"BATCH_REVIEW_HTTP_TIMEOUT": "soon"}), 30)
-
-
-def test_the_provider_url_comes_from_the_config_then_the_environment():
-    settings = Settings.from_environ({"OPENAI_BASE_URL": "http://127.0.0.1:9/v1/", "AZURE_OPENAI_ENDPOINT": ""})
-    assert runtime.provider_base_url(provider(), settings) == "http://127.0.0.1:9/v1"
-    assert runtime.provider_base_url(provider(base_url="https://x.test/v1"), settings) == "https://x.test/v1"
-    with pytest.raises(UsageError, match="AZURE_OPENAI_ENDPOINT"):
-        runtime.provider_base_url(provider("azure"), settings)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from batch_review.cli import runtime
+from batch_review.cli import clients, runtime
 from batch_review.config.models import load_config
 from batch_review.core.redact import MIN_SECRET, redact, url_origin, url_secrets
 from batch_review.ledger.manifest import provider_record
@@ -94,7 +94,7 @@ def test_every_provider_masks_its_base_url_credentials(tmp_path, monkeypatch, ca
     cfg = load_config(str(path), required=True)
     url = "https://ops:Zk9-gw-credential-1@gw.example/acct-7f3a9c2e/v1?subscription-key=Q7x9Lm2Pq8"
     settings = runtime.Settings.from_environ({variable: url})
-    assert runtime.provider_base_url(cfg, settings) == url  # the client still gets the whole URL
+    assert clients.provider_base_url(cfg, settings) == url  # the client still gets the whole URL
     masks = capsys.readouterr().out.splitlines()
     for part in ("Zk9-gw-credential-1", "acct-7f3a9c2e", "Q7x9Lm2Pq8", "subscription-key=Q7x9Lm2Pq8"):
         assert f"::add-mask::{part}" in masks

@@ -21,7 +21,7 @@ from ..git.repo import GitRepo
 from ..ledger.adoption import Signed
 from ..poll.cancel import cancel_batches, pending_batch_ids
 from ..submit.journey import SubmitContext, run_submit
-from . import actions_env, actions_log, eval_command, present, runtime
+from . import actions_env, actions_log, clients, eval_command, present, runtime
 from .runtime import Settings
 
 
@@ -111,18 +111,18 @@ def cmd_submit(args, settings: Settings) -> int:
     git = GitRepo(args.repo)
     git.check()
     runtime.branch_pair(args, git, settings)
-    gh = None if args.base or args.head else runtime.github(settings, required=bool(args.pr))
-    trust = runtime.provenance(cfg, settings, gh.repository if gh else runtime.repository(settings, git))
+    gh = None if args.base or args.head else clients.github(settings, required=bool(args.pr))
+    trust = clients.provenance(cfg, settings, gh.repository if gh else runtime.repository(settings, git))
     if not args.dry_run:
-        runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
+        clients.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)
     progress = present.PlanningProgress()
     context = SubmitContext(
         cfg=cfg, git=git, repository=gh.repository if gh else runtime.repository(settings, git),
-        state_root=Path(args.state_dir), dry_run=args.dry_run, store=runtime.manifest_store(args, cfg, gh, settings),
-        provider_base_url=runtime.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
+        state_root=Path(args.state_dir), dry_run=args.dry_run, store=clients.manifest_store(args, cfg, gh, settings),
+        provider_base_url=clients.provider_base_url(cfg, settings), github=gh, base=args.base, head=args.head,
         only_prs=tuple(args.pr), fetch_token=settings.github_token or None,
-        batch_client_factory=lambda: Signed(runtime.batch_client(cfg, settings), trust), log=actions_log.echo,
+        batch_client_factory=lambda: Signed(clients.batch_client(cfg, settings), trust), log=actions_log.echo,
         warn=actions_log.warning, alert=actions_log.error, group=actions_log.group, progress=progress.update,
         provenance=trust,
     )
@@ -137,16 +137,16 @@ def poll_context(args, cfg, settings: Settings, *, need_github: bool):
     from ..poll.journey import PollContext
     from ..poll.publish import Publisher
 
-    gh = runtime.github(settings, required=need_github and bool(args.artifacts))
-    trust = runtime.provenance(cfg, settings, gh.repository if gh else settings.github_repository)
+    gh = clients.github(settings, required=need_github and bool(args.artifacts))
+    trust = clients.provenance(cfg, settings, gh.repository if gh else settings.github_repository)
     if gh is not None:
         gh.budget.per_minute, gh.budget.per_hour = cfg.output.writes_per_minute, cfg.output.writes_per_hour
-    store = runtime.manifest_store(args, cfg, gh, settings)
+    store = clients.manifest_store(args, cfg, gh, settings)
     runtime.writable_state_dir(args)  # resubmissions are written there
     if cfg.output.sarif_dir and not getattr(args, "dry_run", False):
         runtime.writable_dir(cfg.output.sarif_dir, "output.sarif_dir")
     return PollContext(
-        cfg=cfg, store=store, client=Signed(runtime.batch_client(cfg, settings), trust), github=gh,
+        cfg=cfg, store=store, client=Signed(clients.batch_client(cfg, settings), trust), github=gh,
         publisher=Publisher(gh, provenance=trust, log=actions_log.echo) if gh else None, provenance=trust,
         state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
         server_url=settings.github_server_url,
@@ -170,8 +170,8 @@ def cmd_status(args, settings: Settings) -> int:
     from ..poll.batches import status_rows
 
     cfg = runtime.load(args, settings)
-    store = runtime.manifest_store(args, cfg, runtime.github(settings, required=bool(args.artifacts)), settings)
-    client = runtime.batch_client(cfg, settings)
+    store = clients.manifest_store(args, cfg, clients.github(settings, required=bool(args.artifacts)), settings)
+    client = clients.batch_client(cfg, settings)
     listing = store.list()
     present.show_status(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
     return EXIT_OK
@@ -181,11 +181,11 @@ def cmd_cancel(args, settings: Settings) -> int:
     cfg = runtime.load(args, settings)
     if not args.all and not args.batch_ids:
         raise UsageError("cancel needs BATCH_ID arguments or --all")
-    client = runtime.batch_client(cfg, settings)
+    client = clients.batch_client(cfg, settings)
     ids = list(args.batch_ids)
     if args.all:
-        gh = runtime.github(settings, required=bool(args.artifacts))
-        ids += pending_batch_ids(runtime.manifest_store(args, cfg, gh, settings).list())
+        gh = clients.github(settings, required=bool(args.artifacts))
+        ids += pending_batch_ids(clients.manifest_store(args, cfg, gh, settings).list())
     present.show_cancel(cancel_batches(client, ids))
     return EXIT_OK
 

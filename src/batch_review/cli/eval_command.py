@@ -22,7 +22,7 @@ from ..eval.szz import DEFAULT_FIX_WORDS, check_words
 from ..git.repo import GitRepo
 from ..markdown.tables import text_table
 from ..planning.pricing import format_usd
-from . import actions_log, runtime
+from . import actions_log, clients, runtime
 from .runtime import Settings
 
 DEFAULT_LIMIT = 100
@@ -109,7 +109,7 @@ def cmd_eval(args, settings: Settings) -> int:
     if starting:
         runtime.check_prices(cfg, args)
         if not args.dry_run:
-            runtime.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
+            clients.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)  # the record, the batch files and the report are written there
     since = args.since.astimezone(dt.UTC) if args.since else None
     window = Window(rev=args.rev or "HEAD", since=int(since.timestamp()) if since else None,
@@ -119,8 +119,8 @@ def cmd_eval(args, settings: Settings) -> int:
     ctx = EvalContext(
         cfg=cfg, git=git, repository=runtime.repository(settings, git), state_root=state_root, name=args.name,
         window=window, near=DEFAULT_NEAR if args.near is None else args.near, dry_run=bool(args.dry_run),
-        provider={"name": cfg.provider.name, "base_url": runtime.provider_base_url(cfg, settings)},
-        batch_client_factory=lambda: runtime.batch_client(cfg, settings), log=actions_log.echo)
+        provider={"name": cfg.provider.name, "base_url": clients.provider_base_url(cfg, settings)},
+        batch_client_factory=lambda: clients.batch_client(cfg, settings), log=actions_log.echo)
     if args.step == "report":
         outcome = run_report(ctx, near=args.near, compare=args.compare)
     else:

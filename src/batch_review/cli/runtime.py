@@ -1,8 +1,8 @@
-"""Settings read once from the environment, and the configured clients and stores every command uses.
+"""Settings read once from the environment, and the rules every command applies to them.
 
 `Settings.from_environ` reads every variable the commands use, once, after the action's inputs have become
 variables (actions_env.environment_from_inputs); nothing else in the package reads the environment for
-them. One rule per setting, used by every command: which variable holds the API key (`api_key`), which
+them. One rule per setting, used by every command (the clients built from them are in `clients`): which
 repository this is (`repository`), where the state directory is and that it can be written
 (`writable_state_dir`), which models the configuration may send (`check_models`: each of the provider's
 family, exit 2; `check_prices`: each priced while budget.max_cost_usd is set, exit 3), and which refs a
@@ -19,13 +19,9 @@ from pathlib import Path
 
 from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
-from ..core.markers import Identity
 from ..core.provenance import KEY_ENV as SIGNING_KEY_ENV
-from ..core.provenance import Provenance, SigningKey
-from ..core.redact import url_secrets
-from ..ledger.store import ArtifactStore, LocalStore
 from ..planning.budget import unpriced
-from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL, BatchProvider
+from ..providers.base import DEFAULT_ANTHROPIC_BASE_URL, DEFAULT_OPENAI_BASE_URL
 from . import actions_log
 
 TIMEOUT_ENV = "BATCH_REVIEW_HTTP_TIMEOUT"  # seconds per HTTP request to either service
@@ -101,7 +97,19 @@ def own_service(cfg, settings: Settings) -> bool:
     """Whether requests go to the provider's own service (its default URL), not a gateway or Azure."""
     if cfg.provider.name == "azure":
         return False
-    return provider_base_url(cfg, settings) in (DEFAULT_OPENAI_BASE_URL, DEFAULT_ANTHROPIC_BASE_URL)
+    return base_url(cfg, settings) in (DEFAULT_OPENAI_BASE_URL, DEFAULT_ANTHROPIC_BASE_URL)
+
+
+def base_url(cfg, settings: Settings) -> str:
+    """The batch service's base URL as configured (clients.provider_base_url masks its credentials)."""
+    if cfg.provider.name == "anthropic":
+        return (cfg.provider.base_url or settings.anthropic_base_url or DEFAULT_ANTHROPIC_BASE_URL).rstrip("/")
+    if cfg.provider.name == "azure":
+        endpoint = cfg.provider.azure_endpoint or settings.azure_endpoint
+        if not endpoint:
+            raise UsageError("provider.name azure needs provider.azure_endpoint or AZURE_OPENAI_ENDPOINT")
+        return endpoint.rstrip("/")
+    return (cfg.provider.base_url or settings.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
 
 
 def check_models(cfg, sources, *, own_service: bool, provider_from: str) -> None:
@@ -145,87 +153,10 @@ def branch_pair(args, git, settings: Settings) -> None:
                 raise
 
 
-def github(settings: Settings, *, required: bool):
-    """The GitHub client for GITHUB_REPOSITORY, or None without a token and repository (unless required)."""
-    token, repository = settings.github_token, settings.github_repository
-    if not token or not repository:
-        if required:
-            raise UsageError("GITHUB_TOKEN and GITHUB_REPOSITORY must be set (owner/name) to talk to GitHub")
-        return None
-    actions_log.mask(token)
-    if repository.count("/") != 1 or not all(repository.split("/")):
-        raise UsageError(f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
-    from ..github.api import GitHubAPI
-
-    return GitHubAPI(token, repository, settings.github_api_url or None, timeout=http_timeout(settings, 30))
-
-
-def provenance(cfg, settings: Settings, repository: str) -> Provenance:
-    """Who we write as and the signing key, if any (a bad key is one ConfigError line; the key is masked)."""
-    key = None
-    if settings.signing_key:
-        actions_log.mask(settings.signing_key)
-        key = SigningKey.parse(settings.signing_key)
-    return Provenance(Identity(cfg.output.bot_login), repository, key)
-
-
 def repository(settings: Settings, git) -> str:
     """owner/name of the repository under review: GITHUB_REPOSITORY, else the checkout's GitHub remote,
     else local/<folder name>."""
     return settings.github_repository or git.remote_repository() or f"local/{git.toplevel().name}"
-
-
-def provider_base_url(cfg, settings: Settings) -> str:
-    """The batch service's base URL, whole (the client needs it so); every part of it that may be a
-    credential (userinfo, path segments, query values: redact.url_secrets) masked in the log first. The
-    manifest records only its scheme, host and port (manifest.provider_record)."""
-    url = _base_url(cfg, settings)
-    for secret in url_secrets(url):
-        actions_log.mask(secret)
-    return url
-
-
-def _base_url(cfg, settings: Settings) -> str:
-    if cfg.provider.name == "anthropic":
-        return (cfg.provider.base_url or settings.anthropic_base_url or DEFAULT_ANTHROPIC_BASE_URL).rstrip("/")
-    if cfg.provider.name == "azure":
-        endpoint = cfg.provider.azure_endpoint or settings.azure_endpoint
-        if not endpoint:
-            raise UsageError("provider.name azure needs provider.azure_endpoint or AZURE_OPENAI_ENDPOINT")
-        return endpoint.rstrip("/")
-    return (cfg.provider.base_url or settings.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
-
-
-def key_variables(cfg) -> tuple[str, ...]:
-    """The environment variables that may hold the API key, in order of precedence."""
-    return {"azure": ("OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"),
-            "anthropic": ("ANTHROPIC_API_KEY",)}.get(cfg.provider.name, ("OPENAI_API_KEY",))
-
-
-def api_key(cfg, settings: Settings, *, why: str = "") -> str:
-    """The API key for the configured provider (masked), or a UsageError naming where to put it."""
-    for variable in key_variables(cfg):
-        key = settings.keys.get(variable, "")
-        if key:
-            actions_log.mask(key)
-            return key
-    names = " or ".join(key_variables(cfg))
-    action_input = "anthropic-api-key" if cfg.provider.name == "anthropic" else "openai-api-key"
-    raise UsageError(f"{names} is not set (the action's {action_input} input){'; ' + why if why else ''}")
-
-
-def batch_client(cfg, settings: Settings) -> BatchProvider:
-    """The configured batch service (providers.BatchProvider); its client library is imported here."""
-    key = api_key(cfg, settings)
-    if cfg.provider.name == "anthropic":
-        from ..providers.anthropic_batches import AnthropicBatches
-
-        return AnthropicBatches(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120))
-    from ..providers.openai_batches import OpenAIBatches
-
-    azure = cfg.provider.api_version if cfg.provider.name == "azure" else None
-    return OpenAIBatches(key, provider_base_url(cfg, settings), timeout=http_timeout(settings, 120),
-                       azure_api_version=azure)
 
 
 def writable_dir(path: str | os.PathLike, what: str) -> Path:
@@ -243,11 +174,3 @@ def writable_dir(path: str | os.PathLike, what: str) -> Path:
 
 def writable_state_dir(args) -> Path:
     return writable_dir(args.state_dir, "--state-dir")
-
-
-def manifest_store(args, cfg, gh, settings: Settings):
-    if args.artifacts or (settings.in_actions and gh is not None):
-        if gh is None:
-            raise UsageError("--artifacts needs GITHUB_TOKEN and GITHUB_REPOSITORY")
-        return ArtifactStore(gh, args.artifact_prefix or cfg.artifacts.prefix, workflows=cfg.artifacts.workflows)
-    return LocalStore(args.state_dir)
