@@ -1,2 +1,2 @@
 """The configuration: the YAML file read safely (file.py) and its pydantic models, defaults and JSON
-Schema (models.py). Imports only the core."""
+Schema (models.py), and which provider a model belongs to (families.py). Imports only the core."""
