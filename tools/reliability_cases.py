@@ -14,11 +14,11 @@ CRASH = "tests/journeys/test_crash.py::"
 ERR = "tests/core/test_errors.py::"
 ENV = "tests/cli/test_actions_env.py::"
 ID = "tests/poll/test_publish_identity.py::"
-CLAIM = "tests/poll/test_publish_claim.py::"
+CLAIM = "tests/poll/test_claims.py::"
 PROV = "tests/poll/test_provenance_attacks.py::"
 TRUST = "tests/ledger/test_store_trust.py::"
 FATE = "tests/poll/test_one_manifest_one_fate.py::"
-CFG = "tests/config/test_config_errors.py::"
+CFG = "tests/config/test_file.py::"
 STORE = "tests/ledger/test_store.py::"
 CLAUDE = "tests/journeys/test_anthropic.py::"
 CLAUDE_FAULTS = "tests/journeys/test_anthropic_faults.py::"
@@ -146,9 +146,9 @@ HOSTILE: list[tuple[str, str, str]] = [
      "one result per id we sent; unknown ids listed; the first line wins",
      "tests/findings/test_results_accounting.py::test_every_id_we_sent_is_accounted_for_exactly_once_and_no_foreign_id_leaks_in"),
     ("an answer cut off right after `},`", "salvage stops at the end of the text",
-     "tests/findings/test_results.py::test_an_answer_cut_off_right_after_a_finding_keeps_it"),
+     "tests/findings/test_answers.py::test_an_answer_cut_off_right_after_a_finding_keeps_it"),
     ("51 findings in one answer", "the 50 most severe kept, the rest noted",
-     "tests/findings/test_results.py::test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe"),
+     "tests/findings/test_answers.py::test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_least_severe"),
     ("two distinct findings with one title in one file", "the fingerprint includes the line's content",
      "tests/core/test_markers.py::test_the_same_title_on_another_line_of_the_same_file_is_another_finding"),
     ("model text of tabs, backtick runs or planted markers in a body that fails the check",

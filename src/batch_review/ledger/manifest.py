@@ -260,7 +260,7 @@ class Manifest:
             raise
         except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
             # the last net: the checks above name every problem they foresee; whatever slips past them is
-            # still a damaged manifest, reported as one (tests/ledger/test_manifest_damage.py keeps it unused)
+            # still a damaged manifest, reported as one (tests/ledger/test_checks.py keeps it unused)
             error = ManifestError(f"{source}: damaged in a way the checks have not foreseen "
                                   f"({type(exc).__name__})")
             error.targets = named_targets(data)
