@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from batch_review.config.models import Config, family_of, foreign_model
+from batch_review.config.families import family_of, foreign_model
+from batch_review.config.models import Config
 
 
 @pytest.mark.parametrize(("model", "family"), [

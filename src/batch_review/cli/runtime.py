@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, foreign_model, load_config
+from ..config.families import foreign_model
+from ..config.models import DEFAULT_CONFIG_PATH, apply_overrides, load_config
 from ..core.errors import BadInput, ConfigError, OverBudget, RepositoryError, UsageError, from_os_error
 from ..core.markers import Identity
 from ..core.provenance import KEY_ENV as SIGNING_KEY_ENV

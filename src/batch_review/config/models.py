@@ -1,5 +1,5 @@
-"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, loading the file, and
-which provider a model name belongs to (`foreign_model`).
+"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, and loading the file
+(which provider a model name belongs to, `foreign_model`, is families.py's).
 
 pydantic checks every type, range and choice; the same models give the JSON Schema editors check the file
 with (schema/batch-review.schema.json, written by `python tools/config_schema.py`). Reading the file
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,6 +32,7 @@ from pydantic.json_schema import GenerateJsonSchema
 from .. import __version__
 from ..core.errors import ConfigError
 from ..core.vocabulary import DEFAULT_INSTRUCTIONS, SEVERITIES
+from .families import FAMILIES, PROVIDERS, family_of, foreign_model  # noqa: F401 - where they were first
 from .file import explain, problem, read_yaml
 
 DEFAULT_CONFIG_PATH = ".github/batch-review.yml"
@@ -380,40 +380,6 @@ def load_config(path: str | os.PathLike | None, *, required: bool = False) -> Co
             raise ConfigError(f"{source}: no such file")
         return Config()
     return from_mapping(read_yaml(p, source), source)
-
-
-# --- which provider a model belongs to -------------------------------------------------------------------
-
-# Names plainly of a provider's own family (gpt-oss is open-weight: no one's); any other name fits any provider.
-FAMILIES = {"anthropic": ("a Claude model", re.compile(r"claude-", re.IGNORECASE)),
-            "openai": ("an OpenAI model", re.compile(r"(?:ft:)?(?:gpt-(?!oss)|chatgpt-|o\d+(?:-|$)|codex-|computer-use-)",
-                                                    re.IGNORECASE))}
-PROVIDERS = {"openai": ("openai", "OpenAI's Batch API"), "azure": ("openai", "your Azure OpenAI deployments"),
-             "anthropic": ("anthropic", "Anthropic's Message Batches API")}  # name -> (family it runs, where)
-
-
-def family_of(model: str) -> str | None:
-    """The provider whose own family `model` is plainly named in ("openai", "anthropic"), or None."""
-    return next((name for name, (_, pattern) in FAMILIES.items() if pattern.match(model.strip())), None)
-
-
-def foreign_model(cfg: Config, model: str, *, own_service: bool, where: str = "") -> str | None:
-    """Why `model` cannot go to cfg's provider (a phrase naming `where` the provider was set), or None: a
-    name of the other provider's family would fail there and be priced as the other's. Final on the
-    provider's own service (`own_service`); where names are the user's (an Azure deployment, a gateway at
-    a base URL) it passes once priced under `prices:`, which says that this service runs it at that price."""
-    provider, family = cfg.provider.name, family_of(model)
-    runs, service = PROVIDERS[provider]
-    if family is None or family == runs or (not own_service and model in cfg.prices):
-        return None
-    sent = (f"which sends every request to {service}" if own_service or provider == "azure"
-            else "which sends every request in that API's format to the service at its base URL")
-    use = ("set provider.name: anthropic to review with Claude, or choose an OpenAI model" if family == "anthropic"
-           else "set provider.name: openai to use it, or set model to a Claude model (e.g. claude-haiku-4-5)")
-    if not own_service:
-        use += (f"; if {'one of your deployments' if provider == 'azure' else 'that service'} runs it under this "
-                "name, price it under prices: to send it there")
-    return f"{model!r} is {FAMILIES[family][0]}, but provider.name is {provider}{where}, {sent}; {use}"
 
 
 def apply_overrides(cfg: Config, *, model: str | None = None) -> Config:
