@@ -136,7 +136,7 @@ def test_the_cap_cuts_at_a_line_and_says_so():
     later = RulesFile(".github/copilot-instructions.md", "- also this")
     block = frame([long, later], 300)
     assert block.tokens <= 300 + 10  # the cap, within the estimate's rounding
-    assert "(cut at rules_files.max_tokens (300): " in block.text
+    assert "(cut at 300 tokens (rules_files.max_tokens): " in block.text
     assert "of the 400 lines of AGENTS.md and the file .github/copilot-instructions.md not shown" in block.cut
     assert block.text.rstrip().endswith(RULES_END)
     assert [path for path, _ in block.shown] == ["AGENTS.md"]

@@ -132,3 +132,13 @@ def test_a_commit_is_read_once_and_each_blob_once(repo, monkeypatch):
 ])
 def test_inside(link, target, expected):
     assert inside(link, target) == expected
+
+
+def test_the_rules_keep_room_for_the_diff_under_a_small_request_budget(repo):
+    from batch_review.config.models import from_mapping
+
+    cfg = from_mapping({"max_input_tokens": 2000, "rules_files": {"max_tokens": 5000}}, "test")
+    assert RulesReader.of(GitRepo(repo.path), cfg).max_tokens == 500
+    cfg = from_mapping({"rules_files": {"add": ["docs/REVIEW.md"], "remove": ["CLAUDE.md"], "max_tokens": 300}}, "t")
+    rules_reader = RulesReader.of(GitRepo(repo.path), cfg)
+    assert rules_reader.paths[-1] == "docs/REVIEW.md" and rules_reader.max_tokens == 300

@@ -348,7 +348,7 @@ def frame(files: Sequence[RulesFile], max_tokens: int) -> RulesBlock:
             later = [one_line(g.path) for g in files[index + (1 if taken else 0):]]
             if later:
                 rest.append(("the files " if len(later) > 1 else "the file ") + ", ".join(later))
-            cut = f"cut at rules_files.max_tokens ({max_tokens:,}): " + " and ".join(rest) + " not shown"
+            cut = f"cut at {max_tokens:,} tokens (rules_files.max_tokens): " + " and ".join(rest) + " not shown"
             out.append(f"({cut})")
             break
     if not shown:

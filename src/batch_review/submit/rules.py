@@ -65,9 +65,11 @@ class RulesReader:
 
     @classmethod
     def of(cls, git: GitRepo, cfg) -> RulesReader:
-        """The reader `cfg.rules_files` asks for."""
+        """The reader `cfg.rules_files` asks for; the rules take at most a quarter of max_input_tokens, so
+        a small request budget keeps room for the diff."""
         rf = cfg.rules_files
-        return cls(git, enabled=rf.enabled, add=rf.add, remove=rf.remove, max_tokens=rf.max_tokens)
+        return cls(git, enabled=rf.enabled, add=rf.add, remove=rf.remove,
+                   max_tokens=min(rf.max_tokens, cfg.max_input_tokens // 4))
 
     def rules(self, commit: str) -> RepositoryRules:
         """The rules files of `commit` (a base commit, never a pull request's head)."""
