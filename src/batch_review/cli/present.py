@@ -111,8 +111,26 @@ def _model_rows(result: SubmitResult) -> list[list]:
             for model, m in result.estimate.get("by_model", {}).items()]
 
 
+def rules_lines(result: SubmitResult) -> list[str]:
+    """The repository's rules each target's requests carry (file, its tokens, how many requests), and
+    once per base commit the rules files it did not use and why, and what a cap cut."""
+    lines, seen = [], set()
+    for plan in result.plans:
+        commit = plan.rules_commit[:12]
+        if plan.rules:
+            used = ", ".join(f"{path} ({tokens:,} tokens, {_count(n, 'request')})" for path, (tokens, n)
+                             in plan.rules.items())
+            lines.append(f"{plan.target.label}: repository rules from {commit}: {used}")
+        for note in plan.rules_notes:
+            if (commit, note) not in seen:
+                seen.add((commit, note))
+                lines.append(f"rules of {commit}: {note}")
+    return lines
+
+
 def _submit_notes(result: SubmitResult) -> list[str]:
     lines = [f"skipped {skip.what}: {skip.reason}" for skip in result.skipped_targets]
+    lines += rules_lines(result)
     for plan in result.plans:
         if plan.target.since:
             lines.append(f"{plan.target.label}: incremental review of the changes since {plan.target.since[:12]}")
@@ -130,6 +148,8 @@ def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_row
         summary += [md_table(MODEL_HEADERS, model_rows), ""]
     if result.skipped_targets:
         summary += ["Skipped:", "", *md_list(f"{s.what}: {s.reason}" for s in result.skipped_targets), ""]
+    if rules := rules_lines(result):
+        summary += ["Repository rules:", "", *md_list(rules), ""]
     if result.batch_ids:
         summary += ["Batches: " + ", ".join(md_escape(b) for b in result.batch_ids), ""]
     return "\n".join(summary) + "\n"

@@ -1,5 +1,5 @@
-"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, loading the file, and
-which provider a model name belongs to (`foreign_model`).
+"""The configuration: pydantic models of `.github/batch-review.yml`, their defaults, and loading the file
+(which provider a model name belongs to, `foreign_model`, is families.py's).
 
 pydantic checks every type, range and choice; the same models give the JSON Schema editors check the file
 with (schema/batch-review.schema.json, written by `python tools/config_schema.py`). Reading the file
@@ -74,6 +74,14 @@ def _glob(pattern: str) -> str:
     return pattern
 
 
+def _repo_path(path: str) -> str:
+    if path.startswith("/") or "\\" in path or any(not p or p in (".", "..") for p in path.split("/")) \
+            or not path.isprintable():
+        raise problem(f"{path!r} is not a path inside the repository", "a path from the repository's root, "
+                      "such as docs/REVIEW.md")
+    return path
+
+
 def _matching(pattern: str, message: str) -> Any:
     """A string matching `pattern`; `message` is what editors and our error line say when it does not."""
     return Annotated[str, Strict(), Field(pattern=pattern, json_schema_extra={"patternErrorMessage": message})]
@@ -85,6 +93,7 @@ Flag = Annotated[bool, Strict()]
 Text = _matching(r"\S", "must not be empty")
 Word = Annotated[str, Strict(), Field(min_length=1)]  # an item of a list of strings
 Glob = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_glob)]
+RepoPath = Annotated[str, Strict(), Field(min_length=1), AfterValidator(_repo_path)]
 Url = _matching(r"^https?://", "is not an http(s) URL")
 Login = _matching(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$", "is not a GitHub login; allowed: a user name, or "
                   "an app's bot login such as my-app[bot]")
@@ -173,6 +182,15 @@ class FilesConfig(_Section):
                 if spec.match_file(path):
                     return False, f"excluded by default: {reason}"
         return True, None
+
+
+class RulesFilesConfig(_Section):
+    """The repository's own rules for AI tools (planning/rules.py), read from each target's base commit."""
+
+    enabled: Flag = True
+    add: tuple[RepoPath, ...] = ()  # more files, read like AGENTS.md (NAME.instructions.md: by its applyTo)
+    remove: tuple[Word, ...] = ()  # paths or applyTo-style globs of files not to read
+    max_tokens: Whole = Field(2000, ge=0, le=100_000)
 
 
 class PullRequestsConfig(_Section):
@@ -289,6 +307,7 @@ class Config(_Model):
     provider: ProviderConfig = Field(default_factory=ProviderConfig)
     routing: tuple[RoutingRule, ...] = ()
     incremental: Flag = True
+    rules_files: RulesFilesConfig = Field(default_factory=RulesFilesConfig)
 
     @model_validator(mode="before")
     @classmethod

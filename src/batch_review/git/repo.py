@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import FetchError, RepositoryError
@@ -42,6 +43,40 @@ def _refused(path, stderr: bytes) -> RepositoryError | None:
     return RepositoryError(f"git refuses the checkout: {_git_words(stderr)}. It belongs to another user "
                            f"than the one running batch-review; allow it with `{hint}` (in a container, as the "
                            "container's user) or run as the checkout's owner")
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """One entry of a commit's tree as git stores it: a symbolic link is a blob (mode 120000) holding its
+    target, a submodule a commit (mode 160000); nothing here is ever followed on disk."""
+
+    mode: str
+    kind: str  # blob, tree or commit
+    oid: str
+    size: int | None  # blobs only
+    path: str
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind == "blob" and self.mode in ("100644", "100755")
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.kind == "blob" and self.mode == "120000"
+
+
+def _tree_entries(out: bytes) -> list[TreeEntry]:
+    """`git ls-tree -z -l` output as entries; a path that is not UTF-8 keeps its bytes escaped."""
+    entries = []
+    for record in out.split(b"\0"):
+        meta, tab, path = record.partition(b"\t")
+        fields = meta.split()
+        if not tab or len(fields) != 4:
+            continue
+        mode, kind, oid, size = (f.decode("ascii", "replace") for f in fields)
+        entries.append(TreeEntry(mode, kind, oid, int(size) if size.isdigit() else None,
+                                 path.decode("utf-8", "backslashreplace")))
+    return entries
 
 
 class GitRepo:
@@ -151,6 +186,24 @@ class GitRepo:
                 *(["-w"] if ignore_space else []), f"-U{context}", base_sha, head_sha, "--",
             ]
         )
+
+    # --- files of a commit, from git's objects (the repository's rules files) ----------------------------
+
+    def tree_entries(self, commit: str, paths: Sequence[str], *, recursive: bool = False) -> list[TreeEntry]:
+        """The entries at `paths` (literal paths from the repository's root, never patterns) in `commit`'s
+        tree, with `recursive` every entry under a folder path; read from git's objects, never the work
+        tree, so a symbolic link is an entry, not followed."""
+        if commit.startswith("-"):
+            raise RepositoryError(f"bad revision {commit!r}")
+        out = self._run(["--literal-pathspecs", "ls-tree", "-z", "-l", "--full-tree",
+                         *(["-r"] if recursive else []), commit, "--", *paths])
+        return _tree_entries(out)
+
+    def blob(self, oid: str) -> bytes:
+        """The content of blob `oid` (its size known beforehand from `tree_entries`)."""
+        if not re.fullmatch(r"[0-9a-f]{40,64}", oid):
+            raise RepositoryError(f"bad object id {oid!r}")
+        return self._run(["cat-file", "blob", oid])
 
     # --- history (eval's miner): raw git output, parsed by eval/szz.py -----------------------------------
 

@@ -4,7 +4,9 @@ For each target, in this order and one way: the diff from the merge base (only w
 last review, when `incremental` is on and that review's head is still an ancestor), the files the config
 lets through (each with its model and path instructions), rendered once (planning.rendering via
 packing.render), the target's context from the counts rendering found, packed into requests
-(planning.packing), and each request made into the endpoint's wire format (planning.builder). What is
+(planning.packing) with room kept for the repository's rules, each request's rules put before its text
+(read from the target's base commit by rules.py, chosen and framed by planning.rules), and each request
+made into the endpoint's wire format (planning.builder). What is
 not reviewed is kept with its reason (`SkippedFile`); what the manifest will keep of each reviewed file
 (`ReviewedFile`) is taken from the pull request's whole diff, as GitHub shows it.
 
@@ -31,7 +33,9 @@ from ..ledger.manifest import ReviewedFile, SkippedFile
 from ..planning.builder import RequestBuilder, RequestSpec
 from ..planning.packing import FileItem, line_counts, pack, render, target_context
 from ..planning.pricing import CostEstimate, cost_of
+from ..planning.rules import RepositoryRules
 from ..planning.tokenizer import o200k_counter
+from .rules import RulesReader
 from .targets import Skip, TargetSelection
 
 
@@ -45,6 +49,9 @@ class TargetPlan:
     reviewed_files: int = 0
     full_review_reason: str | None = None  # why an incremental review was not possible
     cost: CostEstimate | None = None  # upper bound (output at each request's cap); None: a model has no price
+    rules_commit: str = ""  # the base commit the repository's rules were read from
+    rules: dict[str, list[int]] = field(default_factory=dict)  # rules file -> [tokens shown, requests with it]
+    rules_notes: list[str] = field(default_factory=list)  # rules files not used and why; what was cut
 
     @property
     def input_tokens(self) -> int:
@@ -108,30 +115,52 @@ def _file_items(cfg, reviewed: list[FileDiff], index_of: dict[str, int], plan: T
     return items
 
 
+def _paths(parts) -> list[str]:
+    return [p for part in parts for p in (part.path, part.old_path) if p]
+
+
 def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPlan, files: list[FileDiff],
-              items: list[FileItem]) -> list[RequestSpec]:
-    """Render, context, pack, build: the target's requests in file order; what does not fit, skipped."""
+              items: list[FileItem], rules: RepositoryRules) -> list[RequestSpec]:
+    """Render, context, pack (room kept for the most rules a request of the target can carry), each
+    request's rules before its text, build: the target's requests in file order; what does not fit, skipped."""
     ready, skipped = render(items, cfg.files.max_file_bytes)
     counts = {r.item.fd.path: r.rendered.counts for r in ready}  # every file of the change, with its counts
     listing = [(fd.path, *(counts.get(fd.path) or line_counts(fd)), fd.path in counts) for fd in files]
     context = target_context(plan.target, listing, cfg.max_description_chars)
-    packed = []
+    packed, reserved = [], 0
     if ready:
         shared = builder_for(ready[0].item.model)  # the run's prefix and input budget, the same for every model
-        packed, unfit = pack(plan.target.key, ready, context, prefix_tokens=shared.prefix.tokens,
+        reserved = rules.block(_paths(r.item.fd for r in ready)).tokens
+        packed, unfit = pack(plan.target.key, ready, context, prefix_tokens=shared.prefix.tokens + reserved,
                              max_input_tokens=shared.max_input_tokens, per_file=cfg.request_unit == "file")
         skipped += unfit
     plan.skipped.extend(SkippedFile(path, reason) for path, reason in skipped)
-    return [builder_for(p.model).spec(p.custom_id, p.user, p.files, p.tokens) for p in packed]
+    specs = []
+    for p in packed:
+        block = rules.block(_paths(p.files))
+        for path, tokens in block.shown:
+            plan.rules.setdefault(path, [tokens, 0])[1] += 1
+        if block.cut and block.cut not in plan.rules_notes:
+            plan.rules_notes.append(block.cut)
+        specs.append(builder_for(p.model).spec(p.custom_id, block.text + p.user, p.files,
+                                               p.tokens - reserved + block.tokens))
+    return specs
 
 
 def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target,
-                since: Marker | None = None, *, state_folder: str | None = None) -> TargetPlan:
+                since: Marker | None = None, *, state_folder: str | None = None,
+                rules: RulesReader | None = None) -> TargetPlan:
     """The requests for one target. With `since` (our last review of this pull request) and
     `incremental` on, only what changed since that review is sent, within the pull request's files;
-    a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review."""
-    base = git.merge_base(target.base_sha or target.base_ref, target.head_sha)
+    a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review.
+    The repository's rules come from the target's base (its base branch's commit, never its head),
+    through `rules` (the run's reader, which reads each commit once) or a reader of its own."""
+    base_commit = target.base_sha or target.base_ref
+    base = git.merge_base(base_commit, target.head_sha)
     plan = TargetPlan(dataclasses.replace(target, base_sha=base))
+    repo_rules = (rules or RulesReader.of(git, cfg)).rules(base_commit)
+    plan.rules_commit = repo_rules.commit
+    plan.rules_notes.extend(f"{path}: {why}" for path, why in repo_rules.skipped)
     try:
         files, holds_invisible = _parse(git, cfg, base, target.head_sha)
     except DiffError as exc:
@@ -141,7 +170,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     if reviewed is None:
         return plan
     items = _file_items(cfg, reviewed, {fd.path: i for i, fd in enumerate(files)}, plan, state_folder)
-    specs = _requests(cfg, builder_for, plan, files, items)
+    specs = _requests(cfg, builder_for, plan, files, items, repo_rules)
     shown = {f.path for spec in specs for f in spec.files}
     full = {fd.path: fd for fd in files}  # placement and fingerprints use the pull request's diff, as GitHub shows it
     for item in items:
@@ -183,14 +212,14 @@ def plan_targets(git: GitRepo, cfg, selection: TargetSelection, *, state_folder:
     """Every selected target's plan (those with no request too), and the targets that could not be planned
     or have nothing to review, with why. `progress(done, total, now)` is told before each target and at the
     end; nothing under `state_folder` (a path in the checkout) is reviewed."""
-    builder_for = builders(cfg)
+    builder_for, reader = builders(cfg), RulesReader.of(git, cfg)
     plans, skipped, total = [], [], len(selection.targets)
     for done, target in enumerate(selection.targets):
         progress(done, total, target.label)
         try:
             with cycle_collection_paused():
                 plan = plan_target(git, cfg, builder_for, target, selection.last_reviews.get(target.key),
-                                   state_folder=state_folder)
+                                   state_folder=state_folder, rules=reader)
         except RepositoryError as exc:
             skipped.append(Skip(target.label, str(exc)))
             continue

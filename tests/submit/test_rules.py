@@ -1,0 +1,144 @@
+"""submit/rules.py against real git: the rules files of a base commit, read from git's objects only, and
+what a base branch that holds anything a merged pull request wrote cannot make it do."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from batch_review.git.repo import GitRepo
+from batch_review.submit.rules import MAX_FILE_BYTES, RulesReader, inside
+
+from ..gitfixture import Repo
+
+
+@pytest.fixture
+def repo(tmp_path) -> Repo:
+    return Repo(tmp_path)
+
+
+def reader(repo: Repo, **kw) -> RulesReader:
+    return RulesReader(GitRepo(repo.path), **kw)
+
+
+def used(rules) -> list[str]:
+    return [f.path for f in rules.files]
+
+
+def test_the_default_files_and_path_specific_ones_come_from_the_commit_named(repo):
+    repo.write("AGENTS.md", "- base rule\n")
+    repo.write(".github/copilot-instructions.md", "- copilot rule\n")
+    repo.write(".github/instructions/py.instructions.md", '---\napplyTo: "**/*.py"\n---\n- python rule\n')
+    repo.write(".github/instructions/sub/web.instructions.md", "---\napplyTo: web/**\n---\n- web rule\n")
+    repo.write(".github/instructions/notes.md", "not an instructions file\n")
+    base = repo.commit("rules")
+    repo.write("AGENTS.md", "- the pull request's rule\n")
+    repo.write("CLAUDE.md", "- added by the pull request\n")
+    head = repo.commit("edit the rules")
+    rules = reader(repo).rules(base)
+    assert used(rules) == ["AGENTS.md", ".github/copilot-instructions.md", ".github/instructions/py.instructions.md",
+                           ".github/instructions/sub/web.instructions.md"]
+    assert rules.files[0].text == "- base rule"
+    assert [f.path for f in reader(repo).rules(head).files][:2] == ["AGENTS.md", "CLAUDE.md"]  # the head differs
+    # the work tree (the pull request's text on disk) plays no part
+    repo.write("AGENTS.md", "- uncommitted text\n")
+    assert reader(repo).rules(base).files[0].text == "- base rule"
+
+
+def test_add_and_remove(repo):
+    repo.write("AGENTS.md", "- a\n")
+    repo.write("CLAUDE.md", "- c\n")
+    repo.write("docs/REVIEW.md", "- review rule\n")
+    repo.write(".github/instructions/py.instructions.md", '---\napplyTo: "**/*.py"\n---\n- p\n')
+    base = repo.commit("rules")
+    rules = reader(repo, add=["docs/REVIEW.md", "docs/missing.md"], remove=["CLAUDE.md", ".github/instructions/**"]
+                   ).rules(base)
+    assert used(rules) == ["AGENTS.md", "docs/REVIEW.md"]
+    assert reader(repo, enabled=False).rules(base).files == ()
+    assert reader(repo, max_tokens=0).rules(base).files == ()
+
+
+def test_symbolic_links_are_followed_only_inside_the_tree(repo, tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("- a secret outside the repository\n")
+    repo.write("AGENTS.md", "- the rules\n")
+    os.symlink("AGENTS.md", repo.path / "CLAUDE.md")  # the common case: one text for both tools
+    (repo.path / ".github").mkdir()
+    os.symlink(str(outside), repo.path / ".github" / "copilot-instructions.md")
+    (repo.path / ".github" / "instructions").mkdir()
+    os.symlink("../../../secret.txt", repo.path / ".github" / "instructions" / "up.instructions.md")
+    os.symlink("../../docs/py.md", repo.path / ".github" / "instructions" / "in.instructions.md")
+    repo.write("docs/py.md", '---\napplyTo: "**/*.py"\n---\n- linked python rule\n')
+    os.symlink("loop.instructions.md", repo.path / ".github" / "instructions" / "loop.instructions.md")
+    base = repo.commit("links")
+    rules = reader(repo).rules(base)
+    assert used(rules) == ["AGENTS.md", ".github/instructions/in.instructions.md"]
+    assert rules.files[1].text == "- linked python rule"
+    skipped = dict(rules.skipped)
+    assert skipped["CLAUDE.md"] == "the same text as AGENTS.md"
+    assert skipped[".github/copilot-instructions.md"] == "a symbolic link out of the repository: not followed"
+    assert skipped[".github/instructions/up.instructions.md"] == "a symbolic link out of the repository: not followed"
+    assert "more than 5 symbolic links" in skipped[".github/instructions/loop.instructions.md"]
+    assert "secret" not in "".join(f.text for f in rules.files)
+
+
+def test_a_symlinked_github_folder_is_not_entered(repo, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "instructions").mkdir(parents=True)
+    (elsewhere / "copilot-instructions.md").write_text("- outside\n")
+    (elsewhere / "instructions" / "x.instructions.md").write_text("---\napplyTo: '**'\n---\n- outside\n")
+    os.symlink(str(elsewhere), repo.path / ".github")
+    base = repo.commit("a linked .github")
+    assert reader(repo).rules(base).files == ()
+
+
+def test_huge_binary_and_broken_files_are_refused_with_their_reason(repo):
+    repo.write("AGENTS.md", "- x\n" * (MAX_FILE_BYTES // 4 + 1))
+    repo.write("CLAUDE.md", b"\x89PNG\r\n\x1a\n\0\0")
+    repo.write(".github/copilot-instructions.md", b"rules \xff\xfe in latin-1\n")
+    repo.write(".github/instructions/bad.instructions.md", "---\napplyTo: '**'\n- never closed\n")
+    base = repo.commit("hostile")
+    rules = reader(repo).rules(base)
+    assert rules.files == ()
+    skipped = dict(rules.skipped)
+    assert skipped["AGENTS.md"] == f"{MAX_FILE_BYTES + 4:,} bytes, over the {MAX_FILE_BYTES:,}-byte cap: not read"
+    assert skipped["CLAUDE.md"].startswith("binary")
+    assert skipped[".github/copilot-instructions.md"].startswith("not valid UTF-8")
+    assert "not closed" in skipped[".github/instructions/bad.instructions.md"]
+
+
+def test_a_commit_is_read_once_and_each_blob_once(repo, monkeypatch):
+    repo.write("AGENTS.md", "- x\n")
+    base = repo.commit("rules")
+    git_repo = GitRepo(repo.path)
+    calls = []
+    real = git_repo._run
+    monkeypatch.setattr(git_repo, "_run", lambda args, **kw: calls.append(args[0]) or real(args, **kw))
+    rules_reader = RulesReader(git_repo)
+    first = rules_reader.rules(base)
+    assert rules_reader.rules(base) is first and len(calls) == 2  # one listing, one blob
+
+
+@pytest.mark.parametrize(("link", "target", "expected"), [
+    ("CLAUDE.md", "AGENTS.md", "AGENTS.md"),
+    (".github/instructions/a.instructions.md", "../../docs/a.md", "docs/a.md"),
+    ("CLAUDE.md", "../AGENTS.md", None),
+    ("a/CLAUDE.md", "../../x", None),
+    ("CLAUDE.md", "/etc/passwd", None),
+    ("CLAUDE.md", ".", None),
+    ("CLAUDE.md", "x\ny", None),
+    ("CLAUDE.md", "", None),
+])
+def test_inside(link, target, expected):
+    assert inside(link, target) == expected
+
+
+def test_the_rules_keep_room_for_the_diff_under_a_small_request_budget(repo):
+    from batch_review.config.models import from_mapping
+
+    cfg = from_mapping({"max_input_tokens": 2000, "rules_files": {"max_tokens": 5000}}, "test")
+    assert RulesReader.of(GitRepo(repo.path), cfg).max_tokens == 500
+    cfg = from_mapping({"rules_files": {"add": ["docs/REVIEW.md"], "remove": ["CLAUDE.md"], "max_tokens": 300}}, "t")
+    rules_reader = RulesReader.of(GitRepo(repo.path), cfg)
+    assert rules_reader.paths[-1] == "docs/REVIEW.md" and rules_reader.max_tokens == 300
