@@ -129,7 +129,7 @@ def test_chat_finish_reason_length_salvages_complete_findings_and_flags_truncati
     r = parse_output_lines(out_line(CID, chat(cut, finish="length")), "", [CID]).by_id[CID]
     assert r.status == "ok" and r.truncated
     assert r.findings == (finding(), finding(line=20))
-    assert r.notes == ("the JSON is broken or cut short; 2 complete finding(s) read from it",
+    assert r.notes == ("the JSON is broken or cut short; 2 complete findings read from it",
                        "the answer hit max_output_tokens; findings may be missing")
 
 
@@ -394,7 +394,7 @@ def test_known_severities_in_any_case_and_common_synonyms(severity, expected):
 def test_unknown_severity_is_medium_and_noted(severity):
     findings, problem = parse_findings(answer(item(severity=severity), item()), CID)
     assert [f.severity for f in findings] == ["medium", "high"]
-    assert problem == "1 finding(s) had no known severity and are shown as medium"
+    assert problem == "1 finding had no known severity and is shown as medium"
     result = parse_output_lines(out_line(CID, chat(answer(item(severity=severity)))), "", [CID]).by_id[CID]
     assert result.status == "ok" and result.notes == (problem,)
 
@@ -442,7 +442,7 @@ def test_suggestions():
     (f,), _ = parse_findings(answer(item(suggestion=42)), CID)
     assert f.suggestion is None
     (f,), problem = parse_findings(answer(item(suggestion="x" * 8_001)), CID)
-    assert f.suggestion is None and problem == "1 suggestion(s) over 8,000 characters dropped"
+    assert f.suggestion is None and problem == "1 suggestion over 8,000 characters dropped"
     (f,), _ = parse_findings(answer(item(suggestion="x" * 8_000)), CID)
     assert f.suggestion == "x" * 8_000 == "x" * MAX_SUGGESTION
 
@@ -454,7 +454,7 @@ def test_too_many_findings_keeps_the_most_severe_in_answer_order_and_counts_the_
     findings, problem = parse_findings(answer(*items), CID)
     assert len(findings) == MAX_FINDINGS
     assert [f.line for f in findings] == list(range(1, 49)) + [56, 59]
-    assert problem == "10 more finding(s) not shown (at most 50 per request, the most severe kept)"
+    assert problem == "10 more findings not shown (at most 50 per request, the most severe kept)"
     r = parse_output_lines(out_line(CID, chat(answer(*items))), "", [CID]).by_id[CID]
     assert r.status == "ok" and len(r.findings) == MAX_FINDINGS and r.notes == (problem,)
 
@@ -465,8 +465,8 @@ def test_string_items_are_salvaged_and_other_items_skipped():
     assert findings == [finding(line=None, severity="medium", category="other",
                                 title="SQL injection in the query builder.", path="",
                                 body="SQL injection in the query builder. Use parameters."), finding()]
-    assert problem == ("2 finding(s) were not JSON objects and were skipped; "
-                       "1 finding(s) had no known severity and are shown as medium")
+    assert problem == ("2 findings were not JSON objects and were skipped; "
+                       "1 finding had no known severity and is shown as medium")
 
 
 def test_items_that_are_all_unusable_make_the_answer_unparsable():
@@ -508,7 +508,7 @@ def test_broken_json_after_some_findings_keeps_the_complete_ones():
     text = '{"findings": [' + json.dumps(item()) + ", " + json.dumps(item(line=13)) + ', {"path": "a.py", "li'
     findings, problem = parse_findings(text, CID)
     assert findings == [finding(), finding(line=13)]
-    assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 2 complete findings read from it"
 
 
 def test_trailing_comma_json_is_salvaged():
@@ -518,7 +518,7 @@ def test_trailing_comma_json_is_salvaged():
 
 def test_parse_answer_separates_fatal_problem_from_notes():
     a = parse_answer(answer(item(severity="?")), CID, default_path="x.py")
-    assert a.problem is None and a.notes == ("1 finding(s) had no known severity and are shown as medium",)
+    assert a.problem is None and a.notes == ("1 finding had no known severity and is shown as medium",)
     assert parse_answer("nope", CID).problem == "the answer is not JSON"
     assert parse_answer(answer(item(path=None)), CID, default_path="x.py").findings[0].path == "x.py"
 
@@ -553,7 +553,7 @@ def test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_leas
     over = at_cap[:10] + [item(line=999, severity="high")] + at_cap[10:]  # 51: the last low one goes
     a = parse_answer(answer(*over), CID)
     assert [f.line for f in a.findings] == list(range(1, 11)) + [999] + list(range(11, MAX_FINDINGS))
-    assert a.notes == ("1 more finding(s) not shown (at most 50 per request, the most severe kept)",)
+    assert a.notes == ("1 more finding not shown (at most 50 per request, the most severe kept)",)
 
 
 def test_the_cap_ranks_every_severity_and_keeps_answer_order_among_equals():
@@ -586,7 +586,7 @@ def test_an_answer_cut_off_right_after_a_finding_keeps_it(cut):
     text = '{"findings": [' + json.dumps(item())[:-1] + cut
     findings, problem = parse_findings(text, CID)
     assert findings == [finding()]
-    assert problem == "the JSON is broken or cut short; 1 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 1 complete finding read from it"
 
 
 @pytest.mark.parametrize("side, expected", [
@@ -664,7 +664,7 @@ def test_prose_with_json_that_is_not_findings_reads_the_first_value():
     assert parse_findings('As asked: ["a", "b"] and {"x": 1}.', CID) == (
         [finding(path="", line=None, severity="medium", category="other", title="a", body="a"),
          finding(path="", line=None, severity="medium", category="other", title="b", body="b")],
-        "2 finding(s) had no known severity and are shown as medium")
+        "2 findings had no known severity and are shown as medium")
     assert parse_findings('Counts [1] then {"x": 1}.', CID) == ([], "none of the 1 findings is a JSON object")
 
 
@@ -816,7 +816,7 @@ def test_compact_json_cut_short_keeps_every_complete_finding():
     cut = text[: text.index('{"path"', text.index('"line":14') - 20)] + '{"pa'
     findings, problem = parse_findings(cut, CID)
     assert findings == [finding(), finding(line=13)]
-    assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 2 complete findings read from it"
 
 
 def test_the_first_choice_is_the_answer():
