@@ -78,6 +78,18 @@ def test_an_annotation_carries_its_lines_title_message_and_suggestion():
     assert annotation(comment(hostile(title="", body="")))["message"] == "(no text)"  # GitHub requires one
 
 
+def test_an_annotation_is_plain_text_no_markdown_shows_literally():
+    """GitHub shows annotation titles and messages as plain text: `code` would show its backticks."""
+    f = hostile("Call `close()` **now**", "Use `with open(p)` so the [file](https://x.example) is closed:\n\n"
+                "```python\nwith open(p) as f:\n    data = f.read()\n```\n\n- one\n- two @admin")
+    ann = annotation(comment(f))
+    assert ann["title"] == "high: Call close() now"
+    assert ann["message"] == ("Use with open(p) so the file is closed:\n\nwith open(p) as f:\n    data = f.read()"
+                              f"\n\n- one\n- two @{ms.JOINER}admin")
+    assert not any(mark in ann["title"] + ann["message"] for mark in ("`", "**", "](", "```"))
+    assert annotation(comment(hostile("`only` a title", "")))["message"] == "only a title"
+
+
 def test_annotation_message_and_details_are_clipped_to_githubs_64000():
     huge = "y" * (MAX_ANNOTATION_MESSAGE + 10)
     ann = annotation(comment(hostile(body=huge, suggestion=huge)))

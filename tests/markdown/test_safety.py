@@ -285,3 +285,11 @@ def test_findings_that_do_not_fit_are_not_neutralized_in_full(monkeypatch):
     shown = len(headings(ms.render(body)))
     assert len(body) <= MAX_REVIEW_BODY and shown < 30 and len(calls) <= shown + 1
     assert f"{3_000 - shown:,} findings not shown in full (" in body
+
+
+def test_as_text_is_what_a_reader_sees_rendered_for_plain_text_fields():
+    assert ms.as_text("**bold** `code` [link](https://x.example) <b>raw</b> &amp;") == "bold code link raw &"
+    assert ms.as_text("| a | b |\n|---|---|\n| 1 | 2 |") == "a b\n\n1 2"
+    deep = ms.as_text("> " * 8_000 + "deep")  # no recursion limit on what the model may nest
+    assert deep.endswith("deep") and ">" not in deep
+    assert ms.as_text("") == "" and ms.as_text("<!-- hidden -->") == ""

@@ -275,8 +275,9 @@ def annotation(c) -> dict:
     f = c.finding
     ann = {"path": c.path, "start_line": c.start_line or c.line, "end_line": c.line,
            "annotation_level": LEVEL_BY_SEVERITY.get(f.severity, "warning"),
-           "title": ms.plain(f"{_severity(f)}: {f.title}", MAX_ANNOTATION_TITLE, one_line=True),
-           "message": ms.plain(f.body or f.title or "", MAX_ANNOTATION_MESSAGE) or "(no text)"}
+           "title": ms.plain(f"{_severity(f)}: {ms.as_text(f.title or '')}", MAX_ANNOTATION_TITLE, one_line=True),
+           "message": ms.plain(ms.as_text(f.body or "") or ms.as_text(f.title or ""), MAX_ANNOTATION_MESSAGE)
+           or "(no text)"}
     if f.suggestion:
         ann["raw_details"] = ms.plain(f.suggestion, MAX_ANNOTATION_MESSAGE)
     return ann
