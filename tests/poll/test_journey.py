@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 
@@ -235,6 +236,18 @@ def test_status_lists_pending_batches(world, capsys):
     out = capsys.readouterr().out
     (batch_id,) = world.batch_ids()
     assert batch_id in out and "validating" in out and "#1" in out
+    # issue 22: the last column says when the batch finished; while it runs, the latest it can
+    created = world.openai.batches[batch_id]["created_at"]
+    assert "finished" in out and "latest completion" not in out
+    assert f"by {when_utc(created + 86_400)}" in out
+    world.openai.advance(batch_id, "completed")
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    out = capsys.readouterr().out
+    assert when_utc(world.openai.batches[batch_id]["completed_at"]) in out.splitlines()[-1] and " by " not in out
+
+
+def when_utc(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 
@@ -278,6 +291,9 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     messages = [r["message"]["text"] for r in json.loads(sarif.read_text())["runs"][0]["results"]]
     assert all(any(m.startswith(f"far away {i}\n") for m in messages) for i in range(50))
     assert all(f"far away {i}" in summary.read_text() for i in range(50))
+    # issue 22: the job summary links the pull request, and counts in the right number
+    assert "](https://github.com/acme/widgets/pull/1): 51 findings" in summary.read_text()
+    assert "Posted 1 review and 1 check run;" in summary.read_text() and "(s)" not in summary.read_text()
     # a rerun finds the review and posts nothing again
     (world.state / "done").rename(world.state / "again")
     for path in (world.state / "again").iterdir():

@@ -42,6 +42,7 @@ class BatchRow:
     total: int
     created_at: int | None
     expires_at: int | None
+    ended_at: int | None = None  # when the batch finished; None while it runs
 
 
 def labels(m: Manifest) -> str:
@@ -55,7 +56,7 @@ def batch_row(name: str, targets: str, entry: BatchRecord, state: BatchState | N
     counts = state.request_counts or {}
     return BatchRow(name, state.id, state.status, targets, int(counts.get("completed", 0)),
                     int(counts.get("failed", 0)), int(counts.get("total", entry.requests)),
-                    state.created_at, state.expires_at)
+                    state.created_at, state.expires_at, state.ended_at)
 
 
 def status_rows(listing: Listing, client: BatchProvider) -> list[BatchRow]:
