@@ -3,7 +3,7 @@
 - A severity is shown as a coloured mark and its word (`🔴 critical`): the mark is seen at a glance in
   light and dark themes, the word stays for screen readers, for copy and paste and for colour blindness.
   Review bodies, inline comments, check run text and the job summary all use these labels.
-- `counted(2, "finding")` is "2 findings", `counted(1, "request")` "1 request": no "(s)" anywhere.
+- `counted` and `plural` (core/vocabulary.py, re-exported here): "1 request", "2 findings"; never "(s)".
 - `files_view_address`: a finding's line in the pull request's Files view,
   `…/pull/<n>/files#diff-<sha256 of the path>R<line>` (L<line> on the old side), the anchor GitHub gives
   each file of a pull request's diff. The address is made of our own parts only (the number, the hex
@@ -17,7 +17,10 @@ from collections import Counter
 from collections.abc import Iterable
 from urllib.parse import quote
 
-from ..core.vocabulary import LEFT, SEVERITIES
+from ..core.vocabulary import LEFT, SEVERITIES, counted, plural
+
+__all__ = ["MARKS", "counted", "files_view_address", "label", "plural", "pull_prefix", "severity_counts",
+           "severity_of"]
 
 MARKS = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
 
@@ -31,26 +34,6 @@ def label(severity: str, *, bold: bool = True) -> str:
     """`🔴 **critical**`: the mark, then the word (bold in markdown)."""
     severity = severity_of(severity)
     return f"{MARKS[severity]} {f'**{severity}**' if bold else severity}"
-
-
-def plural(n: int, noun: str) -> str:
-    """The noun in the number n asks for: `finding`/`findings`; the last word of a phrase changes
-    (`check run` -> `check runs`)."""
-    if n == 1:
-        return noun
-    head, _, last = noun.rpartition(" ")
-    if last.endswith(("s", "x", "ch", "sh")):
-        last += "es"
-    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return f"{head} {last}" if head else last
-
-
-def counted(n: int, noun: str) -> str:
-    """"1 finding", "2 findings", "1,200 requests"."""
-    return f"{n:,} {plural(n, noun)}"
 
 
 def severity_counts(severities: Iterable[str], *, marks: bool = True) -> str:
