@@ -126,7 +126,8 @@ class Night:
         outputs = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
         left = int(outputs.get("pending-reviews", "-1"))
         text = summary.read_text() if summary.exists() else ""
-        said = left == 0 or (f"{left} finished review(s) left for the next poll" in text and "Stopped early" in text)
+        said = left == 0 or (f"{left:,} finished review{'' if left == 1 else 's'} left for the next poll" in text
+                             and "Stopped early" in text)
         posted = sorted(n for n in self.github.pulls if self.github.reviews(n) and n not in reviewed)
         writes = sum(e.method in ("POST", "PATCH", "PUT", "DELETE") and not e.path.endswith("/graphql") for e in log)
         poll = Poll(code, len(log), writes, posted, left, said,

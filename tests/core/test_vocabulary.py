@@ -16,6 +16,8 @@ from batch_review.core.vocabulary import (
     SIDE_ALIASES,
     Target,
     branches_key,
+    counted,
+    plural,
     severity_rank,
 )
 
@@ -120,3 +122,20 @@ def test_target_round_trips_through_the_manifest_and_keys_do_not_collide():
     assert "number" not in pair.to_json() and Target.from_json("acme/w", pair.to_json()) == pair
     assert pair.key == branches_key("main", "dev") and pair.label == "main...dev"
     assert branches_key("main", "dev") != branches_key("dev", "main")
+
+
+# --- counts people read, in the right number (issue 22) ---
+
+@pytest.mark.parametrize("n, noun, said", [
+    (0, "finding", "0 findings"), (1, "finding", "1 finding"), (2, "finding", "2 findings"),
+    (1, "request", "1 request"), (1_200, "request", "1,200 requests"), (2, "batch", "2 batches"),
+    (2, "check run", "2 check runs"), (3, "failed request", "3 failed requests"), (2, "entry", "2 entries"),
+    (2, "day", "2 days"), (1, "batch", "1 batch"),
+])
+def test_counts_are_in_the_right_number(n, noun, said):
+    assert counted(n, noun) == said
+    assert "(s)" not in counted(n, noun)
+
+
+def test_plural_changes_only_the_last_word():
+    assert plural(2, "pull request") == "pull requests" and plural(1, "pull request") == "pull request"

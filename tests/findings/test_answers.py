@@ -164,7 +164,7 @@ def test_suggestions():
     (f,), _ = parse_findings(answer(item(suggestion=42)), CID)
     assert f.suggestion is None
     (f,), problem = parse_findings(answer(item(suggestion="x" * 8_001)), CID)
-    assert f.suggestion is None and problem == "1 suggestion(s) over 8,000 characters dropped"
+    assert f.suggestion is None and problem == "1 suggestion over 8,000 characters dropped"
     (f,), _ = parse_findings(answer(item(suggestion="x" * 8_000)), CID)
     assert f.suggestion == "x" * 8_000 == "x" * MAX_SUGGESTION
 
@@ -175,8 +175,8 @@ def test_string_items_are_salvaged_and_other_items_skipped():
     assert findings == [finding(line=None, severity="medium", category="other",
                                 title="SQL injection in the query builder.", path="",
                                 body="SQL injection in the query builder. Use parameters."), finding()]
-    assert problem == ("2 finding(s) were not JSON objects and were skipped; "
-                       "1 finding(s) had no known severity and are shown as medium")
+    assert problem == ("2 findings were not JSON objects and were skipped; "
+                       "1 finding had no known severity and is shown as medium")
 
 
 def test_items_that_are_all_unusable_make_the_answer_unparsable():
@@ -218,7 +218,7 @@ def test_broken_json_after_some_findings_keeps_the_complete_ones():
     text = '{"findings": [' + json.dumps(item()) + ", " + json.dumps(item(line=13)) + ', {"path": "a.py", "li'
     findings, problem = parse_findings(text, CID)
     assert findings == [finding(), finding(line=13)]
-    assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 2 complete findings read from it"
 
 
 def test_trailing_comma_json_is_salvaged():
@@ -228,7 +228,7 @@ def test_trailing_comma_json_is_salvaged():
 
 def test_parse_answer_separates_fatal_problem_from_notes():
     a = parse_answer(answer(item(severity="?")), CID, default_path="x.py")
-    assert a.problem is None and a.notes == ("1 finding(s) had no known severity and are shown as medium",)
+    assert a.problem is None and a.notes == ("1 finding had no known severity and is shown as medium",)
     assert parse_answer("nope", CID).problem == "the answer is not JSON"
     assert parse_answer(answer(item(path=None)), CID, default_path="x.py").findings[0].path == "x.py"
 
@@ -263,7 +263,7 @@ def test_findings_at_the_per_answer_cap_are_all_kept_and_one_over_drops_the_leas
     over = at_cap[:10] + [item(line=999, severity="high")] + at_cap[10:]  # 51: the last low one goes
     a = parse_answer(answer(*over), CID)
     assert [f.line for f in a.findings] == list(range(1, 11)) + [999] + list(range(11, MAX_FINDINGS))
-    assert a.notes == ("1 more finding(s) not shown (at most 50 per request, the most severe kept)",)
+    assert a.notes == ("1 more finding not shown (at most 50 per request, the most severe kept)",)
 
 
 def test_the_cap_ranks_every_severity_and_keeps_answer_order_among_equals():
@@ -287,7 +287,7 @@ def test_an_answer_cut_off_right_after_a_finding_keeps_it(cut):
     text = '{"findings": [' + json.dumps(item())[:-1] + cut
     findings, problem = parse_findings(text, CID)
     assert findings == [finding()]
-    assert problem == "the JSON is broken or cut short; 1 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 1 complete finding read from it"
 
 
 @pytest.mark.parametrize("side, expected", [
@@ -365,7 +365,7 @@ def test_prose_with_json_that_is_not_findings_reads_the_first_value():
     assert parse_findings('As asked: ["a", "b"] and {"x": 1}.', CID) == (
         [finding(path="", line=None, severity="medium", category="other", title="a", body="a"),
          finding(path="", line=None, severity="medium", category="other", title="b", body="b")],
-        "2 finding(s) had no known severity and are shown as medium")
+        "2 findings had no known severity and are shown as medium")
     assert parse_findings('Counts [1] then {"x": 1}.', CID) == ([], "none of the 1 findings is a JSON object")
 
 
@@ -423,4 +423,4 @@ def test_compact_json_cut_short_keeps_every_complete_finding():
     cut = text[: text.index('{"path"', text.index('"line":14') - 20)] + '{"pa'
     findings, problem = parse_findings(cut, CID)
     assert findings == [finding(), finding(line=13)]
-    assert problem == "the JSON is broken or cut short; 2 complete finding(s) read from it"
+    assert problem == "the JSON is broken or cut short; 2 complete findings read from it"

@@ -4,7 +4,9 @@ names what a reader or GitHub would get wrong)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,11 @@ from batch_review.findings.compose import (
 )
 from batch_review.markdown import safety as ms
 from batch_review.markdown.check import check
-from tests.markdown.test_safety import BLOB, DIGEST, assert_inert, hostile, report_of
+from tests.markdown.test_safety import BLOB, DIGEST, PULL, assert_inert, hostile, report_of
 
 from ..markdown_view import find_markers, shows
 
+APP_PY = hashlib.sha256(b"app.py").hexdigest()  # GitHub's anchor of app.py in a pull request's Files view
 SCHEMAS = json.loads((Path(__file__).parent.parent / "emulators" / "schemas" / "github.json").read_text())
 
 
@@ -73,6 +76,18 @@ def test_an_annotation_carries_its_lines_title_message_and_suggestion():
     assert (single["start_line"], single["end_line"]) == (7, 7) and "raw_details" not in single
     assert single["message"] == "T"  # no body: the title is the message
     assert annotation(comment(hostile(title="", body="")))["message"] == "(no text)"  # GitHub requires one
+
+
+def test_an_annotation_is_plain_text_no_markdown_shows_literally():
+    """GitHub shows annotation titles and messages as plain text: `code` would show its backticks."""
+    f = hostile("Call `close()` **now**", "Use `with open(p)` so the [file](https://x.example) is closed:\n\n"
+                "```python\nwith open(p) as f:\n    data = f.read()\n```\n\n- one\n- two @admin")
+    ann = annotation(comment(f))
+    assert ann["title"] == "high: Call close() now"
+    assert ann["message"] == ("Use with open(p) so the file is closed:\n\nwith open(p) as f:\n    data = f.read()"
+                              f"\n\n- one\n- two @{ms.JOINER}admin")
+    assert not any(mark in ann["title"] + ann["message"] for mark in ("`", "**", "](", "```"))
+    assert annotation(comment(hostile("`only` a title", "")))["message"] == "only a title"
 
 
 def test_annotation_message_and_details_are_clipped_to_githubs_64000():
@@ -194,7 +209,7 @@ def test_counts_line_is_most_severe_first():
 
 def _section(n: int, brief: bool = True, severities: bool = True) -> Section:
     sev = ["high" if i % 3 == 0 else "low" for i in range(n)]
-    return Section("Findings", Lazy([(i,) for i in range(n)], lambda i: f"entry {i} " + "w" * 300), "finding(s)",
+    return Section("Findings", Lazy([(i,) for i in range(n)], lambda i: f"entry {i} " + "w" * 300), "finding",
                    sev if severities else None, Lazy([(i,) for i in range(n)], lambda i: f"- brief {i}") if brief
                    else None)
 
@@ -207,7 +222,7 @@ def test_overflow_lists_in_brief_what_fits_and_counts_the_rest_by_severity():
     assert 0 < len(shown) < 60 and units[1] == "### Findings"
     sev = ["high" if i % 3 == 0 else "low" for i in range(60)]
     assert overflow.startswith("### Not shown in full here: GitHub's size limit\n\n"
-                               f"- Findings: {rest} finding(s) not shown in full ({counts_line(sev[len(shown):])})")
+                               f"- Findings: {rest} findings not shown in full ({counts_line(sev[len(shown):])})")
     listed = [line for line in overflow.split("\n") if line.startswith("- brief ")]
     assert listed == [f"- brief {i}" for i in range(len(shown), len(shown) + len(listed))]
     assert "\n\nIn brief, most severe first:\n\n- brief " in overflow
@@ -219,7 +234,7 @@ def test_overflow_lists_in_brief_what_fits_and_counts_the_rest_by_severity():
 
 def test_overflow_without_brief_lines_or_severities():
     units = fit([], [_section(50, brief=False, severities=False)], 3_500)
-    assert units[-1].split("\n")[2] == f"- Findings: {50 - len(units) + 2} finding(s) not shown in full"
+    assert units[-1].split("\n")[2] == f"- Findings: {50 - len(units) + 2} findings not shown in full"
     assert "In brief" not in units[-1]
     units = fit([], [_section(400, severities=False)], 3_500)
     assert any(line.startswith("- … ") and line.endswith(" more") for line in units[-1].split("\n"))
@@ -227,10 +242,10 @@ def test_overflow_without_brief_lines_or_severities():
 
 def test_brief_lines_clip_titles_and_keep_them_one_line():
     body = review_body(report_of(*[hostile("t" * 500 + "\n# h", "w " * 3_000) for _ in range(30)]), DIGEST)
-    brief = [line for line in body.split("\n") if line.startswith("- **high** `app.py` line 99 — ")]
+    brief = [line for line in body.split("\n") if line.startswith("- 🟠 **high** `app.py` line 99 — ")]
     assert brief and all(line.endswith("t" * 199 + "…") for line in brief)
     empty = review_body(report_of(*[hostile("", "w " * 3_000) for _ in range(30)]), DIGEST)
-    assert any(line == "- **high** `app.py` line 99 — " for line in empty.split("\n"))
+    assert any(line == "- 🟠 **high** `app.py` line 99 — " for line in empty.split("\n"))
 
 
 # --- review bodies ------------------------------------------------------------------------------------------
@@ -248,9 +263,9 @@ def test_the_job_summary_lists_every_finding_one_line_each():
     text = summary_markdown(report_of(hostile("off @admin", severity="critical"), inline=inline,
                                       notes=[("a.py", "cut #5")]))
     lines = text.split("\n")
-    assert lines[0] == f"#### \\#{ms.JOINER}1: 2 finding(s)"
-    assert lines[1] == f"- **critical** `app.py`:99 — {ms.inline('off @admin')}"
-    assert lines[2] == "- **low** `app.py`:3 (old side) — on the diff"
+    assert lines[0] == f"#### [\\#{ms.JOINER}1](https://github.com/acme/widgets/pull/1): 2 findings"
+    assert lines[1] == f"- 🔴 **critical** [`app.py` line 99]({BLOB}{'a' * 40}/app.py#L99) — {ms.inline('off @admin')}"
+    assert lines[2] == f"- 🔵 **low** [`app.py` old line 3]({PULL}files#diff-{APP_PY}L3) — on the diff"
     assert lines[3] == f"- `a.py`: {ms.inline('cut #5')}" and len(lines) == 4
     assert shows(text, "off @admin")
 
@@ -270,18 +285,23 @@ def test_the_review_lines_say_what_was_reviewed_and_only_what_applies():
     body = review_body(report, DIGEST)
     assert f"(the pull request has moved on to `{'c' * 12}` since)" in body
     assert "· 4 files · 3 requests" in body
-    assert "2 finding(s) already posted by an earlier review are not repeated." in body
+    assert "- 2 findings already posted by an earlier review are not repeated." in body.split("\n")
     assert "Results of a resubmission (attempt 2) of requests that expired." in body
     unit = next(u for u in body.split("\n\n") if u.startswith("Reviewed commit"))
     lines = unit.split("\n")
-    assert len(lines) == 3
+    assert len(lines) == 2
     assert all(line.endswith("  ") for line in lines[:-1]) and not lines[-1].endswith(" ")  # hard breaks between
 
 
-def test_the_severity_table_lists_the_most_severe_first():
-    body = review_body(report_of(hostile(severity="low"), hostile(severity="critical"), hostile(severity="low")),
-                       DIGEST)
-    assert body.index("| critical | 1 |") < body.index("| low | 2 |")
+def test_one_line_counts_the_findings_by_severity_most_severe_first_after_the_summary():
+    """Issue 22: no 4-row severity table for 4 findings; one line, each severity with its mark and word."""
+    report = report_of(hostile("one", severity="low"), hostile("two", severity="critical"),
+                       hostile("three", severity="low"), hostile("four", severity="bogus"), summary="the change")
+    units = review_body(report, DIGEST).split("\n\n")
+    assert units[0].endswith("## batch-review: 4 findings") and units[1] == "the change"
+    assert units[2] == "🔴 1 critical · 🟡 1 medium · 🔵 2 low"
+    assert "|" not in "\n\n".join(units) and "<table>" not in ms.render("\n\n".join(units))
+    assert "🔴" not in review_body(report_of(), DIGEST)  # nothing found: no counts line
 
 
 def test_a_finding_away_from_the_diff_links_its_line():
@@ -355,9 +375,9 @@ def test_a_category_is_shown_up_to_40_characters_and_a_title_up_to_200():
 
 
 def test_a_heading_names_the_category_or_other():
-    assert finding_heading(hostile(category="security")) == "**high** · security — T"
-    assert finding_heading(hostile(category="")) == "**high** · other — T"
-    assert finding_heading(hostile(category=None)) == "**high** · other — T"
+    assert finding_heading(hostile(category="security")) == "🟠 **high** · security — T"
+    assert finding_heading(hostile(category="")) == "🟠 **high** · other — T"
+    assert finding_heading(hostile(category=None)) == "🟠 **high** · other — T"
 
 
 def test_an_incremental_review_names_the_commit_it_started_from_by_12_characters():
@@ -375,12 +395,14 @@ def test_the_largest_finding_shown_whole_leaves_exactly_the_overflow_room():
     largest = MAX_REVIEW_BODY - SIGNATURE_ROOM - 3_000 - 2 - (len(body_with(100)) - 100)  # 3,000: OVERFLOW_ROOM
     assert "z" * largest in body_with(largest)
     over = body_with(largest + 1)
-    assert "z" * (largest + 1) not in over and "1 finding(s) not shown in full (1 high)" in over
+    assert "z" * (largest + 1) not in over and "1 finding not shown in full (1 high)" in over
 
 
-def test_a_review_body_has_no_section_for_removed_lines_inline_comments_are_there():
-    body = review_body(report_of(inline=[comment(hostile("on an old line"), 3, "LEFT")]), DIGEST)
-    assert "Findings on removed lines" not in body and "on an old line" not in body
+def test_a_review_body_lists_a_removed_lines_finding_once_linked_to_its_old_line():
+    """Its full text is the inline comment; the body lists it in one line, linked to the old side."""
+    body = review_body(report_of(inline=[comment(hostile("on an old line", "the body text"), 3, "LEFT")]), DIGEST)
+    assert "Findings on removed lines" not in body and "the body text" not in body
+    assert f"- 🟠 **high** [`app.py` old line 3]({PULL}files#diff-{APP_PY}L3) — on an old line" in body.split("\n")
 
 
 def test_threshold_keeps_what_is_at_or_above_and_counts_the_rest():
@@ -404,7 +426,7 @@ def test_the_job_summary_is_cut_at_900000_characters():
 
     findings = [hostile("t" * 200, severity="low")] * n + [last(pad)]
     exact = report_of(*findings)
-    assert summary_markdown(exact).split("\n")[0] == head.replace(str(guess), str(n + 1))
+    assert summary_markdown(exact).split("\n")[0] == head.replace(f"{guess:,}", f"{n + 1:,}")
     assert len(str(guess)) == len(str(n + 1))
     assert len(summary_markdown(exact, limit=10**7)) == 900_000
     assert summary_markdown(exact) == summary_markdown(exact, limit=10**7)  # exactly at the limit: all rows
@@ -417,10 +439,10 @@ def test_findings_over_the_inline_cap_are_counted_with_the_reason():
     report = report_of(inline=[comment(hostile("a")), comment(hostile("b"))])
     report.unplaced.append((hostile("c"), reason))
     one = review_body(report, DIGEST)
-    assert f"1 finding(s) {ms.escape(reason)}: listed below instead." in one
+    assert f"- 1 finding {ms.escape(reason)}: listed above instead." in one.split("\n")
     report = report_of(hostile("d"))
     report.unplaced += [(hostile("e"), reason), (hostile("f"), reason)]
-    assert f"2 finding(s) {ms.escape(reason)}: listed below instead." in review_body(report, DIGEST)
+    assert f"- 2 findings {ms.escape(reason)}: listed above instead." in review_body(report, DIGEST).split("\n")
 
 
 def test_a_failed_requests_error_code_is_shown_up_to_80_characters():
@@ -431,7 +453,7 @@ def test_a_failed_requests_error_code_is_shown_up_to_80_characters():
 # --- fit's accounting at its exact edges (a character off either way changes what is shown) ----------------
 
 def _entries(n: int, size: int = 10, brief: bool = True) -> Section:
-    return Section("S", Lazy([(i,) for i in range(n)], lambda i: f"{i}" * size), "finding(s)", ["low"] * n,
+    return Section("S", Lazy([(i,) for i in range(n)], lambda i: f"{i}" * size), "finding", ["low"] * n,
                    Lazy([(i,) for i in range(n)], lambda i: f"- b{i}") if brief else None)
 
 
@@ -493,14 +515,91 @@ def test_the_overflow_keeps_200_characters_per_section_it_counts():
 
 def test_brief_lines_stop_at_the_first_that_does_not_fit_so_the_most_severe_come_first():
     """A shorter, less severe line after one that does not fit is not listed in its place."""
-    sec = Section("S", Lazy([(i,) for i in range(3)], lambda i: "e" * 5_000), "finding(s)", ["high", "high", "low"],
+    sec = Section("S", Lazy([(i,) for i in range(3)], lambda i: "e" * 5_000), "finding", ["high", "high", "low"],
                   Lazy([("- long " + "l" * 50,), ("- b1",), ("- b2",)], lambda line: line))
     text = fit([], [sec], 2 + 400 + 200 + 20)[0]  # room for 20 characters: not the first line, the others yes
     assert "- b1" not in text and "- b2" not in text and "- … 3 more (2 high, 1 low)" in text
 
 
 def test_without_severities_the_rest_is_counted_by_number():
-    sec = Section("S", Lazy([(i,) for i in range(5)], lambda i: "e" * 5_000), "answer(s)", None,
+    sec = Section("S", Lazy([(i,) for i in range(5)], lambda i: "e" * 5_000), "answer", None,
                   Lazy([(f"- b{i}",) for i in range(5)], lambda line: line))
     text = fit([], [sec], 2 + 400 + 200 + 10)[0]  # two brief lines fit
     assert "- b0\n- b1\n- … 3 more" in text and "- b2" not in text
+
+
+# --- the layout people read (issue 22) -------------------------------------------------------------------------
+
+def _layout_report(**kw):
+    inline = [comment(hostile("low one", severity="low"), 3), comment(hostile("critical one", severity="critical"), 9),
+              comment(hostile("old one", severity="medium"), 4, "LEFT")]
+    return report_of(hostile("far one", severity="high", line=99), inline=inline, summary="What the change does",
+                     **kw)
+
+
+def test_the_body_reads_summary_counts_findings_on_the_diff_then_off_it_then_what_was_reviewed():
+    body = review_body(_layout_report(), DIGEST)
+    order = ["## batch-review: 4 findings", "What the change does", "🔴 1 critical · 🟠 1 high · 🟡 1 medium · 🔵 1 low",
+             "### On the diff (inline comments)", "### Not on a line of the diff", "Reviewed commit",
+             "- 3 findings are inline comments."]
+    assert [body.index(part) for part in order] == sorted(body.index(part) for part in order)
+    assert_inert(body, leading=1)
+
+
+def test_findings_on_the_diff_are_one_list_most_severe_first_each_linked_to_its_line_in_the_files_view():
+    """The inline threads come in file order on GitHub (the low one first); the body lists them by severity."""
+    body = review_body(_layout_report(), DIGEST)
+    listed = [line for line in body.split("\n") if line.startswith("- ") and "](" in line and PULL in line]
+    assert listed == [
+        f"- 🔴 **critical** [`app.py` line 9]({PULL}files#diff-{APP_PY}R9) — critical one",
+        f"- 🟡 **medium** [`app.py` old line 4]({PULL}files#diff-{APP_PY}L4) — old one",
+        f"- 🔵 **low** [`app.py` line 3]({PULL}files#diff-{APP_PY}R3) — low one"]
+    rendered = ms.render(body)
+    assert rendered.count("<ul") == 2 and rendered.count("<li") == 3 + 1  # one list of three; the footnotes
+    assert check(body, leading=1, links=(BLOB, PULL)) == []
+    assert check(body, leading=1, links=(BLOB,)) != []  # the Files view links are checked like any other
+
+
+def test_the_files_view_is_not_linked_once_the_pull_request_moved_on_nor_for_a_branch_pair():
+    """Its lines are the newest commit's then: the reviewed commit's line (new side) is linked instead."""
+    moved = review_body(_layout_report(current_head="c" * 40), DIGEST)
+    assert PULL not in moved and f"[`app.py` line 9]({BLOB}{'a' * 40}/app.py#L9)" in moved
+    assert "`app.py` line 4 (old side)" in moved  # the old side has no blob link: inert text
+    branches = review_body(replace(_layout_report(), number=None, key="branches-0123456789ab", label="main...dev"),
+                           DIGEST)
+    assert "/pull/" not in branches and f"({BLOB}{'a' * 40}/app.py#L9)" in branches
+
+
+def test_a_file_the_manifest_does_not_list_is_never_linked_on_the_diff_either():
+    report = report_of(inline=[InlineComment("other.py", 5, "RIGHT", None, hostile(path="other.py"), True)])
+    body = review_body(report, DIGEST)
+    assert "- 🟠 **high** `other.py` line 5 — T" in body.split("\n") and "](" not in body
+
+
+def test_a_check_run_says_annotations_and_lists_them_by_severity():
+    output, _ = check_output(_layout_report())
+    assert "- 2 findings are annotations on the changed lines." in output["summary"].split("\n")
+    assert "inline comment" not in output["summary"] + output["text"]
+    assert "### On the changed lines (annotations)" in output["text"]
+    assert output["text"].index("critical one") < output["text"].index("low one")
+    assert "### Findings on removed lines" in output["text"]  # the old side has no annotation
+    one, _ = check_output(report_of(inline=[comment(hostile())]))
+    assert "- 1 finding is an annotation on a changed line." in one["summary"].split("\n")
+
+
+def test_footnotes_are_one_list_a_new_count_is_one_more_line():
+    body = review_body(_layout_report(repeated=1, below_threshold=2, resubmitted=1), DIGEST)
+    notes = body.split("\n\n")[-1].split("\n")
+    assert notes == ["- 3 findings are inline comments.",
+                     "- 1 finding already posted by an earlier review is not repeated.",
+                     "- 2 findings below the configured minimum severity are not shown.",
+                     "- 1 request expired and was submitted again; their findings will follow in another review."]
+
+
+def test_a_compact_section_that_does_not_fit_is_cut_between_its_items_and_counted():
+    sec = Section("S", Lazy([(i,) for i in range(100)], lambda i: f"- item {i} " + "w" * 100), "finding",
+                  ["low"] * 100, compact=True)
+    units = fit(["h"], [sec], 3_000 + 3 + 7 + 2 + 30 * 110)
+    assert units[1] == "### S" and units[2].startswith("- item 0 ") and units[2].count("\n") + 1 < 100
+    shown = units[2].count("\n") + 1
+    assert units[3].startswith("### Not shown in full") and f"- S: {100 - shown} findings not shown in full (" in units[3]

@@ -104,7 +104,7 @@ def test_chat_finish_reason_length_salvages_complete_findings_and_flags_truncati
     r = parse_output_lines(out_line(CID, chat(cut, finish="length")), "", [CID]).by_id[CID]
     assert r.status == "ok" and r.truncated
     assert r.findings == (finding(), finding(line=20))
-    assert r.notes == ("the JSON is broken or cut short; 2 complete finding(s) read from it",
+    assert r.notes == ("the JSON is broken or cut short; 2 complete findings read from it",
                        "the answer hit max_output_tokens; findings may be missing")
 
 
@@ -286,7 +286,7 @@ def test_nothing_raises_on_hostile_lines():
 def test_unknown_severity_is_medium_and_noted(severity):
     findings, problem = parse_findings(answer(item(severity=severity), item()), CID)
     assert [f.severity for f in findings] == ["medium", "high"]
-    assert problem == "1 finding(s) had no known severity and are shown as medium"
+    assert problem == "1 finding had no known severity and is shown as medium"
     result = parse_output_lines(out_line(CID, chat(answer(item(severity=severity)))), "", [CID]).by_id[CID]
     assert result.status == "ok" and result.notes == (problem,)
 
@@ -298,7 +298,7 @@ def test_too_many_findings_keeps_the_most_severe_in_answer_order_and_counts_the_
     findings, problem = parse_findings(answer(*items), CID)
     assert len(findings) == MAX_FINDINGS
     assert [f.line for f in findings] == list(range(1, 49)) + [56, 59]
-    assert problem == "10 more finding(s) not shown (at most 50 per request, the most severe kept)"
+    assert problem == "10 more findings not shown (at most 50 per request, the most severe kept)"
     r = parse_output_lines(out_line(CID, chat(answer(*items))), "", [CID]).by_id[CID]
     assert r.status == "ok" and len(r.findings) == MAX_FINDINGS and r.notes == (problem,)
 

@@ -33,7 +33,7 @@ def test_expired_requests_post_partial_results_and_go_out_again(claude_world):
     assert w.poll() == 0
     (first,) = w.github.reviews(1)
     assert [c["line"] for c in first["comments"]] == [2]
-    assert "1 request(s) expired and were submitted again" in first["body"]
+    assert "1 request expired and was submitted again" in first["body"]
     parent, retry = sorted((json.loads(p.read_text()) for p in w.manifests()), key=lambda m: m["attempt"])
     assert retry["attempt"] == 1 and retry["parent"] is not None and list(retry["requests"]) != [app_id]
     new_batch = retry["batches"][0]["id"]
@@ -138,7 +138,7 @@ def test_overloaded_requests_go_out_again_and_invalid_ones_are_reported(claude_w
     w.openai.complete_all()
     assert w.poll() == 0
     (first,) = w.github.reviews(1)
-    assert "1 request(s) expired and were submitted again" in first["body"]
+    assert "1 request expired and was submitted again" in first["body"]
     assert "`invalid_request_error` bad params" in first["body"]
     retry = max((json.loads(p.read_text()) for p in w.manifests()), key=lambda m: m["attempt"])
     assert [r["files"][0]["path"] for r in retry["requests"].values()] == ["app.py"]
@@ -228,7 +228,7 @@ def test_a_manifest_pointed_at_another_runs_batch_posts_nothing(claude_world, ca
     path.write_text(json.dumps(data))
     assert w.poll() == 0
     assert w.github.reviews(1) == []
-    assert "none of its 1 result(s) is a request of this manifest" in capsys.readouterr().err
+    assert "none of its 1 result is a request of this manifest" in capsys.readouterr().err
     assert len(w.manifests()) == 1  # kept, never retired from a batch it cannot prove its own
 
 

@@ -82,7 +82,8 @@ def assert_inert(text: str, leading: int = 0) -> None:
     visible_part = text.split("\n", leading)[leading] if leading else text
     assert "<!--" not in visible_part, "no hidden HTML comment"
     assert find_markers(visible_part) == [], "no marker but ours"
-    assert check(text, leading=leading, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(text, leading=leading, links=("https://github.com/acme/widgets/blob/",
+                                               "https://github.com/acme/widgets/pull/1/")) == []
 
 
 @pytest.mark.parametrize("name", sorted(ANSWERS))

@@ -13,7 +13,7 @@ MARKER = "<!-- batch-review:v1 target=pr-1 head=abcdef1 manifest=0123456789abcde
 @pytest.mark.parametrize("body, leading, problem", [
     ("text", 1, "line 1 is not one of our marker comments"),
     (MARKER, 2, "line 2 is not one of our marker comments"),
-    (f"{MARKER}\n<!-- x -->", 1, "1 piece(s) of raw HTML or HTML comment besides ours"),
+    (f"{MARKER}\n<!-- x -->", 1, "1 piece of raw HTML or HTML comment besides ours"),
     (f"{MARKER}\n\n<!-- x -->", 1, "an HTML comment that is not ours"),
     ("a <!-- x --> b", 0, "an HTML comment inside the text"),
     ("<div>\nx", 0, "<div> left open"),

@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from batch_review.findings.compose import blob_address, review_body
+from batch_review.findings.compose import review_body
+from batch_review.findings.locations import blob_address
 from batch_review.markdown import safety as ms
 from batch_review.markdown.check import check
 from batch_review.markdown.links import stays_under

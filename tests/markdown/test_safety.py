@@ -36,6 +36,7 @@ MENTION = re.compile(r"(?:^|[^a-zA-Z0-9_`])@([a-z0-9][a-z0-9-]*)(?!/)(?=\.+[ \t\
 TEAM = re.compile(r"(?:^|\W)@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9_-]*", re.I | re.M)
 REFERENCE = re.compile(r"(?:^|\W)(?:[\w.-]+/[\w.-]+)?#\d+|\bGH-\d+|https?://\S*/(?:issues|pull)/\d+", re.I)
 BLOB = "https://github.com/acme/widgets/blob/"
+PULL = "https://github.com/acme/widgets/pull/1/"  # the pull request's Files view: findings on the diff link there
 DIGEST = "d" * 64
 
 
@@ -46,6 +47,7 @@ def hostile(title="T", body="b", *, severity="high", category="bug", suggestion=
 
 def report_of(*findings, **kw) -> TargetReport:
     kw.setdefault("paths", frozenset({"app.py"}))  # the manifest lists app.py for this target: it is linked
+    kw.setdefault("number", 1)  # pull request #1
     return TargetReport(key="pr-1", label="#1", repository="acme/widgets", head_sha="a" * 40, model="m",
                         unplaced=[(f, "new line 99 is not part of the diff") for f in findings], **kw)
 
@@ -65,14 +67,15 @@ def assert_inert(body: str, leading: int) -> str:
     assert rendered.count("<!--") == leading, "a comment that is not ours"
     assert not re.search(r"<(details|summary|div|span|script|iframe|sub|sup|b|i)\b", rendered), "raw HTML"
     hrefs = re.findall(r'href="([^"]*)"', rendered)
-    assert all(h.startswith(BLOB) for h in hrefs), hrefs
+    assert all(h.startswith(BLOB) or h.startswith(PULL + "files#diff-") for h in hrefs), hrefs
     assert ms.render(body, unsafe=False).count("<!--") == leading, "raw HTML (omitted in safe mode)"
     return rendered
 
 
 def headings(rendered: str) -> list[str]:
     """The top-level paragraphs that open a finding, in order (their first line)."""
-    return re.findall(r'^<p data-sourcepos="[^"]*"><strong>(?:critical|high|medium|low|info)</strong> · (.*)$',
+    return re.findall(r'^<p data-sourcepos="[^"]*">(?:🔴|🟠|🟡|🔵|⚪) <strong>(?:critical|high|medium|low|info)</strong>'
+                      r' · (.*)$',
                       rendered, re.M)
 
 
@@ -239,7 +242,7 @@ def test_a_review_body_never_exceeds_65536_and_counts_what_it_left_out():
     assert body.split("\n")[1].startswith("<!-- batch-review:fingerprints ")
     shown = len(headings(ms.render(body)))
     assert 0 < shown < 40
-    assert f"{40 - shown} finding(s) not shown in full" in body and "Every finding is listed in" in body
+    assert f"{40 - shown} findings not shown in full" in body and "Every finding is listed in" in body
     assert all(f"finding {i}" in body for i in range(40))
 
 
@@ -265,7 +268,7 @@ def test_findings_at_the_per_answer_cap_and_one_over_are_reported_in_the_review(
     over = parse_answer('{"findings": [' + ", ".join([item] * (MAX_FINDINGS + 1)) + "]}", "c")
     assert len(over.findings) == MAX_FINDINGS
     body = review_body(report_of(notes=[("a.py", n) for n in over.notes]), DIGEST)
-    assert shows(body, "a.py: 1 more finding(s) not shown (at most 50 per request, the most severe kept)")
+    assert shows(body, "a.py: 1 more finding not shown (at most 50 per request, the most severe kept)")
 
 
 def test_titles_are_one_line():
@@ -281,4 +284,12 @@ def test_findings_that_do_not_fit_are_not_neutralized_in_full(monkeypatch):
     body = review_body(report_of(*findings), DIGEST)
     shown = len(headings(ms.render(body)))
     assert len(body) <= MAX_REVIEW_BODY and shown < 30 and len(calls) <= shown + 1
-    assert f"{3_000 - shown} finding(s) not shown in full (" in body
+    assert f"{3_000 - shown:,} findings not shown in full (" in body
+
+
+def test_as_text_is_what_a_reader_sees_rendered_for_plain_text_fields():
+    assert ms.as_text("**bold** `code` [link](https://x.example) <b>raw</b> &amp;") == "bold code link raw &"
+    assert ms.as_text("| a | b |\n|---|---|\n| 1 | 2 |") == "a b\n\n1 2"
+    deep = ms.as_text("> " * 8_000 + "deep")  # no recursion limit on what the model may nest
+    assert deep.endswith("deep") and ">" not in deep
+    assert ms.as_text("") == "" and ms.as_text("<!-- hidden -->") == ""

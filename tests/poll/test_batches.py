@@ -37,12 +37,13 @@ def manifest(version: int = 2) -> Manifest:
 
 def state(status: str = "completed", **counts) -> types.SimpleNamespace:
     return types.SimpleNamespace(id=f"batch_{status}", status=status, request_counts=counts, created_at=1,
-                                 expires_at=2, errors=[])
+                                 expires_at=2, ended_at=3, errors=[])
 
 
 def test_one_row_shape_for_poll_and_status():
     row = batches.batch_row("run-1", "#1", manifest().batches[0], state(completed="2", failed=0, total=2))
     assert (row.batch_id, row.status, row.completed, row.failed, row.total) == ("batch_completed", "completed", 2, 0, 2)
+    assert (row.created_at, row.expires_at, row.ended_at) == (1, 2, 3)
     planned = batches.batch_row("run-1", "#1", manifest().batches[1], None)
     assert (planned.batch_id, planned.status, planned.total, planned.created_at) == ("-", "not created", 1, None)
     assert batches.labels(manifest()) == "#1"

@@ -75,7 +75,7 @@ def test_second_night_reviews_only_the_new_commit_and_does_not_repeat(world, cap
     assert world.poll() == 0
     first, second = world.github.reviews(1)
     assert [c["line"] for c in second["comments"]] == [10]
-    assert "Incremental review" in second["body"] and "1 finding(s) already posted" in second["body"]
+    assert "Incremental review" in second["body"] and "1 finding already posted by an earlier review is not repeated" in second["body"]
     assert "File handle leak" not in second["body"] + "".join(c["body"] for c in second["comments"])
     assert second["commit_id"] == y
 

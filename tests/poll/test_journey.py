@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 
@@ -53,7 +54,7 @@ def test_poll_posts_one_review_with_every_finding_placed_or_listed(any_world, ca
     body = review["body"]
     assert body.startswith("<!-- batch-review:v1 target=pr-1 head=")
     assert "Outside the diff" in body and "new line 40 is not part of the diff" in body
-    assert "Below threshold" not in body and "1 finding(s) below the configured minimum severity" in body
+    assert "Below threshold" not in body and "1 finding below the configured minimum severity is not shown" in body
     assert "util.py" in body and "not valid JSON" in body
     assert "poetry.lock" in body
     # every finding at or above the threshold is somewhere: inline or in the body
@@ -100,7 +101,7 @@ def test_expired_batch_posts_partial_results_and_resubmits_the_rest(world):
     assert world.poll() == 0
     (first,) = world.github.reviews(1)
     assert [c["line"] for c in first["comments"]] == [2]
-    assert "1 request(s) expired and were submitted again" in first["body"]
+    assert "1 request expired and was submitted again" in first["body"]
     (manifest_path,) = world.manifests()
     retry = json.loads(manifest_path.read_text())
     assert retry["attempt"] == 1 and list(retry["requests"]) != [app_id]
@@ -235,6 +236,18 @@ def test_status_lists_pending_batches(world, capsys):
     out = capsys.readouterr().out
     (batch_id,) = world.batch_ids()
     assert batch_id in out and "validating" in out and "#1" in out
+    # issue 22: the last column says when the batch finished; while it runs, the latest it can
+    created = world.openai.batches[batch_id]["created_at"]
+    assert "finished" in out and "latest completion" not in out
+    assert f"by {when_utc(created + 86_400)}" in out
+    world.openai.advance(batch_id, "completed")
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    out = capsys.readouterr().out
+    assert when_utc(world.openai.batches[batch_id]["completed_at"]) in out.splitlines()[-1] and " by " not in out
+
+
+def when_utc(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 
@@ -265,9 +278,10 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     assert min(rank[levels[i % 4]] for i in full) >= max(rank[levels[i % 4]] for i in range(50) if i not in full)
     left = Counter(levels[i % 4] for i in range(50) if i not in full)
     by = ", ".join(f"{left[s]} {s}" for s in ("critical", "high", "medium", "low") if left[s])
-    assert f"{50 - len(full)} finding(s) not shown in full ({by})" in body
+    assert f"{50 - len(full)} findings not shown in full ({by})" in body
     assert all(f"far away {i}" in body for i in range(50))  # the rest in brief, one line each
-    assert check(body, leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(body, leading=2, links=("https://github.com/acme/widgets/blob/",
+                                         "https://github.com/acme/widgets/pull/1/")) == []
     # the unclosed fence in util.py's finding is closed where it is, not at the end of the comment
     util_comment = next(c for c in review["comments"] if c["path"] == "util.py")
     assert util_comment["body"].rstrip().endswith("```")
@@ -277,6 +291,9 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     messages = [r["message"]["text"] for r in json.loads(sarif.read_text())["runs"][0]["results"]]
     assert all(any(m.startswith(f"far away {i}\n") for m in messages) for i in range(50))
     assert all(f"far away {i}" in summary.read_text() for i in range(50))
+    # issue 22: the job summary links the pull request, and counts in the right number
+    assert "](https://github.com/acme/widgets/pull/1): 51 findings" in summary.read_text()
+    assert "Posted 1 review and 1 check run;" in summary.read_text() and "(s)" not in summary.read_text()
     # a rerun finds the review and posts nothing again
     (world.state / "done").rename(world.state / "again")
     for path in (world.state / "again").iterdir():

@@ -8,7 +8,7 @@ import pytest
 
 from batch_review.markdown import safety as ms
 from batch_review.markdown.check import check
-from tests.markdown.test_safety import assert_inert, headings
+from tests.markdown.test_safety import PULL, assert_inert, headings
 
 from ..conftest import finding
 from ..emulators.openai_emu import chat_completion
@@ -47,7 +47,7 @@ def test_hostile_text_in_every_model_field_is_posted_inert(world):
     body = review["body"]
     assert [m.head for m in find_markers(body)] == [world.pulls[1]]
     rendered = assert_inert(body, leading=2)
-    assert check(body, leading=2, links=(BLOB,)) == []
+    assert check(body, leading=2, links=(BLOB, PULL)) == []
     found = headings(rendered)  # the finding on line 40 (a high) first, then the low one: each its own block
     assert len(found) == 2 and "outside" in found[0] and "after the attack" in found[1]
     assert "must stay visible</p>" in rendered
@@ -82,7 +82,7 @@ def test_findings_at_the_per_answer_cap_and_one_over(world, count):
     world.openai.complete_all()
     assert world.poll() == 0
     (review,) = world.github.reviews(1)
-    said = shows(review["body"], "1 more finding(s) not shown (at most 50 per request, the most severe kept)")
+    said = shows(review["body"], "1 more finding not shown (at most 50 per request, the most severe kept)")
     assert said == (count == 51)
     assert shows(review["body"], "batch-review: 50 findings")
 
@@ -110,5 +110,5 @@ def test_more_inline_findings_than_the_cap_are_counted_and_listed_in_the_review(
     assert world.poll() == 0
     (review,) = world.github.reviews(1)
     assert len(review["comments"]) == 30
-    assert shows(review["body"], "5 finding(s) over the limit of 30 inline comments per review: listed below")
+    assert shows(review["body"], "5 findings over the limit of 30 inline comments per review: listed above instead")
     assert len(headings(ms.render(review["body"]))) == 5

@@ -86,7 +86,7 @@ def test_failed_create_deletes_the_upload_and_leaves_no_manifest(world, capsys):
                                                                          "code": "token_limit_exceeded"}})
     assert world.submit() == 1
     err = capsys.readouterr().err
-    assert "creating the batch" in err and "deleted 2 file(s); nothing submitted" in err  # input + manifest copy
+    assert "creating the batch" in err and "deleted 2 files; nothing submitted" in err  # input + manifest copy
     assert world.openai.files == {} and world.manifests() == []
 
 

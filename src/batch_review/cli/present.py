@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from ..findings.words import counted
 from ..markdown.tables import md_escape, md_list, md_table, text_table
 from ..planning.pricing import actual_cost, format_usd
 from ..providers.base import BATCH_PENDING
@@ -22,9 +23,12 @@ from .actions_log import echo
 SUBMIT_HEADERS = ["target", "files", "skipped", "requests", "input tokens", "max output tokens",
                   "batch cost (max)", "standard cost (max)"]
 MODEL_HEADERS = ["model", "requests", "input tokens", "max output tokens", "batch cost (max)"]
-BATCH_HEADERS = ["targets", "batch", "status", "completed", "failed", "total", "age", "latest completion"]
+BATCH_HEADERS = ["targets", "batch", "status", "completed", "failed", "total", "age", "finished"]
 COST_HEADERS = ["model", "requests", "input tokens", "cached", "output tokens", "batch cost", "standard cost"]
 CANCEL_HEADERS = ["batch", "status", "completed", "failed", "total"]
+
+
+COMPLETION_WINDOW = 24 * 3600  # both services' batches finish within 24 hours of creation, or expire
 
 
 def _usd(cost, attr: str) -> str:
@@ -203,10 +207,21 @@ def _targets(text: str, limit: int = 60) -> str:
     return f"{', '.join(shown)} … ({len(names)} targets)"
 
 
+def _finished(row) -> str:
+    """When the batch finished; while it runs, the latest it can (its 24-hour window's end); "-" before
+    it is created."""
+    if row.ended_at:
+        return _when(row.ended_at)
+    if row.status in BATCH_PENDING:
+        deadline = row.expires_at or (row.created_at + COMPLETION_WINDOW if row.created_at else None)
+        return f"by {_when(deadline)}"
+    return "-" if row.batch_id == "-" else "?"
+
+
 def batch_table(rows) -> list[list]:
     now = time.time()
     return [[_targets(r.targets), r.batch_id, r.status, r.completed, r.failed, r.total, _age(r.created_at, now),
-             _when(r.expires_at)] for r in rows]
+             _finished(r)] for r in rows]
 
 
 def cost_rows(cfg, usage: dict[str, dict]) -> list[list[str]]:
@@ -234,7 +249,8 @@ def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies
         actions_log.notice(stop_line(result))
     for problem in result.problems:
         actions_log.warning(problem)
-    echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
+    echo(f"posted: {counted(result.reviews_posted, 'review')}, {counted(result.check_runs_posted, 'check run')}; "
+         "findings inline "
          f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}; "
          f"reviews left for the next poll {result.pending_reviews}")
     if usage_rows:
@@ -248,9 +264,9 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
     summary = ["### batch-review poll", ""]
     if rows:
         summary += [md_table(BATCH_HEADERS, rows), ""]
-    summary.append(f"Posted {result.reviews_posted} review(s) and {result.check_runs_posted} check run(s); "
-                   f"{result.pending_batches} batch(es) still pending; {result.pending_reviews} finished "
-                   "review(s) left for the next poll.")
+    summary.append(f"Posted {counted(result.reviews_posted, 'review')} and "
+                   f"{counted(result.check_runs_posted, 'check run')}; {counted(result.pending_batches, 'batch')} "
+                   f"still pending; {counted(result.pending_reviews, 'finished review')} left for the next poll.")
     if result.stop is not None:
         summary += ["", f"**Stopped early:** {md_escape(stop_line(result))}"]
     if usage_rows:
@@ -272,7 +288,8 @@ def stop_line(result) -> str:
     """What a poll that stopped early says: posted, left, why, and when the next poll can go on."""
     from ..poll.posting import when
 
-    return (f"posted {result.posted_targets} of {result.ready_targets} finished target(s); {result.pending_reviews} "
+    return (f"posted {result.posted_targets} of {counted(result.ready_targets, 'finished target')}; "
+            f"{result.pending_reviews} "
             f"left for the next poll, which can continue {when(result.stop.resume_at)} ({result.stop.why})")
 
 

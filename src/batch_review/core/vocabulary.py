@@ -7,6 +7,8 @@
 - `Target`: one thing under review (a pull request, or a base...head branch pair), as the manifest keeps it.
 - `FilePart`: what one request shows of one file (the whole file, or one part of its hunks), as planning
   makes it and the manifest keeps it.
+- `counted(2, "finding")` is "2 findings", `counted(1, "request")` "1 request": the count of anything
+  people read, in the right number (never "(s)").
 - `DEFAULT_INSTRUCTIONS`: what the model is asked when the configuration does not say; it defines the
   severities in words.
 
@@ -114,3 +116,23 @@ class FilePart:
 
 def branches_key(base: str, head: str) -> str:
     return "branches-" + hashlib.sha256(f"{base}...{head}".encode()).hexdigest()[:12]
+
+
+def plural(n: int, noun: str) -> str:
+    """The noun in the number n asks for: `finding`/`findings`; the last word of a phrase changes
+    (`check run` -> `check runs`)."""
+    if n == 1:
+        return noun
+    head, _, last = noun.rpartition(" ")
+    if last.endswith(("s", "x", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in ("a", "e", "i", "o", "u"):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 finding", "2 findings", "1,200 requests"."""
+    return f"{n:,} {plural(n, noun)}"

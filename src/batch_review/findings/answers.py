@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..core.vocabulary import RIGHT, SEVERITIES, SEVERITY_ALIASES, SIDE_ALIASES, Finding
+from .words import counted, plural
 
 MAX_FINDINGS = 50  # per request; more is noise or a runaway answer (the most severe are kept)
 MAX_TITLE = 200
@@ -66,11 +67,13 @@ def parse_answer(text: str, custom_id: str, *, default_path: str = "") -> Answer
     if skipped and not findings:
         return Answer((), f"none of the {skipped} findings is a JSON object")
     if skipped:
-        notes.append(f"{skipped} finding(s) were not JSON objects and were skipped")
+        notes.append("1 finding was not a JSON object and was skipped" if skipped == 1 else
+                     f"{counted(skipped, 'finding')} were not JSON objects and were skipped")
     if unknown_severity:
-        notes.append(f"{unknown_severity} finding(s) had no known severity and are shown as medium")
+        notes.append(f"{counted(unknown_severity, 'finding')} had no known severity and "
+                     f"{'is' if unknown_severity == 1 else 'are'} shown as medium")
     if dropped_suggestions:
-        notes.append(f"{dropped_suggestions} suggestion(s) over {MAX_SUGGESTION:,} characters dropped")
+        notes.append(f"{counted(dropped_suggestions, 'suggestion')} over {MAX_SUGGESTION:,} characters dropped")
     return Answer(_most_severe(findings, notes), None, tuple(notes), summary_of(text))
 
 
@@ -79,7 +82,7 @@ def _most_severe(findings: list[Finding], notes: list[str]) -> tuple[Finding, ..
     if len(findings) <= MAX_FINDINGS:
         return tuple(findings)
     ranked = sorted(range(len(findings)), key=lambda i: -SEVERITIES.index(findings[i].severity))
-    notes.append(f"{len(findings) - MAX_FINDINGS} more finding(s) not shown "
+    notes.append(f"{len(findings) - MAX_FINDINGS} more {plural(len(findings) - MAX_FINDINGS, 'finding')} not shown "
                  f"(at most {MAX_FINDINGS} per request, the most severe kept)")
     return tuple(findings[i] for i in sorted(ranked[:MAX_FINDINGS]))
 
@@ -116,7 +119,8 @@ def _answer_items(text: str) -> tuple[list | None, str | None, list[str]]:
     salvaged = None if proper else _salvage_cut_list(text)
     if salvaged:
         items, shape = salvaged, None
-        notes.append(f"the JSON is broken or cut short; {len(items)} complete finding(s) read from it")
+        notes.append(f"the JSON is broken or cut short; {len(items)} complete "
+                     f"{plural(len(items), 'finding')} read from it")
     elif data is None and not proper:
         return None, error, notes
     else:

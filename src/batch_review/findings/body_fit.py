@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from ..core.vocabulary import SEVERITIES
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
+from .words import counted
 
 OVERFLOW_ROOM = 3_000  # kept free for the "not shown here" lines
 FULL_LIST = ("the poll run's job summary, the SARIF file (when `output.sarif_dir` is set) and, with "
@@ -52,15 +53,17 @@ class Lazy:
 class Section:
     title: str
     entries: Lazy
-    what: str  # "finding(s)", "answer(s)", …: for the "not shown" count
+    what: str  # "finding", "answer", …: the noun of the "not shown" count (words.counted)
     severities: list[str] | None = None  # per entry, for findings
     brief: Lazy | None = None  # per entry: one line, for findings that do not fit in full
+    compact: bool = False  # entries are one-line list items, shown as one list (one unit)
 
 
 def fit(units: list[str], secs: list[Section], budget: int) -> list[str]:
-    """Head units, then each section's entries while they fit (each entry its own unit: no entry is a
-    list item, or consecutive entries would merge into one list). What does not fit is listed one line
-    a finding (most severe first) while that fits, and counted by severity after that."""
+    """Head units, then each section's entries while they fit: each entry its own unit (no entry is a
+    list item, or consecutive entries would merge into one list), or, in a compact section, each entry
+    one item of the section's one list. What does not fit is listed one line a finding (most severe
+    first) while that fits, and counted by severity after that."""
     units = list(units)
     size = sum(len(u) + 2 for u in units)
     left: list[tuple[Section, int]] = []
@@ -68,12 +71,15 @@ def fit(units: list[str], secs: list[Section], budget: int) -> list[str]:
         heading = f"### {sec.title}"
         shown = 0
         for entry in sec.entries:
-            extra = len(entry) + 2 + (len(heading) + 2 if shown == 0 else 0)
+            extra = len(entry) + (1 if sec.compact and shown else 2) + (len(heading) + 2 if shown == 0 else 0)
             if size + extra > budget - OVERFLOW_ROOM:
                 break
             if shown == 0:
                 units.append(heading)
-            units.append(entry)
+            if sec.compact and shown:
+                units[-1] += "\n" + entry
+            else:
+                units.append(entry)
             size += extra
             shown += 1
         if shown < len(sec.entries):
@@ -89,7 +95,7 @@ def _overflow(left: list[tuple[Section, int]], room: int) -> str:
     for sec, shown in left:
         rest = len(sec.entries) - shown
         by = f" ({counts_line(sec.severities[shown:])})" if sec.severities else ""
-        counts.append(f"- {sec.title}: {rest} {sec.what} not shown in full{by}")
+        counts.append(f"- {sec.title}: {counted(rest, sec.what)} not shown in full{by}")
         listed = 0
         for line in sec.brief[shown:] if sec.brief is not None else ():
             if len(line) + 1 > room:

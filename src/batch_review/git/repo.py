@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import FetchError, RepositoryError
+from ..core.vocabulary import counted
 
 
 def _git_words(stderr: bytes) -> str:
@@ -259,7 +260,7 @@ class GitRepo:
         except RepositoryError as exc:
             if "dubious ownership" in str(exc):
                 raise
-            raise FetchError(f"{exc} (fetching {len(specs)} pull request ref(s) from {remote}); "
+            raise FetchError(f"{exc} (fetching {counted(len(specs), 'pull request ref')} from {remote}); "
                              "the next run tries again") from exc
 
     def remote_repository(self, remote: str = "origin") -> str | None:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 from ..core.errors import BatchAPIError, ManifestError
 from ..core.markers import Identity
 from ..core.provenance import Provenance
+from ..core.vocabulary import counted, plural
 from .manifest import Manifest
 from .store import Pending
 
@@ -170,11 +171,12 @@ def _unsigned(groups: dict[str, list], provenance: Provenance) -> list[str]:
                       if not all(provenance.batch_signed(s.metadata) for s in states))
     notes = []
     for digest in unsigned:
-        ids = ", ".join(sorted(s.id for s in groups.pop(digest)))
+        states = groups.pop(digest)
+        ids = ", ".join(sorted(s.id for s in states))
         why = ("adopting needs BATCH_REVIEW_SIGNING_KEY (docs/security.md)" if provenance.key is None
                else "their metadata does not carry our signature")
-        notes.append(f"batch(es) {ids} name this repository but no stored manifest: not adopted, nothing posted "
-                     f"({why})")
+        notes.append(f"{plural(len(states), 'batch')} {ids} {'names' if len(states) == 1 else 'name'} this "
+                     f"repository but no stored manifest: not adopted, nothing posted ({why})")
     return notes
 
 
@@ -198,7 +200,7 @@ def find_orphans(client: BatchProvider, repository: str, covered: set[str], *, n
                 continue
             manifest = rebuild(client.download_bytes(copy), copy, digest, repository, states)
         except ManifestError as exc:
-            problems.append(f"batch(es) {', '.join(ids)}: {exc}; not adopted")
+            problems.append(f"{plural(len(ids), 'batch')} {', '.join(ids)}: {exc}; not adopted")
             continue
         orphans.append(Orphan(digest, manifest, ids, copy))
     return orphans, problems, notes
@@ -232,7 +234,7 @@ def rebuild(data: bytes, copy: str, digest: str, repository: str, states: list[B
         number, _, total = str(state.metadata.get("part", "")).partition("/")
         if not (number.isdigit() and total == str(len(m.batches)) and 1 <= int(number) <= len(m.batches)):
             raise ManifestError(f"{source}: batch {state.id} (part {state.metadata.get('part')!r}) is not one "
-                                f"of its {len(m.batches)} part(s)")
+                                f"of its {counted(len(m.batches), 'part')}")
         entry = m.batches[int(number) - 1]
         if entry.id not in (None, state.id):
             raise ManifestError(f"{source}: two batches claim part {number}")
@@ -268,7 +270,7 @@ def adoptable(ctx, result) -> list[Pending]:
     adopted = []
     for orphan in orphans:
         pending = orphan.pending(Path(tempfile.mkdtemp(prefix="batch-review-orphan-")))
-        result.notes.append(f"{pending.name}: batch(es) {', '.join(orphan.batch_ids)} had no stored manifest; "
+        result.notes.append(f"{pending.name}: {plural(len(orphan.batch_ids), 'batch')} {', '.join(orphan.batch_ids)} had no stored manifest; "
                             f"adopted from its copy {orphan.file_id}")
         adopted.append(pending)
     return adopted

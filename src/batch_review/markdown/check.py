@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from ..core.vocabulary import counted
 from .html import Comment, Node, UnreadableHTML, parse_html, render
 from .links import stays_under
 
@@ -50,7 +51,7 @@ def check(body: str, *, leading: int = 0, units: list[tuple[int, int]] | None = 
                 if i >= len(lines) or not _OUR_MARKER.fullmatch(lines[i])]
     comments = render(body, unsafe=False).count("<!--")  # safe mode drops raw HTML: only comments are left
     if comments != leading:
-        problems.append(f"{comments - leading} piece(s) of raw HTML or HTML comment besides ours")
+        problems.append(f"{counted(comments - leading, 'piece')} of raw HTML or HTML comment besides ours")
     try:
         tree = parse_html(render(body))
     except UnreadableHTML as exc:

@@ -126,6 +126,30 @@ def plain(text: str, limit: int | None = None, *, one_line: bool = False) -> str
         cut -= len(out) - limit
 
 
+def as_text(text: str) -> str:
+    """Model markdown as a reader sees it rendered, for fields GitHub shows as plain text (annotation
+    messages and titles): the markup gone (`code` is code, **b** is b, [t](u) is t), code blocks kept as
+    their lines, one block a paragraph. Still model text: `plain` makes it inert."""
+    text = _clean(text or "")
+    try:
+        tree = parse_html(render(text))
+    except UnreadableHTML:
+        return text
+    parts, stack = [], [tree.root]
+    while stack:  # no recursion: 8,000 nested quotes are a valid answer
+        node = stack.pop()
+        if isinstance(node, str):
+            parts.append("" if node == "\n" else node)  # the newline between two tags is no text
+        elif isinstance(node, Node):
+            if node.tag in _BLOCK:
+                parts.append({"li": "\n- ", "tr": "\n", "div": "\n"}.get(node.tag, "\n\n"))
+            if node.tag in ("th", "td"):
+                stack.append(" ")  # after the cell's text: cells apart on their row
+            stack.extend(reversed(node.children))
+    lines = "".join(parts).split("\n")
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(line.rstrip() for line in lines)).strip("\n")
+
+
 # --- model markdown -> safe markdown -----------------------------------------------------------------------
 
 _BLOCK = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre", "hr", "table",

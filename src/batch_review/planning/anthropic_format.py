@@ -37,6 +37,7 @@ import json
 import re
 
 from ..core.errors import BatchAPIError, InputError, ManifestError
+from ..core.vocabulary import counted
 
 ENDPOINT = "/v1/messages"
 ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
@@ -213,7 +214,7 @@ def result_files(text: str, digest: str, batch_id: str) -> tuple[str, str]:
         raise BatchAPIError(f"batch {batch_id}: its results stream holds no readable result; reading it again "
                             "next run", transient=True)
     if not ours:
-        raise ManifestError(f"batch {batch_id}: none of its {readable} result(s) is a request of this manifest "
+        raise ManifestError(f"batch {batch_id}: none of its {counted(readable, 'result')} is a request of this manifest "
                             f"(digest {digest[:16]}): altered, or another run's batch; nothing posted")
     return "\n".join(output), "\n".join(errors)
 

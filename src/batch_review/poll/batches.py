@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from ..core.errors import BatchAPIError
+from ..core.vocabulary import counted
 from ..findings.results import RequestResult, parse_output_lines
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
 from ..ledger.send import found_by_digest
@@ -42,6 +43,7 @@ class BatchRow:
     total: int
     created_at: int | None
     expires_at: int | None
+    ended_at: int | None = None  # when the batch finished; None while it runs
 
 
 def labels(m: Manifest) -> str:
@@ -55,7 +57,7 @@ def batch_row(name: str, targets: str, entry: BatchRecord, state: BatchState | N
     counts = state.request_counts or {}
     return BatchRow(name, state.id, state.status, targets, int(counts.get("completed", 0)),
                     int(counts.get("failed", 0)), int(counts.get("total", entry.requests)),
-                    state.created_at, state.expires_at)
+                    state.created_at, state.expires_at, state.ended_at)
 
 
 def status_rows(listing: Listing, client: BatchProvider) -> list[BatchRow]:
@@ -132,8 +134,8 @@ def _downloaded(client: BatchProvider, state: BatchState, expected: list[str], p
     parsed = parse_output_lines(output, errors, expected)
     if parsed.malformed_lines and parsed.missing:
         # results we cannot read while some are missing: a damaged download, not the model's doing
-        raise BatchAPIError(f"batch {state.id}: {len(parsed.malformed_lines)} unreadable result line(s) and "
-                            f"{len(parsed.missing)} request(s) without a result; downloading again next run")
+        raise BatchAPIError(f"batch {state.id}: {counted(len(parsed.malformed_lines), 'unreadable result line')} and "
+                            f"{counted(len(parsed.missing), 'request')} without a result; downloading again next run")
     problems.extend(f"batch {state.id}: result for unknown custom_id {cid!r} ignored" for cid in parsed.unknown_ids)
     problems.extend(f"batch {state.id}: custom_id {cid!r} answered twice; the first kept" for cid in parsed.duplicates)
     problems.extend(f"batch {state.id}: output line {line_no} unreadable: {reason}"

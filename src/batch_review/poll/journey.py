@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import BatchAPIError, BatchReviewError, ConfigError, GitHubError, StateError, UsageError
+from ..core.vocabulary import counted
 from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
 from ..github.pacing import WriteBudgetSpent
@@ -199,7 +200,7 @@ def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: Pol
         return set(), True
     if m.attempt >= ctx.cfg.output.max_resubmits or ctx.dry_run:
         why = "(dry run: not resubmitted)" if ctx.dry_run else "after the last resubmission"
-        result.notes.append(f"{pending.name}: {len(expired)} request(s) expired {why}")
+        result.notes.append(f"{pending.name}: {counted(len(expired), 'request')} expired {why}")
         return set(), True
     if result.seen is not None and m.digest() in result.seen.parents:  # already resubmitted and stored
         return expired, True

@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..core.errors import ManifestError
+from ..core.vocabulary import counted
 from ..findings.results import RequestResult
 from ..ledger.batchfile import BatchFileWriter, BatchPart
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
@@ -92,7 +93,7 @@ def _write_inputs(client: BatchProvider, pending: Pending, new: Manifest, custom
     missing = set(custom_ids) - found
     if missing:
         writer.discard()
-        raise ManifestError(f"{pending.name}: input lines of {len(missing)} expired request(s) are not in the "
+        raise ManifestError(f"{pending.name}: input lines of {counted(len(missing), 'expired request')} are not in the "
                            "artifact; cannot resubmit them")
     return writer.close()
 
@@ -109,6 +110,6 @@ def resubmit_expired(client: BatchProvider, pending: Pending, custom_ids: Sequen
     new.save(run_dir)
     sent = send_batches(client, new, {p.index: p.path for p in parts}, found=found_by_digest(client, new), log=log,
                         save=lambda: new.save(run_dir),
-                        said=lambda b, state: f"resubmitted {b.requests} expired request(s) of {pending.name} as "
+                        said=lambda b, state: f"resubmitted {counted(b.requests, 'expired request')} of {pending.name} as "
                                               f"batch {state.id}")
     return new, sent.copy is not None

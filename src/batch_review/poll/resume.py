@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import ManifestError, OverBudget
+from ..core.vocabulary import counted
 from ..ledger.adoption import Seen
 from ..ledger.checks import show
 from ..ledger.manifest import FILENAME, BatchRecord, Manifest
@@ -65,7 +66,7 @@ def checked_input(client: BatchProvider, pending: Pending, b: BatchRecord) -> tu
     ids = [p.custom_id for p in planned]
     expected = {cid for cid, r in m.requests.items() if r.batch == b.index}
     if len(planned) != b.requests or len(set(ids)) != len(ids) or set(ids) != expected:
-        raise ManifestError(f"{where}: holds {len(planned)} request(s) ({len(set(ids))} distinct), the manifest "
+        raise ManifestError(f"{where}: holds {counted(len(planned), 'request')} ({len(set(ids))} distinct), the manifest "
                             f"records {b.requests} and lists {len(expected)} for this batch")
     return path, planned
 
@@ -104,7 +105,7 @@ def resume_batches(client: BatchProvider, cfg, pending: Pending, batches: list[B
     checked = [(b, *checked_input(client, pending, b)) for b in batches]
     problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
     if problem:
-        raise OverBudget(f"{pending.name}: resuming {len(batches)} batch(es) a killed submit planned: {problem}; "
+        raise OverBudget(f"{pending.name}: resuming {counted(len(batches), 'batch')} a killed submit planned: {problem}; "
                          "nothing created")
     sent = Sent()
     try:

@@ -96,7 +96,8 @@ def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], re
                      key=lambda r: (sort_key(r.files[0].path), r.files[0].part))
     models = sorted({r.model for r in records}) or [m.model]
     report = TargetReport(key=key, label=t.label, repository=m.repository, head_sha=t.head_sha,
-                          model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since)
+                          model="`, `".join(models), server_url=server_url, attempt=m.attempt, since=t.since,
+                          number=t.number if t.kind == "pull" else None)
     report.skipped_files = [(s.path, s.reason) for s in m.skipped.get(key, ())]
     report.files_reviewed = len(m.files.get(key, {}))
     report.paths = frozenset(m.files.get(key, {}))  # only these become links

@@ -171,4 +171,5 @@ def _state(batch) -> BatchState:
         expires_at=int(batch.expires_at.timestamp()) if batch.expires_at else None, input_file_id="",
         output_file_id=None, error_file_id=None,
         metadata={}, request_counts=counts, usage=None, errors=[], model=None,
+        ended_at=int(batch.ended_at.timestamp()) if batch.ended_at else None,
     )

@@ -52,6 +52,7 @@ class BatchState:
     usage: dict | None
     errors: list[dict]
     model: str | None
+    ended_at: int | None = None  # when it finished (completed, failed, expired, cancelled); None while pending
 
 
 @runtime_checkable

@@ -181,6 +181,7 @@ def _state(batch) -> BatchState:
         input_file_id=batch.input_file_id, output_file_id=batch.output_file_id,
         error_file_id=batch.error_file_id, metadata=dict(batch.metadata or {}), request_counts=counts,
         usage=usage, errors=errors, model=getattr(batch, "model", None),
+        ended_at=batch.completed_at or batch.failed_at or batch.expired_at or batch.cancelled_at,
     )
 
 

@@ -27,6 +27,7 @@ from .. import __version__
 from ..core.errors import OverBudget, ServiceError, with_context
 from ..core.markers import Identity
 from ..core.provenance import Provenance
+from ..core.vocabulary import counted
 from ..git.repo import GitRepo
 from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter
@@ -201,7 +202,7 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
             shutil.rmtree(run_dir, ignore_errors=True)
             result.manifest_path = None
             uploaded, created = sent.uploaded, sent.created
-            undone = f"cancelled {len(created)} batch(es) and deleted {len(uploaded)} file(s)" if uploaded else ""
+            undone = f"cancelled {counted(len(created), 'batch')} and deleted {counted(len(uploaded), 'file')}" if uploaded else ""
             message = f"{exc}{'; ' + undone if undone else ''}; nothing submitted"
         reported = with_context(exc, message)
         if reported is None:  # a bug: undone above, now its traceback
