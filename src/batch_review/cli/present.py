@@ -132,7 +132,15 @@ def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_row
         summary += ["Skipped:", "", *md_list(f"{s.what}: {s.reason}" for s in result.skipped_targets), ""]
     if result.batch_ids:
         summary += ["Batches: " + ", ".join(md_escape(b) for b in result.batch_ids), ""]
+    if result.waiting_batches:
+        summary += [queue_line(result.waiting_targets, result.waiting_batches), ""]
     return "\n".join(summary) + "\n"
+
+
+def queue_line(targets: int, parts: int) -> str:
+    """What waits for the provider's queue (its enqueued-token or batch-request limit): sent by a later poll."""
+    return (f"Waiting for the provider's queue: {targets} target(s) in {parts} batch(es); a later poll sends "
+            "them as earlier batches finish.")
 
 
 def show_submit(result: SubmitResult) -> None:
@@ -217,6 +225,8 @@ def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies
     echo(f"posted: {result.reviews_posted} review(s), {result.check_runs_posted} check run(s); findings inline "
          f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}; "
          f"reviews left for the next poll {result.pending_reviews}")
+    if result.queue_waiting_batches:
+        actions_env.notice(queue_line(result.queue_waiting_targets, result.queue_waiting_batches))
     if usage_rows:
         echo(text_table(COST_HEADERS, usage_rows))
 
@@ -233,6 +243,8 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
                    "review(s) left for the next poll.")
     if result.stop is not None:
         summary += ["", f"**Stopped early:** {md_escape(stop_line(result))}"]
+    if result.queue_waiting_batches:
+        summary += ["", queue_line(result.queue_waiting_targets, result.queue_waiting_batches)]
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += md_list(result.failures + result.problems)
