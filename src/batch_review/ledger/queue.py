@@ -27,7 +27,8 @@ IN_QUEUE = frozenset({"validating", "in_progress", "finalizing"})  # a batch hol
 def queue_refused(state) -> bool:
     """Whether a batch (a providers.BatchState) failed because the provider's queue was full."""
     errors = state.errors if isinstance(state.errors, list) else []
-    return state.status == "failed" and any(isinstance(e, dict) and e.get("code") in QUEUE_CODES for e in errors)
+    return state.status == "failed" and any(isinstance(e, dict) and isinstance(e.get("code"), str)
+                                            and e["code"] in QUEUE_CODES for e in errors)
 
 
 def part_tokens(m: Manifest) -> dict[int, int]:

@@ -111,20 +111,23 @@ def read_recovered(client: BatchProvider, pending: Pending, states: list[BatchSt
             return False
         result.rows.append(batch_row(pending.name, targets, b, state))
         states[index] = state
-    clear_refused(pending, states, result.notes)
+    result.refused.setdefault(pending.name, set()).update(clear_refused(pending, states, result.notes))
     return True
 
 
-def clear_refused(pending: Pending, states: list[BatchState | None], notes: list[str]) -> None:
+def clear_refused(pending: Pending, states: list[BatchState | None], notes: list[str]) -> dict[int, str]:
     """A batch the provider's queue refused never ran and is not billed: its part counts as not created
-    (its id cleared, its state None), to be created again when the queue has room."""
+    (its id cleared, its state None), to be created again when the queue has room; part -> refused id."""
     m = pending.manifest
+    cleared = {}
     for index, state in enumerate(states):
         if state is not None and queue_refused(state):
             m.record(index, id=None)
             states[index] = None
+            cleared[index] = state.id
             notes.append(f"{pending.name}: batch {state.id} (part {index + 1}) was refused by the provider's "
                          "queue (token_limit_exceeded); it goes out again when the queue has room")
+    return cleared
 
 
 def retrieve_states(client: BatchProvider, pending: Pending, problems: list[str]

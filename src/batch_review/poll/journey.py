@@ -62,6 +62,7 @@ class PollResult:
     pending_reviews: int = 0  # of them, not posted yet: left for the next poll (the stop, or a failure)
     queue: Queue = field(default_factory=Queue)  # the provider's queue: our batches in it, the limit
     unsent: list[Pending] = field(default_factory=list)  # manifests with parts to create at the end
+    refused: dict[str, set[int]] = field(default_factory=dict)  # manifest -> parts the queue refused
     queue_waiting_batches: int = 0  # parts left for a later poll: no room in the provider's queue
     queue_waiting_targets: int = 0  # the targets with a request in one of them
 
@@ -169,10 +170,11 @@ def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> lis
     result.rows.extend(rows)
     if states is None:
         return None
-    batches.clear_refused(pending, states, result.notes)
+    cleared = batches.clear_refused(pending, states, result.notes)
+    result.refused[pending.name] = set(cleared)
     if any(s is None for s in states):
         recovered = batches.recover_unrecorded(ctx.client, pending, result.notes)
-        result.notes.extend(recover_recorded(pending, result.seen))
+        result.notes.extend(recover_recorded(pending, result.seen, cleared.values()))
         if not batches.read_recovered(ctx.client, pending, states, recovered, result):
             return None
     result.queue.holding(pending.manifest, states)
@@ -184,7 +186,9 @@ def _send_unsent(ctx: PollContext, pending: Pending, result: PollResult) -> None
     (not while the submit that planned them may still be running); what is left waits for a later poll."""
     m = pending.manifest
     missing = [b for b in m.batches if not b.id]
-    if not batches.older_than(m.created_at, batches.RESUME_AFTER, ctx.now()):
+    if not batches.older_than(m.created_at, batches.RESUME_AFTER, ctx.now()):  # its submit may still run
+        missing = [b for b in missing if b.index in result.refused.get(pending.name, ())]  # those it did make
+    if not missing:
         return
     sent = resume_batches(ctx.client, ctx.cfg, pending, missing, log=ctx.log, queue=result.queue)
     for batch_id in sent.created:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,15 +172,17 @@ def keep_resumed(client: BatchProvider, pending: Pending, state_root: Path) -> P
     return target
 
 
-def recover_recorded(pending: Pending, seen: Seen | None) -> list[str]:
+def recover_recorded(pending: Pending, seen: Seen | None, refused: Iterable[str] = ()) -> list[str]:
     """Take the ids that another stored copy of this manifest (same digest: a poll that resumed it and
-    stored it again) recorded for the parts this one has none for; the notes saying so."""
+    stored it again) recorded for the parts this one has none for, except batches the provider's queue
+    refused; the notes saying so."""
     m = pending.manifest
     recorded = seen.recorded.get(m.digest(), {}) if seen is not None else {}
+    refused = set(refused)
     notes = []
     for b in m.batches:
         batch_id = recorded.get(b.index)
-        if not b.id and batch_id:
+        if not b.id and batch_id and batch_id not in refused:
             m.record(b.index, id=batch_id)
             notes.append(f"{pending.name}: batch part {b.index + 1} is {batch_id}, as a later copy of this "
                          "manifest recorded")
