@@ -60,13 +60,13 @@ def findings_of(number: int) -> list[dict]:
     return out
 
 
-def build_pulls(repo, github, n: int) -> dict[int, str]:
-    """N pull requests in the origin (refs/pull/N/head, as GitHub keeps them), each adding prs/prN.py; the
-    checkout has only main, as in CI."""
+def build_pulls(repo, github, n: int, lines: int = 8) -> dict[int, str]:
+    """N pull requests in the origin (refs/pull/N/head, as GitHub keeps them), each adding prs/prN.py of
+    `lines` lines; the checkout has only main, as in CI."""
     base = git(repo.path, "rev-parse", "HEAD")
     stream = []
     for i in range(1, n + 1):
-        content = "".join(f"value_{i}_{k} = {k}\n" for k in range(8))
+        content = "".join(f"value_{i}_{k} = {k}\n" for k in range(lines))
         message = f"pull request {i}\n"
         stream.append(f"commit refs/pull/{i}/head\nmark :{i}\ncommitter T <t@e> 1767225600 +0000\n"
                       f"data {len(message)}\n{message}from {base}\nM 100644 inline prs/pr{i}.py\n"
@@ -85,6 +85,23 @@ def responder(custom_id: str, body: dict):
     found = [f for line in text.split("\n") if line.startswith("=== prs/pr")
              for f in findings_of(int(line[10:].split(".py")[0]))]
     return chat_completion(json.dumps({"findings": found}), prompt_tokens=900, completion_tokens=120)
+
+
+class ProviderHour:
+    """The OpenAI batch service's hour before each poll: what was created starts as the organization's queue
+    allows (refused beyond it: token_limit_exceeded), then what runs finishes. Keeps the most input tokens
+    ever enqueued, by the emulator's own count."""
+
+    def __init__(self, emu, model: str = "gpt-5-mini") -> None:
+        self.emu, self.model, self.most, self.hours = emu, model, 0, 0
+
+    def hour(self) -> None:
+        self.hours += 1
+        self.emu.start_all()
+        self.most = max(self.most, self.emu.enqueued_tokens(self.model))
+        for batch_id, b in list(self.emu.batches.items()):
+            if b["status"] == "in_progress":
+                self.emu.advance(batch_id, "completed")
 
 
 @dataclass

@@ -109,6 +109,7 @@ class OpenAIEmulator(Emulator):
         self.count_tokens: Callable[[dict], int] = body_tokens
         self.organization = "org-emulator"
         self.queue_refusals: list[str] = []  # batches failed with token_limit_exceeded, in order
+        self._tokens: dict[str, int] = {}  # batch -> its input tokens, counted at validation
 
     @property
     def base_url(self) -> str:
@@ -194,8 +195,12 @@ class OpenAIEmulator(Emulator):
         return refused
 
     def batch_tokens(self, batch_id: str) -> int:
-        """The input tokens a batch holds in its model's queue, by the emulator's count."""
-        return sum(self.count_tokens(line.get("body")) for line in self.lines(self.batches[batch_id]["input_file_id"]))
+        """The input tokens a batch holds in its model's queue, by the emulator's count (counted once, when
+        it is validated: its input file may be deleted later)."""
+        if batch_id not in self._tokens:
+            lines = self.lines(self.batches[batch_id]["input_file_id"])
+            self._tokens[batch_id] = sum(self.count_tokens(line.get("body")) for line in lines)
+        return self._tokens[batch_id]
 
     def enqueued_tokens(self, model: str) -> int:
         return sum(self.batch_tokens(b["id"]) for b in self.batches.values()
@@ -226,6 +231,7 @@ class OpenAIEmulator(Emulator):
             if errors:
                 b.update(status="failed", failed_at=t, errors={"object": "list", "data": errors})
                 return
+            self.batch_tokens(b["id"])
             refused = self._queue_error(b)
             if refused:  # validated, then refused by the queue: no output, nothing billed
                 b.update(status="failed", failed_at=t, errors={"object": "list", "data": [refused]})

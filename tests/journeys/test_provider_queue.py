@@ -19,6 +19,7 @@ import pytest
 import batch_review.poll.batches as poll_batches
 
 from ..conftest import finding
+from ..night import ProviderHour
 from .test_crash import TITLES, Actions, lost_and_twice, sent_twice
 
 
@@ -156,22 +157,6 @@ def test_a_poll_killed_while_sending_a_waiting_part_loses_nothing(world, tmp_pat
     assert len(world.github.reviews(1)) == 1
 
 
-class Queue:
-    """The batch service's hour before each poll: what was created starts as the queue allows (refused
-    beyond it), and what runs finishes. The most input tokens ever enqueued is kept."""
-
-    def __init__(self, emu) -> None:
-        self.emu, self.most, self.hours = emu, 0, 0
-
-    def hour(self) -> None:
-        self.hours += 1
-        self.emu.start_all()
-        self.most = max(self.most, self.emu.enqueued_tokens("gpt-5-mini"))
-        for batch_id, b in list(self.emu.batches.items()):
-            if b["status"] == "in_progress":
-                self.emu.advance(batch_id, "completed")
-
-
 def test_max_enqueued_tokens_splits_the_night_and_delivers_every_target(tmp_path, openai_emu, monkeypatch):
     from .test_night import make_night
 
@@ -187,7 +172,7 @@ def test_max_enqueued_tokens_splits_the_night_and_delivers_every_target(tmp_path
         (path,) = night.state.glob("*/manifest.json")
         parts = json.loads(path.read_text())["batches"]
         assert len(parts) >= 3 and sum(bool(p.get("id")) for p in parts) == 1, "one part at a time fits"
-        queue = Queue(openai_emu)
+        queue = ProviderHour(openai_emu)
         night.run_polls(hour=queue.hour)
         night.check(500, max_calls=None, queue_polls=len(parts))  # no duplicate, nothing lost, every finding on its line
         assert openai_emu.queue_refusals == [], "no batch over the limit"
