@@ -139,7 +139,7 @@ def main_queue(args) -> None:
           "last review | reviews posted | lost | duplicates |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.sizes:
-        for key in (None, args.queue):
+        for key in ((args.queue,) if args.with_key_only else (None, args.queue)):
             r = night(n, queue=args.queue, key=key, lines=args.lines, polls=args.polls)
             hours = r["hours"] if r["done"] else f"never (after {r['polls']} polls)"
             print(f"| {n:,} | {f'{key:,}' if key else 'not set'} | {r['batches']} ({r['refused']}) | {r['most']:,} "
@@ -152,6 +152,7 @@ def main() -> None:
     ap.add_argument("--queue", type=int, default=None, help="the model's enqueued-token limit (OpenAI)")
     ap.add_argument("--lines", type=int, default=400, help="lines each pull request adds (with --queue)")
     ap.add_argument("--polls", type=int, default=12, help="polls at most (with --queue)")
+    ap.add_argument("--with-key-only", action="store_true", help="with --queue: only the night with the key")
     args = ap.parse_args()
     if args.queue:
         return main_queue(args)

@@ -178,5 +178,6 @@ def test_max_enqueued_tokens_splits_the_night_and_delivers_every_target(tmp_path
         assert openai_emu.queue_refusals == [], "no batch over the limit"
         assert 0 < queue.most <= limit
         assert len(openai_emu.batches) == len(parts), "each part created once"
+        assert 0 < len(night.polls[0].posted) < 12, "the first batch's reviews go out while the others wait"
     finally:
         night.github.stop()

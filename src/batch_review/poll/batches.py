@@ -175,13 +175,15 @@ def _downloaded(client: BatchProvider, state: BatchState, expected: list[str], p
     return parsed.by_id
 
 
-def collect_results(client: BatchProvider, records: Mapping[str, RequestRecord], states: list[BatchState],
+def collect_results(client: BatchProvider, records: Mapping[str, RequestRecord], states: list[BatchState | None],
                     problems: list[str],
                     digest: str = "") -> dict[str, RequestResult]:
     """One result per custom_id of the finished batches (`states` in batch order) of the manifest with
     this digest."""
     results: dict[str, RequestResult] = {}
     for index, state in enumerate(states):
+        if state is None:  # a part still running (a night split for the provider's queue): not read yet
+            continue
         expected = [cid for cid, r in records.items() if r.batch == index]
         if state.status == "failed":
             results.update(_failed(state, expected, problems))

@@ -94,6 +94,7 @@ class Ready:
     states: list
     kept: bool  # the manifest of its resubmitted requests survives this run
     works: list[Work]
+    partial: bool = False  # some of its batches still run (the provider's queue): post, never retire
 
 
 def run_poll(ctx: PollContext) -> PollResult:
@@ -107,7 +108,7 @@ def run_poll(ctx: PollContext) -> PollResult:
             _isolated(ctx, pending, result, lambda p=pending: _send_unsent(ctx, p, result))
         _publish(ctx, ready, result)
         for r in ready:
-            if all(w.done for w in r.works) and not ctx.dry_run:
+            if all(w.done for w in r.works) and not ctx.dry_run and not r.partial:
                 _isolated(ctx, r.pending, result, lambda r=r: _retire(ctx, r.pending, r.states, r.kept, result))
     return result
 
@@ -217,6 +218,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
         result.pending_batches += len(waiting)
         if any(s is None for s in states) and not ctx.dry_run:
             result.unsent.append(pending)
+        _ready_so_far(ctx, pending, states, result, ready)
         return
     records = m.requests
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
@@ -229,6 +231,23 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
                                 server_url=ctx.server_url)
         works.append(Work(m, pending.name, key, draft, failed_batch=failed_batch))
     ready.append(Ready(pending, states, kept, works))
+
+
+def _ready_so_far(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult,
+                  ready: list[Ready]) -> None:
+    """A night split for the provider's queue posts as its batches complete: the targets whose requests
+    are all in completed batches are posted now (their markers make later polls skip them); the manifest
+    stays, and is retired once every batch is done."""
+    m = pending.manifest
+    done = {i for i, s in enumerate(states) if s is not None and s.status == "completed"}
+    keys = [key for key in m.targets if all(m.requests[cid].batch in done for cid in m.requests_for(key))]
+    if not keys:
+        return
+    finished = [s if i in done else None for i, s in enumerate(states)]
+    results = batches.collect_results(ctx.client, m.requests, finished, result.problems, m.digest())
+    works = [Work(m, pending.name, key, review.assemble(m, key, results, (), min_severity=ctx.cfg.output.min_severity,
+                                                       server_url=ctx.server_url)) for key in keys]
+    ready.append(Ready(pending, states, True, works, partial=True))
 
 
 def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: PollResult) -> tuple[set[str], bool]:
