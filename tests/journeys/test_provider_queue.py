@@ -68,6 +68,10 @@ def test_a_batch_refused_for_the_queue_goes_out_again_and_is_posted_once(world, 
     assert "Enqueued token limit reached for gpt-5-mini" in refused["errors"]["data"][0]["message"]
     assert refused["output_file_id"] is None and refused["usage"] is None, "nothing run, nothing billed"
     capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    shown = capsys.readouterr().out
+    assert "refused: waiting for the provider's queue" in shown
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in shown
     assert world.poll() == 0
     out = capsys.readouterr().out
     assert "refused by the provider's queue (token_limit_exceeded)" in out
@@ -115,6 +119,9 @@ def test_anthropic_refuses_at_create_and_the_part_waits(claude_world, capsys, tm
     assert list(emu.batches) == [other] and emu.queue_refusals >= 1
     assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()
     assert [b.get("id") for b in world.manifest()["batches"]] == [None], "kept, without a batch id"
+    capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in capsys.readouterr().out
     summary.write_text("")
     assert world.poll() == 0, "still full: the part waits"
     assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()

@@ -288,9 +288,14 @@ def show_status(rows, problems: list[str]) -> None:
         actions_env.warning(problem)
     table = batch_table(rows)
     echo(text_table(BATCH_HEADERS, table) if table else "no pending batches")
+    waiting = [r for r in rows if r.waiting]
+    queue = queue_line(len(frozenset().union(*(r.waiting for r in waiting))), len(waiting)) if waiting else ""
+    if queue:
+        echo(queue)
     actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)
     actions_env.append_summary("### batch-review status\n\n" + (md_table(BATCH_HEADERS, table) if table else
-                                                                  "no pending batches") + "\n", os.environ)
+                                                                  "no pending batches") + "\n"
+                               + (f"\n{queue}\n" if queue else ""), os.environ)
 
 
 def show_cancel(rows: list[list]) -> None:

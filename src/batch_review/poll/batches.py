@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..core.errors import BatchAPIError
 from ..findings.results import RequestResult, parse_output_lines
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
-from ..ledger.queue import queue_refused
+from ..ledger.queue import queue_refused, waiting_targets
 from ..ledger.send import found_by_digest
 from ..ledger.store import Listing, Pending
 from ..providers.base import BatchProvider, BatchState
@@ -45,6 +45,7 @@ class BatchRow:
     total: int
     created_at: int | None
     expires_at: int | None
+    waiting: frozenset = frozenset()  # (manifest, target) of a part that waits for the provider's queue
 
 
 def labels(m: Manifest) -> str:
@@ -63,12 +64,17 @@ def batch_row(name: str, targets: str, entry: BatchRecord, state: BatchState | N
 
 
 def status_rows(listing: Listing, client: BatchProvider) -> list[BatchRow]:
-    """`status`: one row per batch of every pending manifest, as the service reports it now."""
+    """`status`: one row per batch of every pending manifest, as the service reports it now; a part not
+    created or refused by the provider's queue names its targets as waiting for the queue."""
     rows: list[BatchRow] = []
     for pending in listing.pending:
         m = pending.manifest
         for b in m.batches:
-            rows.append(batch_row(pending.name, labels(m), b, client.retrieve(b.id) if b.id else None))
+            state = client.retrieve(b.id) if b.id else None
+            row = batch_row(pending.name, labels(m), b, state)
+            if state is None or queue_refused(state):
+                row.waiting = frozenset((pending.name, key) for key in waiting_targets(m, [b.index]))
+            rows.append(row)
     return rows
 
 
