@@ -52,6 +52,13 @@ def test_missing_file_gives_defaults_unless_required(tmp_path):
     ("targets:\n  branches:\n    - base: main\n", "targets.branches[0].head: must be a string, not null"),
     ("budget:\n  on_exceed: always\n", "budget.on_exceed: 'always' is not allowed; allowed: skip, fit"),
     ("budget:\n  max_cost_usd: -1\n", "budget.max_cost_usd: -1 is out of range; allowed: 0 or more, or null"),
+    ("budget:\n  max_enqueued_tokens: 500\n",
+     "budget.max_enqueued_tokens: 500 is out of range; allowed: 1000 to 100000000000, or null"),
+    ("budget:\n  max_enqueued_tokens: '2M'\n",
+     "budget.max_enqueued_tokens: must be a whole number, not the string '2M'; allowed: 1000 to 100000000000, or null"),
+    ("budget:\n  max_enqueued_tokens: 8000\n",
+     "budget.max_enqueued_tokens: is 8,000, below max_input_tokens (16,000): one request could fill the queue; "
+     "allowed: max_input_tokens or more, or null"),
     ("output:\n  fail_on: severe\n",
      "output.fail_on: 'severe' is not allowed; allowed: info, low, medium, high, critical, null"),
     ("artifacts:\n  prefix: 'has space'\n",

@@ -17,6 +17,10 @@ completion, converted, so one scripted answer serves both providers' tests), a (
 tuple for an errored request, or NO_RESULT for one that did not run before the batch ended. Fault
 injection (HTTP statuses, resets, timeouts, malformed bodies, lost responses, echoed headers) is the
 shared one of base.py.
+The processing queue (`queue_limit`; None: no limit): Anthropic's rate limits cap the batch requests in
+the processing queue at once, shared across models (100,000 at tier 1, 500,000 at tier 4; the rate-limits
+page of its docs). A create that would take the requests still processing over it is refused with 429
+rate_limit_error (and a Retry-After the client obeys) and nothing is created.
 """
 
 from __future__ import annotations
@@ -84,10 +88,18 @@ class AnthropicEmulator(Emulator):
         self.id_view: Callable[[str], str] = lambda cid: cid  # what responder and finished() are given
         self._ids = itertools.count(1)
         self.rng = random.Random(7)
+        self.queue_limit: int | None = None  # batch requests in the processing queue at once
+        self.queue_refusals = 0  # creates refused with 429 for the queue
+        self.queue_retry_after_ms = "10"  # the wait the 429 asks for (the SDK retries it): short in tests
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def processing(self) -> int:
+        """Requests of every batch that has not ended: what the processing queue holds."""
+        return sum(b["request_counts"]["processing"] for b in self.batches.values()
+                   if b["processing_status"] != "ended")
 
     def error_body(self, status: int, message: str) -> dict:
         kind = {401: "authentication_error", 404: "not_found_error", 413: "request_too_large",
@@ -201,6 +213,12 @@ class AnthropicEmulator(Emulator):
             if problem:
                 raise self._fail(400, f"requests.{i}: {problem}")
         with self.lock:
+            if self.queue_limit is not None and self.processing() + len(requests) > self.queue_limit:
+                self.queue_refusals += 1
+                raise HttpError(429, self.error_body(429, f"Number of batch requests in the processing queue "
+                                                          f"would exceed your rate limit of {self.queue_limit:,}; "
+                                                          "please try again once some batches have ended."),
+                                {"retry-after-ms": self.queue_retry_after_ms})
             bid = f"msgbatch_{next(self._ids):08d}emu"
             t = now()
             self.batches[bid] = {"id": bid, "type": "message_batch", "processing_status": "in_progress",

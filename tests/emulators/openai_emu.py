@@ -12,6 +12,13 @@ Batch input is checked when the batch leaves `validating`, like the service: eve
 with a unique custom_id, method POST, the batch's url, one model, and a body that the official request
 types accept (the openai SDK's own TypedDicts, generated from the OpenAPI description, strictly); a bad
 file makes the batch `failed` with errors.data[{code, line, message, param}].
+The organization's batch queue (`enqueued_token_limit`, per model; None: no limit): a batch is checked
+when it leaves `validating`, like the service (../shared/FACTS.md): when its input tokens and those of
+the model's batches in progress (in_progress, finalizing) are over the limit, creating it has already
+succeeded, and it goes to `failed` with errors.data[].code "token_limit_exceeded", no output, nothing
+billed. Input tokens are counted by `count_tokens` (a line's body; by default a quarter of its message
+text's characters), not with the product's estimate. `start_all` moves every validating batch into
+progress in the order they were created, as a busy queue would.
 """
 
 from __future__ import annotations
@@ -45,6 +52,16 @@ MAX_BYTES = 200 * 1024 * 1024
 FILES_LIVE = 30 * 86400  # batch-purpose files expire after 30 days by default
 NOT_DOWNLOADABLE = {"assistants", "user_data", "fine-tune", "evals"}  # the service answers 400 for these
 NO_RESULT = object()  # a responder's answer for "this request did not finish"
+ENQUEUED = ("in_progress", "finalizing")  # a batch in these states holds its tokens in the model's queue
+
+
+def body_tokens(body: dict) -> int:
+    """The emulator's own count of a request's input tokens: a quarter of its message text's characters."""
+    if not isinstance(body, dict):
+        return 0
+    parts = body.get("messages") if "messages" in body else body.get("input")
+    text = json.dumps(parts, ensure_ascii=False) if not isinstance(parts, str) else parts
+    return len(text) // 4 + len(body.get("instructions") or "") // 4
 
 
 def chat_completion(content: str | None, *, prompt_tokens: int = 1000, completion_tokens: int = 200,
@@ -88,6 +105,11 @@ class OpenAIEmulator(Emulator):
         self.responder: Callable = default_responder
         self._ids = itertools.count(1)
         self.rng = random.Random(7)
+        self.enqueued_token_limit: int | dict[str, int] | None = None  # per model (a dict) or for every model
+        self.count_tokens: Callable[[dict], int] = body_tokens
+        self.organization = "org-emulator"
+        self.queue_refusals: list[str] = []  # batches failed with token_limit_exceeded, in order
+        self._tokens: dict[str, int] = {}  # batch -> its input tokens, counted at validation
 
     @property
     def base_url(self) -> str:
@@ -162,6 +184,41 @@ class OpenAIEmulator(Emulator):
             if self.batches[batch_id]["status"] in ("validating", "in_progress", "finalizing"):
                 self.advance(batch_id, "completed")
 
+    def start_all(self) -> list[str]:
+        """Every validating batch validated and, if the queue has room, put in progress, oldest first; the
+        ones the queue refused."""
+        refused = []
+        for batch_id in list(self.batches):
+            if self.batches[batch_id]["status"] == "validating":
+                if self.advance(batch_id, "in_progress")["status"] == "failed":
+                    refused.append(batch_id)
+        return refused
+
+    def batch_tokens(self, batch_id: str) -> int:
+        """The input tokens a batch holds in its model's queue, by the emulator's count (counted once, when
+        it is validated: its input file may be deleted later)."""
+        if batch_id not in self._tokens:
+            lines = self.lines(self.batches[batch_id]["input_file_id"])
+            self._tokens[batch_id] = sum(self.count_tokens(line.get("body")) for line in lines)
+        return self._tokens[batch_id]
+
+    def enqueued_tokens(self, model: str) -> int:
+        return sum(self.batch_tokens(b["id"]) for b in self.batches.values()
+                   if b["status"] in ENQUEUED and b["model"] == model)
+
+    def _queue_error(self, b: dict) -> dict | None:
+        """token_limit_exceeded when this batch would take its model's queue over the limit."""
+        limit = self.enqueued_token_limit
+        model = b["model"]
+        if isinstance(limit, dict):
+            limit = limit.get(model)
+        if limit is None or self.enqueued_tokens(model) + self.batch_tokens(b["id"]) <= limit:
+            return None
+        return {"code": "token_limit_exceeded", "line": None, "param": None,
+                "message": f"Enqueued token limit reached for {model} in organization {self.organization}. "
+                           f"Limit: {limit:,} enqueued tokens. Please try again once some in_progress batches "
+                           "have been completed."}
+
     def _step(self, b: dict, to: str, finished) -> None:
         allowed = {"validating": {"in_progress", "failed", "cancelled"},
                    "in_progress": {"finalizing", "expired", "cancelled"},
@@ -173,6 +230,12 @@ class OpenAIEmulator(Emulator):
             errors = self._validate_input(b)
             if errors:
                 b.update(status="failed", failed_at=t, errors={"object": "list", "data": errors})
+                return
+            self.batch_tokens(b["id"])
+            refused = self._queue_error(b)
+            if refused:  # validated, then refused by the queue: no output, nothing billed
+                b.update(status="failed", failed_at=t, errors={"object": "list", "data": [refused]})
+                self.queue_refusals.append(b["id"])
                 return
         if to == "in_progress":
             b.update(status="in_progress", in_progress_at=t)

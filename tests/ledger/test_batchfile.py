@@ -42,3 +42,16 @@ def test_writer_keeps_one_model_per_file_and_discard_removes_files(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="over the batch file limit"):
         BatchFileWriter(tmp_path, max_bytes=10).add("big", "m", "/v1/responses", b"x" * 11)
+
+
+def test_writer_splits_at_the_token_limit_of_the_providers_queue(tmp_path):
+    """budget.max_enqueued_tokens: each part holds at most that many estimated input tokens; a request
+    over it alone is a part of its own (the queue takes it when empty)."""
+    w = BatchFileWriter(tmp_path, max_tokens=1000)
+    tokens = [400, 500, 200, 900, 1500, 10]
+    parts = [w.add(f"id-{i}", "m", "/v1/responses", b"{}\n", t) for i, t in enumerate(tokens)]
+    done = w.close()
+    assert parts == [0, 0, 1, 2, 3, 4]
+    assert [p.tokens for p in done] == [900, 200, 900, 1500, 10]
+    unlimited = BatchFileWriter(tmp_path / "all")
+    assert {unlimited.add(f"id-{i}", "m", "/v1/responses", b"{}\n", t) for i, t in enumerate(tokens)} == {0}

@@ -156,7 +156,15 @@ def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_row
         summary += ["Repository rules:", "", *md_list(rules), ""]
     if result.batch_ids:
         summary += ["Batches: " + ", ".join(md_escape(b) for b in result.batch_ids), ""]
+    if result.waiting_batches:
+        summary += [queue_line(result.waiting_targets, result.waiting_batches), ""]
     return "\n".join(summary) + "\n"
+
+
+def queue_line(targets: int, parts: int) -> str:
+    """What waits for the provider's queue (its enqueued-token or batch-request limit): sent by a later poll."""
+    return (f"Waiting for the provider's queue: {targets} target(s) in {parts} batch(es); a later poll sends "
+            "them as earlier batches finish.")
 
 
 def show_submit(result: SubmitResult) -> None:
@@ -253,6 +261,8 @@ def _poll_lines(result, rows: list[list], usage_rows: list[list], *, show_bodies
          "findings inline "
          f"{result.inline}, in the body {result.in_body}; pending batches {result.pending_batches}; "
          f"reviews left for the next poll {result.pending_reviews}")
+    if result.queue_waiting_batches:
+        actions_log.notice(queue_line(result.queue_waiting_targets, result.queue_waiting_batches))
     if usage_rows:
         echo(text_table(COST_HEADERS, usage_rows))
 
@@ -269,6 +279,8 @@ def _poll_summary(result, rows: list[list], usage_rows: list[list]) -> str:
                    f"still pending; {counted(result.pending_reviews, 'finished review')} left for the next poll.")
     if result.stop is not None:
         summary += ["", f"**Stopped early:** {md_escape(stop_line(result))}"]
+    if result.queue_waiting_batches:
+        summary += ["", queue_line(result.queue_waiting_targets, result.queue_waiting_batches)]
     if usage_rows:
         summary += ["", md_table(COST_HEADERS, usage_rows)]
     summary += md_list(result.failures + result.problems)
@@ -313,9 +325,14 @@ def show_status(rows, problems: list[str]) -> None:
         actions_log.warning(problem)
     table = batch_table(rows)
     echo(text_table(BATCH_HEADERS, table) if table else "no pending batches")
+    waiting = [r for r in rows if r.waiting]
+    queue = queue_line(len(frozenset().union(*(r.waiting for r in waiting))), len(waiting)) if waiting else ""
+    if queue:
+        echo(queue)
     actions_env.set_output("pending-batches", str(sum(r.status in BATCH_PENDING for r in rows)), os.environ)
     actions_env.append_summary("### batch-review status\n\n" + (md_table(BATCH_HEADERS, table) if table else
-                                                                  "no pending batches") + "\n", os.environ)
+                                                                  "no pending batches") + "\n"
+                               + (f"\n{queue}\n" if queue else ""), os.environ)
 
 
 def show_cancel(rows: list[list]) -> None:

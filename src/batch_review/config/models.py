@@ -215,6 +215,8 @@ class BudgetConfig(_Section):
     max_cost_usd: Number | None = Field(5.0, ge=0)
     max_requests: Whole | None = Field(5000, ge=0)
     on_exceed: Literal["skip", "fit"] = "skip"
+    # the organization's batch queue per model (ledger/queue.py): parts fit it, and go out as it has room
+    max_enqueued_tokens: Whole | None = Field(None, ge=1000, le=100_000_000_000)
 
 
 class OutputConfig(_Section):
@@ -323,6 +325,14 @@ class Config(_Model):
     def _messages_for_anthropic(self) -> Config:
         if self.provider.name == "anthropic":  # not a configurable value, so set past the Literal's check
             object.__setattr__(self, "endpoint", ANTHROPIC_ENDPOINT)
+        return self
+
+    @model_validator(mode="after")
+    def _a_request_fits_the_queue(self) -> Config:
+        limit = self.budget.max_enqueued_tokens
+        if limit is not None and limit < self.max_input_tokens:
+            raise problem(f"is {limit:,}, below max_input_tokens ({self.max_input_tokens:,}): one request could "
+                          "fill the queue", "max_input_tokens or more, or null", at="budget.max_enqueued_tokens")
         return self
 
     @field_validator("instructions")

@@ -89,6 +89,11 @@ class BatchAPIError(ServiceError):
     """An OpenAI (or compatible service) call failed after the client's retries."""
 
 
+class QueueFull(BatchAPIError):
+    """The batch service refused to create a batch because its queue is full (Anthropic's 429): nothing
+    was created or billed; the batch goes out again at a later run (ledger/queue.py)."""
+
+
 class GitHubError(ServiceError):
     """A GitHub request failed; `status` is the HTTP status (0 for a connection failure)."""
 

@@ -1,6 +1,8 @@
 """Batch input files: one JSONL line per request, split under the Batch API's limits.
 
-A batch input file holds at most 50,000 requests and 200 MB, and one model. Lines are written straight to
+A batch input file holds at most 50,000 requests and 200 MB, and one model; with `max_tokens`
+(budget.max_enqueued_tokens) also at most that many estimated input tokens, so each part fits the
+provider's queue on its own (ledger/queue.py). Lines are written straight to
 disk as they are made, so a run of a million changed lines never holds its whole batch input in memory.
 """
 
@@ -46,6 +48,7 @@ class BatchPart:
     endpoint: str
     requests: int = 0
     bytes: int = 0
+    tokens: int = 0  # estimated input tokens of its requests
     custom_ids: list[str] = field(default_factory=list)
     _sha: object = field(default_factory=hashlib.sha256, repr=False)
     sha256: str = ""
@@ -54,22 +57,26 @@ class BatchPart:
 class BatchFileWriter:
     """Writes lines into input-NNN.jsonl files under `directory`, opening a new file at each limit."""
 
-    def __init__(self, directory: Path, *, max_requests: int | None = None, max_bytes: int | None = None) -> None:
+    def __init__(self, directory: Path, *, max_requests: int | None = None, max_bytes: int | None = None,
+                 max_tokens: int | None = None) -> None:
         self.directory = Path(directory)
+        self.max_tokens = max_tokens
         self.max_requests = max_requests or MAX_REQUESTS_PER_FILE
         self.max_bytes = max_bytes or MAX_BYTES_PER_FILE
         self.parts: list[BatchPart] = []
         self._open: dict[tuple[str, str], tuple[BatchPart, object]] = {}
 
-    def add(self, custom_id: str, model: str, endpoint: str, line: bytes) -> int:
-        """Append one encoded line; returns the index of the part it went into."""
+    def add(self, custom_id: str, model: str, endpoint: str, line: bytes, tokens: int = 0) -> int:
+        """Append one encoded line (`tokens`: its estimated input tokens); returns the index of the part
+        it went into."""
         if len(line) > self.max_bytes:
             raise ValueError(f"request {custom_id} is {len(line):,} bytes, over the batch file limit")
         key = (model, endpoint)
         entry = self._open.get(key)
         if entry is not None:
             part, _ = entry
-            if part.requests >= self.max_requests or part.bytes + len(line) > self.max_bytes:
+            if (part.requests >= self.max_requests or part.bytes + len(line) > self.max_bytes
+                    or (self.max_tokens is not None and part.tokens + tokens > self.max_tokens)):
                 self._close(key)
                 entry = None
         if entry is None:
@@ -83,6 +90,7 @@ class BatchFileWriter:
         part._sha.update(line)
         part.requests += 1
         part.bytes += len(line)
+        part.tokens += tokens
         part.custom_ids.append(custom_id)
         return part.index
 

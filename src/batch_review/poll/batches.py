@@ -1,9 +1,12 @@
 """Poll's batch stage: a manifest's batches found, checked, and their results read.
 
-`find_states` gives each batch's state, in manifest order: a batch the killed submit run created but did
-not record is found by the digest in its metadata (`recover_unrecorded`); one it planned but never created
-is created by resume.py once the manifest is older than RESUME_AFTER (a younger one may belong to a submit
-that is still running). A batch whose metadata does not carry the manifest's digest means the manifest was
+Each batch's state, in manifest order (`retrieve_states`): a batch the provider's queue refused
+(ledger/queue.py: token_limit_exceeded) counts as not created (`clear_refused`): it never ran, and is
+never reported as a failed review. A batch the killed submit run created but did not record is found by
+the digest in its metadata (`recover_unrecorded`); a part planned but never created (a killed submit, a
+part held back for the queue, a refused one) is created by resume.py at the end of the poll, as the
+queue has room, once the manifest is older than RESUME_AFTER (a younger one may belong to a submit that
+is still running). A batch whose metadata does not carry the manifest's digest means the manifest was
 altered or belongs to another run: nothing of it is posted. `collect_results` reads the finished batches'
 output and error files into one result per custom_id; a damaged download (unreadable lines while some
 results are missing) raises BatchAPIError so the next run downloads again.
@@ -16,17 +19,17 @@ only.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..core.errors import BatchAPIError
 from ..core.vocabulary import counted
 from ..findings.results import RequestResult, parse_output_lines
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
+from ..ledger.queue import queue_refused, waiting_targets
 from ..ledger.send import found_by_digest
 from ..ledger.store import Listing, Pending
 from ..providers.base import BatchProvider, BatchState
-from .resume import resume_batches
 
 RESUME_AFTER = dt.timedelta(minutes=15)  # a younger manifest without batch ids may belong to a running submit
 USAGE_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
@@ -44,6 +47,7 @@ class BatchRow:
     created_at: int | None
     expires_at: int | None
     ended_at: int | None = None  # when the batch finished; None while it runs
+    waiting: frozenset = frozenset()  # (manifest, target) of a part that waits for the provider's queue
 
 
 def labels(m: Manifest) -> str:
@@ -55,18 +59,24 @@ def batch_row(name: str, targets: str, entry: BatchRecord, state: BatchState | N
     if state is None:
         return BatchRow(name, "-", "not created", targets, 0, 0, entry.requests, None, None)
     counts = state.request_counts or {}
-    return BatchRow(name, state.id, state.status, targets, int(counts.get("completed", 0)),
+    status = "refused: waiting for the provider's queue" if queue_refused(state) else state.status
+    return BatchRow(name, state.id, status, targets, int(counts.get("completed", 0)),
                     int(counts.get("failed", 0)), int(counts.get("total", entry.requests)),
                     state.created_at, state.expires_at, state.ended_at)
 
 
 def status_rows(listing: Listing, client: BatchProvider) -> list[BatchRow]:
-    """`status`: one row per batch of every pending manifest, as the service reports it now."""
+    """`status`: one row per batch of every pending manifest, as the service reports it now; a part not
+    created or refused by the provider's queue names its targets as waiting for the queue."""
     rows: list[BatchRow] = []
     for pending in listing.pending:
         m = pending.manifest
         for b in m.batches:
-            rows.append(batch_row(pending.name, labels(m), b, client.retrieve(b.id) if b.id else None))
+            state = client.retrieve(b.id) if b.id else None
+            row = batch_row(pending.name, labels(m), b, state)
+            if state is None or queue_refused(state):
+                row.waiting = frozenset((pending.name, key) for key in waiting_targets(m, [b.index]))
+            rows.append(row)
     return rows
 
 
@@ -78,24 +88,54 @@ def older_than(created_at: str, age: dt.timedelta, now: dt.datetime) -> bool:
     return now - created >= age
 
 
-def recover_unrecorded(client: BatchProvider, pending: Pending, notes: list[str]) -> None:
-    """Batches the submit run created but did not record, found by the manifest's digest and part."""
+def recover_unrecorded(client: BatchProvider, pending: Pending, notes: list[str]) -> dict[int, BatchState]:
+    """Batches a run created but did not record (the submit, or a poll that created a part), found by the
+    manifest's digest and part; their states by part."""
     m = pending.manifest
+    recovered = {}
     for index, state in sorted(found_by_digest(client, m).items()):
         if not m.batches[index].id:
             m.record(index, id=state.id)
-            notes.append(f"{pending.name}: recovered batch {state.id} that the submit run did not record")
+            recovered[index] = state
+            notes.append(f"{pending.name}: found batch {state.id} of part {index + 1}, which the manifest does "
+                         "not record")
+    return recovered
 
 
-def resume_unrecorded(client: BatchProvider, cfg, pending: Pending, notes: list[str], *, now: dt.datetime,
-                      log: Callable[[str], None]) -> None:
-    """Create the batches a killed submit planned but never created, once it cannot still be running."""
+def read_recovered(client: BatchProvider, pending: Pending, states: list[BatchState | None],
+                   recovered: Mapping[int, BatchState], result) -> bool:
+    """The states of the parts just recovered (by digest, or from another stored copy), checked like the
+    others and filled into `states`, their rows added to `result` (a PollResult); False when one is not
+    this manifest's (reported)."""
     m = pending.manifest
-    missing = [b for b in m.batches if not b.id]
-    if missing and older_than(m.created_at, RESUME_AFTER, now):
-        for batch_id in resume_batches(client, cfg, pending, missing, log=log):
-            notes.append(f"{pending.name}: the submit run stopped before creating a batch; created it now as "
-                         f"{batch_id}")
+    digest, targets = m.digest(), labels(m)
+    for index, b in enumerate(m.batches):
+        if states[index] is not None or not b.id:
+            continue
+        state = recovered.get(index) or client.retrieve(b.id)
+        if not client.vouches(state, digest):
+            result.problems.append(f"{pending.name}: batch {b.id} metadata does not carry this manifest's digest: "
+                                   "the manifest was altered or belongs to another run; nothing posted")
+            return False
+        result.rows.append(batch_row(pending.name, targets, b, state))
+        states[index] = state
+    result.refused.setdefault(pending.name, set()).update(clear_refused(pending, states, result.notes))
+    return True
+
+
+def clear_refused(pending: Pending, states: list[BatchState | None], notes: list[str]) -> dict[int, str]:
+    """A batch the provider's queue refused never ran and is not billed: its part counts as not created
+    (its id cleared, its state None), to be created again when the queue has room; part -> refused id."""
+    m = pending.manifest
+    cleared = {}
+    for index, state in enumerate(states):
+        if state is not None and queue_refused(state):
+            m.record(index, id=None)
+            states[index] = None
+            cleared[index] = state.id
+            notes.append(f"{pending.name}: batch {state.id} (part {index + 1}) was refused by the provider's "
+                         "queue (token_limit_exceeded); it goes out again when the queue has room")
+    return cleared
 
 
 def retrieve_states(client: BatchProvider, pending: Pending, problems: list[str]
@@ -143,13 +183,15 @@ def _downloaded(client: BatchProvider, state: BatchState, expected: list[str], p
     return parsed.by_id
 
 
-def collect_results(client: BatchProvider, records: Mapping[str, RequestRecord], states: list[BatchState],
+def collect_results(client: BatchProvider, records: Mapping[str, RequestRecord], states: list[BatchState | None],
                     problems: list[str],
                     digest: str = "") -> dict[str, RequestResult]:
     """One result per custom_id of the finished batches (`states` in batch order) of the manifest with
     this digest."""
     results: dict[str, RequestResult] = {}
     for index, state in enumerate(states):
+        if state is None:  # a part still running (a night split for the provider's queue): not read yet
+            continue
         expected = [cid for cid, r in records.items() if r.batch == index]
         if state.status == "failed":
             results.update(_failed(state, expected, problems))

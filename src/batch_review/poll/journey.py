@@ -9,6 +9,10 @@ manifest was never stored. Every manifest whose batches have all reached a final
 are all posted (or deliberately not: closed pull requests) is retired, once the manifest of its
 resubmitted requests, if any, is stored (store before retire). Anything that fails leaves the manifest in
 place; markers make the next run pick up exactly where this one stopped. Each manifest has its own fate.
+The provider's queue (ledger/queue.py): a batch it refused is a part not created, never a failed review;
+once every manifest is read, the parts not created yet go out, oldest manifest first, as far as the queue
+has room beside our batches in progress (`budget.max_enqueued_tokens`); the rest wait for a later poll,
+and the run says how many targets wait for the provider's queue.
 When the write budget is spent the run stops posting cleanly (exit 0) and says how many targets are left
 and when the next poll can go on.
 """
@@ -27,13 +31,14 @@ from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
 from ..github.pacing import WriteBudgetSpent
 from ..ledger import adoption
+from ..ledger.queue import Queue, waiting_targets
 from ..ledger.store import Pending
 from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 from . import batches, posting, review
 from .batches import BatchRow
 from .posting import Stop, Work
 from .resubmit import expired_requests, resubmit_expired
-from .resume import keep_resumed, recover_recorded
+from .resume import keep_resumed, recover_recorded, resume_batches
 
 
 @dataclass
@@ -56,6 +61,11 @@ class PollResult:
     ready_targets: int = 0  # targets of finished manifests this run had to post
     posted_targets: int = 0  # of them, posted by this run (a review or check run written)
     pending_reviews: int = 0  # of them, not posted yet: left for the next poll (the stop, or a failure)
+    queue: Queue = field(default_factory=Queue)  # the provider's queue: our batches in it, the limit
+    unsent: list[Pending] = field(default_factory=list)  # manifests with parts to create at the end
+    refused: dict[str, set[int]] = field(default_factory=dict)  # manifest -> parts the queue refused
+    queue_waiting_batches: int = 0  # parts left for a later poll: no room in the provider's queue
+    queue_waiting_targets: int = 0  # the targets with a request in one of them
 
 
 @dataclass
@@ -85,18 +95,21 @@ class Ready:
     states: list
     kept: bool  # the manifest of its resubmitted requests survives this run
     works: list[Work]
+    partial: bool = False  # some of its batches still run (the provider's queue): post, never retire
 
 
 def run_poll(ctx: PollContext) -> PollResult:
-    result = PollResult()
+    result = PollResult(queue=Queue(ctx.cfg.budget.max_enqueued_tokens))
     ready: list[Ready] = []
     with ctx.store.lock():
         _poll_stored(ctx, result, ready)
         for pending in adoption.adoptable(ctx, result):  # batches of ours no stored manifest covers
             _poll_one(ctx, pending, result, ready)
+        for pending in result.unsent:  # oldest first, as the provider's queue has room
+            _isolated(ctx, pending, result, lambda p=pending: _send_unsent(ctx, p, result))
         _publish(ctx, ready, result)
         for r in ready:
-            if all(w.done for w in r.works) and not ctx.dry_run:
+            if all(w.done for w in r.works) and not ctx.dry_run and not r.partial:
                 _isolated(ctx, r.pending, result, lambda r=r: _retire(ctx, r.pending, r.states, r.kept, result))
     return result
 
@@ -153,18 +166,44 @@ def _post_problem_checks(ctx: PollContext, result: PollResult, name: str, messag
 
 
 def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> list[BatchState | None] | None:
-    """The state of each batch (None: not created yet), or None when the batches are not this manifest's."""
-    if any(not b.id for b in pending.manifest.batches):
-        batches.recover_unrecorded(ctx.client, pending, result.notes)
-        result.notes.extend(recover_recorded(pending, result.seen))
-        missing = any(not b.id for b in pending.manifest.batches)
-        if not ctx.dry_run:
-            batches.resume_unrecorded(ctx.client, ctx.cfg, pending, result.notes, now=ctx.now(), log=ctx.log)
-            if missing and all(b.id for b in pending.manifest.batches):  # this poll created them
-                keep_resumed(ctx.client, pending, ctx.state_root)
+    """The state of each batch (None: not created yet, or refused by the provider's queue), or None when
+    the batches are not this manifest's. The ones in the queue count against it."""
     states, rows = batches.retrieve_states(ctx.client, pending, result.problems)
     result.rows.extend(rows)
+    if states is None:
+        return None
+    cleared = batches.clear_refused(pending, states, result.notes)
+    result.refused[pending.name] = set(cleared)
+    if any(s is None for s in states):
+        recovered = batches.recover_unrecorded(ctx.client, pending, result.notes)
+        result.notes.extend(recover_recorded(pending, result.seen, cleared.values()))
+        if not batches.read_recovered(ctx.client, pending, states, recovered, result):
+            return None
+    result.queue.holding(pending.manifest, states)
     return states
+
+
+def _send_unsent(ctx: PollContext, pending: Pending, result: PollResult) -> None:
+    """The parts of one manifest that have no batch yet, created as far as the provider's queue has room
+    (not while the submit that planned them may still be running); what is left waits for a later poll."""
+    m = pending.manifest
+    missing = [b for b in m.batches if not b.id]
+    if not batches.older_than(m.created_at, batches.RESUME_AFTER, ctx.now()):  # its submit may still run
+        missing = [b for b in missing if b.index in result.refused.get(pending.name, ())]  # those it did make
+    if not missing:
+        return
+    sent = resume_batches(ctx.client, ctx.cfg, pending, missing, log=ctx.log, queue=result.queue)
+    for batch_id in sent.created:
+        index = next(b.index for b in m.batches if b.id == batch_id)
+        result.rows.append(batches.batch_row(pending.name, batches.labels(m), m.batches[index],
+                                             ctx.client.retrieve(batch_id)))
+    if sent.created:
+        keep_resumed(ctx.client, pending, ctx.state_root)
+    if sent.waiting:
+        result.queue_waiting_batches += len(sent.waiting)
+        result.queue_waiting_targets += len(waiting_targets(m, sent.waiting))
+        result.notes.append(f"{pending.name}: {len(sent.waiting)} batch part(s) wait for the provider's queue"
+                            + (f" ({sent.refusal})" if sent.refusal else ""))
 
 
 def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready: list[Ready]) -> None:
@@ -176,8 +215,11 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
     if states is None:
         return
     waiting = [s for s in states if s is None or s.status in BATCH_PENDING]
-    if waiting:  # None: a batch its submit run has not created yet (it may still be running)
+    if waiting:  # None: a part not created yet (the submit may still be running, or the queue is full)
         result.pending_batches += len(waiting)
+        if any(s is None for s in states) and not ctx.dry_run:
+            result.unsent.append(pending)
+        _ready_so_far(ctx, pending, states, result, ready)
         return
     records = m.requests
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
@@ -190,6 +232,23 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
                                 server_url=ctx.server_url)
         works.append(Work(m, pending.name, key, draft, failed_batch=failed_batch))
     ready.append(Ready(pending, states, kept, works))
+
+
+def _ready_so_far(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult,
+                  ready: list[Ready]) -> None:
+    """A night split for the provider's queue posts as its batches complete: the targets whose requests
+    are all in completed batches are posted now (their markers make later polls skip them); the manifest
+    stays, and is retired once every batch is done."""
+    m = pending.manifest
+    done = {i for i, s in enumerate(states) if s is not None and s.status == "completed"}
+    keys = [key for key in m.targets if all(m.requests[cid].batch in done for cid in m.requests_for(key))]
+    if not keys:
+        return
+    finished = [s if i in done else None for i, s in enumerate(states)]
+    results = batches.collect_results(ctx.client, m.requests, finished, result.problems, m.digest())
+    works = [Work(m, pending.name, key, review.assemble(m, key, results, (), min_severity=ctx.cfg.output.min_severity,
+                                                       server_url=ctx.server_url)) for key in keys]
+    ready.append(Ready(pending, states, True, works, partial=True))
 
 
 def _resubmit(ctx: PollContext, pending: Pending, expired: set[str], result: PollResult) -> tuple[set[str], bool]:

@@ -1,4 +1,5 @@
-"""Finishing what a killed submit run planned: the batches its manifest lists but never created.
+"""Creating the batches a manifest lists but has none for: a killed submit's, a part held back for the
+provider's queue, a part the queue refused (ledger/queue.py), as the queue has room (`queue`).
 
 A manifest batch without an id is created by poll, but only from the manifest's own input file, checked
 first: a plain file directly in the manifest's folder, exactly the size, sha256 and request count the
@@ -9,7 +10,8 @@ folder without the file (a manifest adopted from its copy on the batch service) 
 upload's content only when its size and sha256 are the manifest's, and uploads those bytes afresh. The
 recorded upload is deleted afterwards only when it is plainly the killed run's (name, size, purpose). The
 requests then pass the same budget check as a fresh submit (`budget.over_budget`), all parts of the
-manifest together, before anything is uploaded.
+manifest together, before anything is uploaded. The parts the queue has no room for keep no upload:
+a later poll sends them the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from ..core.vocabulary import counted
 from ..ledger.adoption import Seen
 from ..ledger.checks import show
 from ..ledger.manifest import FILENAME, BatchRecord, Manifest
+from ..ledger.queue import Queue
 from ..ledger.send import Sent, send_batches
 from ..ledger.store import Pending, input_path
 from ..planning.budget import over_budget
@@ -98,9 +101,10 @@ def _request(line: bytes, where: str, endpoint: str, model: str) -> Planned:
 
 
 def resume_batches(client: BatchProvider, cfg, pending: Pending, batches: list[BatchRecord],
-                   log: Callable[[str], None] = print) -> list[str]:
-    """Check every listed part, check the budget for all of them, then upload and create each (no new copy
-    of the manifest: it is stored already); the ids. A failure deletes the uploads no batch was made from."""
+                   log: Callable[[str], None] = print, queue: Queue | None = None) -> Sent:
+    """Check every listed part, check the budget for all of them, then upload and create each that the
+    queue has room for (no new copy of the manifest: it is stored already); what was sent, and what waits.
+    A failure, or a part left waiting, deletes the uploads no batch was made from."""
     m: Manifest = pending.manifest
     checked = [(b, *checked_input(client, pending, b)) for b in batches]
     problem = over_budget(cfg, [p for _, _, planned in checked for p in planned])
@@ -110,18 +114,28 @@ def resume_batches(client: BatchProvider, cfg, pending: Pending, batches: list[B
     sent = Sent()
     try:
         send_batches(client, m, {b.index: path for b, path, _ in checked}, with_copy=False, sent=sent, log=log,
+                     admits=queue.admits(m) if queue is not None else None,
                      said=lambda b, state: f"{pending.name}: created batch part {b.index + 1} ({b.requests} "
                                            f"requests) as {state.id}")
     except Exception:
-        for index, file_id in sent.uploads.items():
-            if m.batches[index].id is None:
-                _delete(client, file_id, log)
+        _unused(client, m, batches, sent, log)
         raise
     finally:
         for b, path, _ in checked:  # `b` as the killed run left it: its recorded upload is not used
             if m.batches[b.index].id:
                 _drop_recorded_upload(client, b, path, log)
-    return sent.created
+    _unused(client, m, batches, sent, log)
+    return sent
+
+
+def _unused(client: BatchProvider, m: Manifest, batches: list[BatchRecord], sent: Sent,
+            log: Callable[[str], None]) -> None:
+    """The uploads of this send that no batch was made from, deleted; those parts' records as they were."""
+    before = {b.index: b for b in batches}
+    for index, file_id in sent.uploads.items():
+        if m.batches[index].id is None:
+            _delete(client, file_id, log)
+            m.record(index, input_file_id=before[index].input_file_id)
 
 
 def _delete(client: BatchProvider, file_id: str, log: Callable[[str], None]) -> None:
@@ -159,15 +173,17 @@ def keep_resumed(client: BatchProvider, pending: Pending, state_root: Path) -> P
     return target
 
 
-def recover_recorded(pending: Pending, seen: Seen | None) -> list[str]:
+def recover_recorded(pending: Pending, seen: Seen | None, refused: Iterable[str] = ()) -> list[str]:
     """Take the ids that another stored copy of this manifest (same digest: a poll that resumed it and
-    stored it again) recorded for the parts this one has none for; the notes saying so."""
+    stored it again) recorded for the parts this one has none for, except batches the provider's queue
+    refused; the notes saying so."""
     m = pending.manifest
     recorded = seen.recorded.get(m.digest(), {}) if seen is not None else {}
+    refused = set(refused)
     notes = []
     for b in m.batches:
         batch_id = recorded.get(b.index)
-        if not b.id and batch_id:
+        if not b.id and batch_id and batch_id not in refused:
             m.record(b.index, id=batch_id)
             notes.append(f"{pending.name}: batch part {b.index + 1} is {batch_id}, as a later copy of this "
                          "manifest recorded")

@@ -18,6 +18,9 @@ What the API does not have, and what follows:
   A resubmitted batch's parent manifest is kept until the new manifest is seen in the store.
 - Ownership is proven on the results instead: each custom_id carries the manifest's digest
   (anthropic_format.provider_id), and results that are none of the manifest's are refused.
+- The processing queue. A create the service still refuses with 429 after the client's retries (its
+  queue of batch requests is full, or the requests per minute are used) raises QueueFull: the part waits
+  for a later poll (ledger/queue.py).
 - No idempotency key. The SDK retries a create that failed with 408, 409, 429, 5xx or a lost
   connection; a create whose answer was lost after the batch was made leaves that batch running unseen
   (billed, never posted): the cost of one part, never a second posting.
@@ -34,7 +37,7 @@ from pathlib import Path
 
 import anthropic
 
-from ..core.errors import BatchAPIError
+from ..core.errors import BatchAPIError, QueueFull
 from ..planning import anthropic_format
 from .base import DEFAULT_ANTHROPIC_BASE_URL, BatchState, service_failure
 
@@ -91,10 +94,14 @@ class AnthropicBatches:
         if len(requests) > anthropic_format.MAX_REQUESTS or size > anthropic_format.MAX_BYTES:
             raise BatchAPIError(f"creating a batch: {len(requests):,} requests, {size:,} bytes is over the Message "
                                 "Batches API's 100,000 requests or 256 MB", transient=False)
+        what = f"creating the batch (part {metadata.get('part', '?')})"
         try:
             batch = self._client.messages.batches.create(requests=requests)
+        except anthropic.RateLimitError as exc:  # still 429 after the client's retries: the queue is full
+            raise QueueFull(f"{_fail(exc, what)}: the Message Batches queue is full; it goes out again at a "
+                            "later poll", status=429) from exc
         except Exception as exc:  # noqa: BLE001 - one line per failure, whatever the cause
-            raise _fail(exc, f"creating the batch (part {metadata.get('part', '?')})") from exc
+            raise _fail(exc, what) from exc
         return _state(batch)
 
     # --- batches -----------------------------------------------------------------------------------

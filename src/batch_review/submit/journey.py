@@ -12,6 +12,10 @@ either submits everything it planned or leaves nothing running that it does not 
 batch is created, a copy of the manifest goes to the batch service and every batch names it: a batch that
 outlives this run's manifest (killed, timed out, an undo that failed) is adopted by a later poll
 (adoption.py). A batch whose cancel fails keeps its files and that copy for the same reason.
+
+The provider's queue (ledger/queue.py): with `budget.max_enqueued_tokens` the batch files are split to fit
+it and only the parts that fit beside our batches still in progress are created; the others (and any the
+service refuses for its queue) wait in the manifest without a batch id, and later polls create them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..git.repo import GitRepo
 from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
+from ..ledger.queue import Queue, waiting_targets
 from ..ledger.send import Sent, send_batches
 from ..ledger.store import keep_out_of_git, path_inside
 from ..planning.budget import apply_budget, estimate_of
@@ -54,6 +59,8 @@ class SubmitResult:
     deferred: list[TargetPlan] = field(default_factory=list)
     estimate: dict = field(default_factory=dict)  # of the requests kept: the manifest's "estimate"
     store_bugs: list[str] = field(default_factory=list)  # the store's unexpected failures (already shown)
+    waiting_batches: int = 0  # parts left for a later poll: the provider's queue has no room for them now
+    waiting_targets: int = 0  # the targets with a request in one of them
 
     @property
     def requests(self) -> int:
@@ -151,7 +158,7 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         manifest, parts, run_dir = _write(ctx, kept, result.estimate)
         result.manifest, result.manifest_path = manifest, manifest.save(run_dir)
         if not ctx.dry_run:
-            _send(ctx, manifest, parts, run_dir, result)
+            _send(ctx, manifest, parts, run_dir, result, listing)
     return result
 
 
@@ -163,7 +170,7 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     if run_dir.exists():
         run_name += f"-{len(list(ctx.state_root.glob(run_name + '*')))}"
         run_dir = ctx.state_root / run_name
-    writer = BatchFileWriter(run_dir)
+    writer = BatchFileWriter(run_dir, max_tokens=cfg.budget.max_enqueued_tokens)
     manifest = Manifest(
         repository=ctx.repository, endpoint=cfg.provider.batch_url(cfg.endpoint), model=cfg.model,
         provider=provider_record({"name": cfg.provider.name, "base_url": ctx.provider_base_url}),
@@ -177,7 +184,7 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
         if plan.skipped:
             manifest.skipped[key] = tuple(plan.skipped)
         for spec, line in zip(plan.specs, plan.lines, strict=True):
-            part = writer.add(spec.custom_id, spec.model, manifest.endpoint, line)
+            part = writer.add(spec.custom_id, spec.model, manifest.endpoint, line, spec.est_input_tokens)
             manifest.requests[spec.custom_id] = RequestRecord.planned(spec, key, part)
         plan.lines = []  # written: free the memory
     parts = writer.close()
@@ -185,12 +192,24 @@ def _write(ctx: SubmitContext, kept: list[TargetPlan], estimate: dict):
     return manifest, parts, run_dir
 
 
-def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: SubmitResult) -> None:
+def _queue(ctx: SubmitContext, client: BatchProvider, listing) -> Queue:
+    """The provider's queue as this run finds it: our pending manifests' batches still in progress count
+    against budget.max_enqueued_tokens (read only when it is set)."""
+    queue = Queue(ctx.cfg.budget.max_enqueued_tokens)
+    if queue.limit is None:
+        return queue
+    for pending in listing.pending:
+        m = pending.manifest
+        queue.holding(m, [client.retrieve(b.id) if b.id else None for b in m.batches])
+    return queue
+
+
+def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: SubmitResult, listing) -> None:
     client = ctx.batch_client_factory()
     sent = Sent()
     try:
         send_batches(client, manifest, {p.index: p.path for p in parts}, sent=sent, log=ctx.log,
-                     save=lambda: manifest.save(run_dir),
+                     save=lambda: manifest.save(run_dir), admits=_queue(ctx, client, listing).admits(manifest),
                      said=lambda b, batch: f"created batch {batch.id} ({b.requests} requests, {b.bytes:,} bytes)")
     except Exception as exc:
         leftovers = _undo(client, sent.uploaded, sent.created)
@@ -209,6 +228,12 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
             raise
         raise reported from exc
     result.batch_ids = sent.created
+    if sent.waiting:
+        result.waiting_batches = len(sent.waiting)
+        result.waiting_targets = len(waiting_targets(manifest, sent.waiting))
+        ctx.log(f"waiting for the provider's queue: {result.waiting_batches} batch(es) of "
+                f"{result.waiting_targets} target(s); a later poll sends them"
+                + (f" ({sent.refusal})" if sent.refusal else ""))
 
 
 def _undo(client: BatchProvider, uploaded: list[str], created: list[str]) -> list[str]:

@@ -1,0 +1,190 @@
+"""The provider's queue (issue 21 item 9, issue 26): a batch refused for the organization's queue is not a
+failed review, and `budget.max_enqueued_tokens` splits a night to fit the queue.
+
+Through the real CLI and clients against the emulators: OpenAI's enqueued-token limit per model (a batch
+over it is created, then fails at validation with token_limit_exceeded, nothing billed) and Anthropic's
+processing-queue limit (429 at create). Held: the refused part goes out again at a later poll and is
+posted exactly once; no pull request is told its review failed; the split keeps every batch within the
+limit (the emulator's own count) and delivers every target; a poll killed while sending a waiting part
+loses nothing and sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+import batch_review.poll.batches as poll_batches
+
+from ..conftest import finding
+from ..night import ProviderHour
+from .test_crash import TITLES, Actions, lost_and_twice, sent_twice
+
+
+@pytest.fixture(autouse=True)
+def _no_wait(monkeypatch, signed):
+    """Polls an hour apart: a manifest is never young enough to belong to a submit still running."""
+    monkeypatch.setattr(poll_batches, "RESUME_AFTER", poll_batches.dt.timedelta(0))
+
+
+@pytest.fixture
+def answers(any_world):
+    any_world.configure("request_unit: file\n")  # app.py and util.py in requests of their own
+    any_world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                           "util.py": [finding("util.py", 4, title="Leak")]})
+    return any_world
+
+
+def occupy(emu, tokens: int, model: str = "gpt-5-mini") -> str:
+    """Another repository's batch of the same organization, in progress, holding `tokens` of the queue."""
+    body = {"model": model, "messages": [{"role": "system", "content": "other"},
+                                         {"role": "user", "content": "x" * (4 * tokens - 80)}],
+            "max_completion_tokens": 10}
+    line = json.dumps({"custom_id": "other-1", "method": "POST", "url": "/v1/chat/completions", "body": body})
+    import openai
+
+    client = openai.OpenAI(api_key=emu.api_key, base_url=emu.base_url)
+    upload = client.files.create(file=("other.jsonl", io.BytesIO(line.encode() + b"\n")), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h")
+    emu.advance(batch.id, "in_progress")
+    return batch.id
+
+
+def test_a_batch_refused_for_the_queue_goes_out_again_and_is_posted_once(world, capsys):
+    world.configure("request_unit: file\n")
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    emu = world.openai
+    assert world.submit() == 0
+    (ours,) = emu.batches
+    mine = emu.batch_tokens(ours)
+    other = occupy(emu, mine)
+    emu.enqueued_token_limit = mine + mine // 2  # room for one of the two
+    assert emu.start_all() == [ours]
+    refused = emu.batches[ours]
+    assert refused["errors"]["data"][0]["code"] == "token_limit_exceeded"
+    assert "Enqueued token limit reached for gpt-5-mini" in refused["errors"]["data"][0]["message"]
+    assert refused["output_file_id"] is None and refused["usage"] is None, "nothing run, nothing billed"
+    capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    shown = capsys.readouterr().out
+    assert "refused: waiting for the provider's queue" in shown
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in shown
+    assert world.poll() == 0
+    out = capsys.readouterr().out
+    assert "refused by the provider's queue (token_limit_exceeded)" in out
+    assert world.github.reviews(1) == [], "not reported on the pull request as a failed review"
+    assert len(world.manifests()) == 1, "the manifest waits"
+    again = [b for b in emu.batches if b not in (ours, other)]
+    assert len(again) == 1, "the part went out again at once (a refused part never ran)"
+    assert emu.start_all() == again, "the queue is still full: refused again"
+    assert world.poll() == 0 and world.github.reviews(1) == []
+    emu.advance(other, "completed")  # the other repository's batch finishes: the queue has room
+    third = [b for b in emu.batches if b not in (ours, other, *again)]
+    assert len(third) == 1 and emu.start_all() == []
+    emu.complete_all()
+    assert world.poll() == 0
+    assert lost_and_twice(world, TITLES) == ([], []) and world.manifests() == []
+    assert world.poll() == 0 and len(world.github.reviews(1)) == 1, "exactly once"
+    assert sent_twice(world) == []
+    assert "failed" not in world.github.reviews(1)[0]["body"].lower()
+
+
+
+def occupy_claude(emu, requests: int) -> str:
+    """Another workspace batch of `requests` requests, processing: it holds that much of the queue."""
+    import anthropic
+
+    client = anthropic.Anthropic(api_key=emu.api_key, base_url=emu.base_url, max_retries=0)
+    batch = client.messages.batches.create(requests=[
+        {"custom_id": f"other_{i}", "params": {"model": "claude-haiku-4-5", "max_tokens": 10, "system": "other",
+                                               "messages": [{"role": "user", "content": "hello"}]}}
+        for i in range(requests)])
+    return batch.id
+
+
+def test_anthropic_refuses_at_create_and_the_part_waits(claude_world, capsys, tmp_path, monkeypatch):
+    world = claude_world
+    world.configure("request_unit: file\n")
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    emu = world.openai  # the Message Batches emulator
+    other = occupy_claude(emu, 5)
+    emu.queue_limit = 6  # our two requests do not fit beside the other five
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert world.submit() == 0, "a full queue is not a failed submit"
+    assert list(emu.batches) == [other] and emu.queue_refusals >= 1
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()
+    assert [b.get("id") for b in world.manifest()["batches"]] == [None], "kept, without a batch id"
+    capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in capsys.readouterr().out
+    summary.write_text("")
+    assert world.poll() == 0, "still full: the part waits"
+    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()
+    assert world.github.reviews(1) == [] and list(emu.batches) == [other]
+    emu.advance(other, "completed")  # the queue has room again
+    assert world.poll() == 0
+    (ours,) = [b for b in emu.batches if b != other]
+    emu.complete_all()
+    assert world.poll() == 0
+    assert lost_and_twice(world, TITLES) == ([], []) and world.manifests() == []
+    assert world.poll() == 0 and len(world.github.reviews(1)) == 1 and len(emu.batches) == 2
+
+
+SPLIT = "request_unit: file\nmax_input_tokens: 1000\nbudget:\n  max_enqueued_tokens: 1000\n"
+
+
+def test_a_poll_killed_while_sending_a_waiting_part_loses_nothing(world, tmp_path):
+    world.configure(SPLIT)
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    actions = Actions(world, tmp_path)
+    assert actions.job("submit") == 0
+    parts = json.loads(next((tmp_path / "runs" / "run1").glob("*/manifest.json")).read_text())["batches"]
+    assert len(parts) == 2 and [bool(p.get("id")) for p in parts] == [True, False], "one part fits, one waits"
+    (first,) = world.batch_ids()
+    world.openai.complete_all()
+    actions.an_hour_later()
+    actions.killed("poll", world.openai, "POST", r"^/v1/batches$")  # killed creating the waiting part
+    assert world.github.reviews(1) == []
+    actions.an_hour_later()
+    assert actions.job("poll") == 0
+    second = [b for b in world.batch_ids() if b != first]
+    assert len(second) == 1, "the waiting part created once"
+    for _ in range(3):
+        world.openai.complete_all()
+        actions.an_hour_later()
+        assert actions.job("poll") == 0
+    assert world.github.artifacts == {}, "every stored manifest retired"
+    assert lost_and_twice(world, TITLES) == ([], []) and sent_twice(world) == []
+    assert len(world.github.reviews(1)) == 1
+
+
+def test_max_enqueued_tokens_splits_the_night_and_delivers_every_target(tmp_path, openai_emu, monkeypatch):
+    from .test_night import make_night
+
+    night = make_night(tmp_path, openai_emu, monkeypatch, 12, 80, 500)
+    try:
+        limit = 3000
+        night.configure("targets:\n  pull_requests:\n    skip_authors: []\nmax_input_tokens: 1000\n"
+                        f"budget:\n  max_enqueued_tokens: {limit}\n")
+        openai_emu.enqueued_token_limit = limit
+        from batch_review.cli import commands as cli
+
+        assert cli.main(["submit", "--state-dir", str(night.state)]) == 0
+        (path,) = night.state.glob("*/manifest.json")
+        parts = json.loads(path.read_text())["batches"]
+        assert len(parts) >= 3 and sum(bool(p.get("id")) for p in parts) == 1, "one part at a time fits"
+        queue = ProviderHour(openai_emu)
+        night.run_polls(hour=queue.hour)
+        night.check(500, max_calls=None, queue_polls=len(parts))  # no duplicate, nothing lost, every finding on its line
+        assert openai_emu.queue_refusals == [], "no batch over the limit"
+        assert 0 < queue.most <= limit
+        assert len(openai_emu.batches) == len(parts), "each part created once"
+        assert 0 < len(night.polls[0].posted) < 12, "the first batch's reviews go out while the others wait"
+    finally:
+        night.github.stop()
