@@ -143,7 +143,7 @@ def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPla
         if block.cut and block.cut not in plan.rules_notes:
             plan.rules_notes.append(block.cut)
         specs.append(builder_for(p.model).spec(p.custom_id, block.text + p.user, p.files,
-                                               p.tokens - reserved + block.tokens))
+                                               p.tokens - reserved + block.tokens, read_only=block.tokens))
     return specs
 
 
