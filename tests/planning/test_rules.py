@@ -169,3 +169,6 @@ def test_a_request_gets_whole_repository_rules_and_the_path_specific_ones_its_fi
     assert [p for p, _ in rules.block(["README.md"]).shown] == ["AGENTS.md"]
     assert rules.block(["src/other.py"]) is py  # the same choice is framed once
     assert RepositoryRules("c0ffee").block(["a.py"]).text == ""
+    assert rules.reserve(["src/app.py", "web/index.html"]) == both.tokens  # nothing cut: the union's own
+    small = RepositoryRules("c0ffee", rules.files, (), 60)
+    assert small.block(["src/app.py", "web/index.html"]).cut and small.reserve(["src/app.py"]) == 60

@@ -368,6 +368,11 @@ class RepositoryRules:
     max_tokens: int = 0
     _blocks: dict[tuple[int, ...], RulesBlock] = field(default_factory=dict, repr=False)
 
+    def reserve(self, paths: Iterable[str]) -> int:
+        """The most tokens the rules of any request showing some of `paths` can take (packing keeps room)."""
+        union = self.block(paths)
+        return max(union.tokens, self.max_tokens) if union.cut else union.tokens
+
     def block(self, paths: Iterable[str]) -> RulesBlock:
         """The rules of a request that shows `paths`."""
         paths = list(paths)
