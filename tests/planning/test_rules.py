@@ -148,6 +148,8 @@ def test_one_long_line_is_cut_inside_not_dropped():
     block = frame([RulesFile("AGENTS.md", "x " * 20_000)], 500)
     assert "> x x x" in block.text and "…" in block.text and block.tokens <= 510
     assert "1 of the 1 lines of AGENTS.md" in block.cut
+    dense = frame([RulesFile("AGENTS.md", "QUJD" * 50_000)], 500)  # base64: more tokens a character
+    assert "…" in dense.text and dense.tokens <= 510
 
 
 def test_no_files_or_no_tokens_means_no_block():
