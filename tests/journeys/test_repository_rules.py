@@ -179,3 +179,17 @@ def test_a_hostile_base_cannot_fake_the_change_or_reach_outside(world, capsys, t
     assert re.search(rf"rules of {base[:12]}: cut at 400 tokens \(rules_files\.max_tokens\): \d+ of the 605 lines "
                      r"of AGENTS\.md and the files \.github/copilot-instructions\.md, "
                      r"\.github/instructions/python\.instructions\.md not shown", out)
+
+
+def test_requests_on_one_base_share_the_prefix_and_the_rules_after_it(world):
+    """OpenAI caches the longest shared prefix: the system prompt is the run's, and the rules come right
+    after it, the same bytes for every request on the same base that gets the same rules files."""
+    base, _ = add_rules_pull(world)
+    world.github.pulls[1]["base_sha"] = base  # pull request 1 now targets the same base branch commit
+    assert world.submit() == 0
+    bodies = sent(world)
+    one, four = (next(b for cid, b in bodies.items() if cid.startswith(f"pr-{n}:")) for n in (1, 4))
+    assert one["messages"][0] == four["messages"][0] and one["prompt_cache_key"] == four["prompt_cache_key"]
+    rules_one, change_one = rules_and_change(user_message(one))
+    rules_four, change_four = rules_and_change(user_message(four))
+    assert rules_one == rules_four and f"> {PY_RULE}" in rules_one and change_one != change_four

@@ -148,6 +148,8 @@ def test_one_long_line_is_cut_inside_not_dropped():
     block = frame([RulesFile("AGENTS.md", "x " * 20_000)], 500)
     assert "> x x x" in block.text and "…" in block.text and block.tokens <= 510
     assert "1 of the 1 lines of AGENTS.md" in block.cut
+    dense = frame([RulesFile("AGENTS.md", "QUJD" * 50_000)], 500)  # base64: more tokens a character
+    assert "…" in dense.text and dense.tokens <= 510
 
 
 def test_no_files_or_no_tokens_means_no_block():
@@ -169,3 +171,6 @@ def test_a_request_gets_whole_repository_rules_and_the_path_specific_ones_its_fi
     assert [p for p, _ in rules.block(["README.md"]).shown] == ["AGENTS.md"]
     assert rules.block(["src/other.py"]) is py  # the same choice is framed once
     assert RepositoryRules("c0ffee").block(["a.py"]).text == ""
+    assert rules.reserve(["src/app.py", "web/index.html"]) == both.tokens  # nothing cut: the union's own
+    small = RepositoryRules("c0ffee", rules.files, (), 60)
+    assert small.block(["src/app.py", "web/index.html"]).cut and small.reserve(["src/app.py"]) == 60

@@ -68,12 +68,13 @@ class RequestBuilder:
         return openai_format.request_body(self.endpoint, model=self.model, prefix=self.prefix, user=user, cap=cap,
                                           reasoning_effort=self.effort, temperature=self.temperature)
 
-    def spec(self, cid: str, user: str, files: tuple[FilePart, ...], tokens: int) -> RequestSpec:
+    def spec(self, cid: str, user: str, files: tuple[FilePart, ...], tokens: int, *, read_only: int = 0) -> RequestSpec:
         """One request of `tokens` estimated input tokens, counted exactly instead when the builder has a
-        counter that still counts; its output cap scales with them."""
+        counter that still counts; its output cap scales with them, less `read_only` (text the model
+        only reads, such as the repository's rules: it asks for no more answer)."""
         exact = self.count(user) if self.count is not None else None
         if exact is not None:
             tokens = self.prefix_exact + exact
-        cap = output_cap(tokens, self.max_output_tokens)
+        cap = output_cap(max(0, tokens - read_only), self.max_output_tokens)
         return RequestSpec(custom_id=cid, model=self.model, files=files, body=self.body(user, cap),
                            est_input_tokens=tokens, max_output_tokens=cap)

@@ -320,8 +320,11 @@ def _taken(lines: list[str], left: int) -> tuple[list[str], int]:
     for line in lines:
         cost = estimate_tokens(line) + 1
         if cost > left:
-            if left > 20:
-                taken.append(line[: int((left - 5) * 3.5)] + "…")
+            piece = line[: int((left - 5) * 3.5)] if left > 20 else ""
+            while piece and estimate_tokens(piece) + 2 > left:  # dense text (base64) is more tokens a character
+                piece = piece[: len(piece) * 2 // 3]
+            if piece:
+                taken.append(piece + "…")
             return taken, 0
         taken.append(line)
         left -= cost
@@ -367,6 +370,11 @@ class RepositoryRules:
     skipped: tuple[tuple[str, str], ...] = ()  # (path, why it is not used)
     max_tokens: int = 0
     _blocks: dict[tuple[int, ...], RulesBlock] = field(default_factory=dict, repr=False)
+
+    def reserve(self, paths: Iterable[str]) -> int:
+        """The most tokens the rules of any request showing some of `paths` can take (packing keeps room)."""
+        union = self.block(paths)
+        return max(union.tokens, self.max_tokens) if union.cut else union.tokens
 
     def block(self, paths: Iterable[str]) -> RulesBlock:
         """The rules of a request that shows `paths`."""

@@ -130,7 +130,7 @@ def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPla
     packed, reserved = [], 0
     if ready:
         shared = builder_for(ready[0].item.model)  # the run's prefix and input budget, the same for every model
-        reserved = rules.block(_paths(r.item.fd for r in ready)).tokens
+        reserved = rules.reserve(_paths(r.item.fd for r in ready))
         packed, unfit = pack(plan.target.key, ready, context, prefix_tokens=shared.prefix.tokens + reserved,
                              max_input_tokens=shared.max_input_tokens, per_file=cfg.request_unit == "file")
         skipped += unfit
@@ -143,7 +143,7 @@ def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPla
         if block.cut and block.cut not in plan.rules_notes:
             plan.rules_notes.append(block.cut)
         specs.append(builder_for(p.model).spec(p.custom_id, block.text + p.user, p.files,
-                                               p.tokens - reserved + block.tokens))
+                                               p.tokens - reserved + block.tokens, read_only=block.tokens))
     return specs
 
 
