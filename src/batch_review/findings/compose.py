@@ -27,6 +27,7 @@ from ..markdown.links import stays_under
 from ..markdown.tables import md_table
 from .anchoring import InlineComment, resolve_path
 from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
+from .verified import dropped_summary, verify_lines
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
 MAX_CHECK_TEXT = 65_535  # check run output.summary / output.text
@@ -70,6 +71,9 @@ class TargetReport:
     fingerprints: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
+    refuted: list[tuple[Finding, str]] = field(default_factory=list)  # dropped by the verify round, with why
+    unverified: int = 0  # findings posted unverified (the verify round did not finish)
+    unverified_why: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -191,7 +195,7 @@ def _review_lines(report: TargetReport) -> list[str]:
         lines.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
     if report.attempt:
         lines.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
-    return lines
+    return lines + verify_lines(report)
 
 
 def _facts(report: TargetReport) -> list[str]:
@@ -314,7 +318,7 @@ def summary_markdown(report: TargetReport, limit: int = MAX_SUMMARY) -> str:
         out.append(row)
         size += len(row) + 1
     out += [f"- {_path(p)}: {ms.inline(n, MAX_FOREIGN)}" for p, n in report.notes]
-    return "\n".join(out)
+    return "\n".join(out + dropped_summary(report))
 
 
 def threshold(findings: list, min_severity: str) -> tuple[list, int]:
