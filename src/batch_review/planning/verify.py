@@ -98,6 +98,29 @@ class Verdict:
     severity: str | None = None  # a lower severity than the candidate's, or None
 
 
+# The stated candidate mix the submit estimate and budget guard expect of the verify round, before any
+# finding exists: EXPECTED_CANDIDATES per target, each EXPECTED_TOKENS_PER_CANDIDATE input tokens (the
+# finding, its hunk and its enclosing code), measured by bench/bench_requests.py on real release diffs.
+EXPECTED_CANDIDATES = 2
+EXPECTED_TOKENS_PER_CANDIDATE = 700
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One expected verify request, priced like a planned one (model, input tokens, output cap)."""
+
+    model: str
+    est_input_tokens: int
+    max_output_tokens: int
+
+
+def expected_round(model: str, targets: int) -> list[Expected]:
+    """The verify requests a night of `targets` targets is expected to send (the stated candidate mix)."""
+    tokens = verify_prefix().tokens + 40 + EXPECTED_CANDIDATES * EXPECTED_TOKENS_PER_CANDIDATE
+    cap = max(output_cap(0, 1024), OUTPUT_PER_CANDIDATE * EXPECTED_CANDIDATES + 256)
+    return [Expected(model, tokens, cap)] * targets
+
+
 def candidates_of(findings: Iterable[Finding], min_severity: str) -> list[Finding]:
     """The findings the verify round checks: at or above `min_severity`, most severe first (at most
     MAX_CANDIDATES), otherwise in the given order."""
