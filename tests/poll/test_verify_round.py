@@ -205,3 +205,93 @@ def test_a_hostile_verify_answer_changes_nothing_it_should_not(any_world):
     assert "unverified" in comments[2] and "unverified" not in comments[61]
     assert "evil.example" not in review["body"] and "checked and dropped" not in review["body"]
     assert check(review["body"], leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+
+
+def _start_poll(world):
+    import os
+    import subprocess
+    import sys
+
+    from ..conftest import GITHUB_TOKEN, OPENAI_KEY
+
+    env = {**os.environ, "OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": world.openai.base_url,
+           "GITHUB_TOKEN": GITHUB_TOKEN, "GITHUB_REPOSITORY": "acme/widgets", "GITHUB_API_URL": world.github.api_url,
+           "BATCH_REVIEW_WRITE_INTERVAL": "0"}
+    return subprocess.Popen([sys.executable, "-m", "batch_review", "poll", "--state-dir", str(world.state)],
+                            cwd=world.repo.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", r"^/v1/files$"), ("POST", r"^/v1/batches$")],
+                         ids=["killed while uploading the verify input", "killed while creating the verify batch"])
+def test_a_poll_process_killed_between_rounds_loses_nothing_and_duplicates_nothing(world, method, path):
+    import threading
+    import time
+
+    verifier(world, {"app.py": [TRUE, PLANTED]}, by_title({"Planted wrong finding": {"verdict": "refuted"}}))
+    assert world.submit() == 0
+    world.openai.complete_all()
+    before = len(world.openai.requests(method, path))  # submit's own
+    world.openai.inject(method, path, "timeout", seconds=30.0)
+    proc = _start_poll(world)
+    deadline, pause = time.time() + 90, threading.Event()
+    while len(world.openai.requests(method, path)) == before:
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, "the request never came"
+        pause.wait(0.02)
+    proc.kill()
+    proc.wait(timeout=10)
+    assert world.github.reviews(1) == []
+    assert world.poll() == 0  # the rerun sends the verify round
+    assert len(world.openai.batches) == 2 and world.github.reviews(1) == []
+    world.openai.complete_all()
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert [c["line"] for c in review["comments"]] == [2] and "1 candidate finding was checked and dropped" in \
+        review["body"]
+    assert world.manifests() == [] and world.poll() == 0 and len(world.github.reviews(1)) == 1
+
+
+def test_a_lost_verify_batch_waits_for_its_deadline_then_posts_unverified(world, capsys):
+    verifier(world, {"app.py": [TRUE]}, by_title({}))
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    del world.openai.batches[world.batch_ids()[-1]]  # the service no longer knows the verify batch
+    assert world.poll() == 1  # a service failure: left pending, nothing posted yet
+    assert world.github.reviews(1) == [] and "left pending" in capsys.readouterr().err
+    (path,) = world.manifests()
+    data = json.loads(path.read_text())
+    data["verify"]["started_at"] = "2000-01-01T00:00:00Z"
+    path.write_text(json.dumps(data))
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert "the verify batch could not be found" in review["body"] and world.manifests() == []
+
+
+def test_the_poll_budget_guard_keeps_an_over_budget_verify_round_from_being_sent(world, capsys):
+    # the first round is already spent; the verify round alone must fit the run's cost limit
+    verifier(world, {"app.py": [TRUE]}, by_title({}))
+    assert world.submit() == 0
+    world.openai.complete_all()
+    world.configure("budget:\n  max_cost_usd: 0.0000001\n")
+    assert world.poll() == 0
+    assert len(world.openai.batches) == 1  # no verify batch
+    (review,) = world.github.reviews(1)
+    assert [c["line"] for c in review["comments"]] == [2]
+    assert "verify round not sent" in capsys.readouterr().out
+
+
+def test_status_and_the_cost_line_cover_both_rounds(world, capsys):
+    verifier(world, {"app.py": [TRUE]}, by_title({}))
+    assert world.submit() == 0
+    out = capsys.readouterr().out
+    assert "verify round, expected (2 candidates per target): 1 request(s)" in out
+    world.openai.complete_all()
+    assert world.poll() == 0
+    capsys.readouterr()
+    assert world.run("status", "--state-dir", str(world.state)) == 0
+    assert world.batch_ids()[-1] in capsys.readouterr().out  # the verify batch, pending
+    world.openai.complete_all()
+    assert world.poll() == 0
+    out = capsys.readouterr().out
+    assert re.search(r"gpt-5-mini\s+1\s+900\s", out)  # the verify round's usage in the cost table

@@ -102,7 +102,7 @@ class Verdict:
 # finding exists: EXPECTED_CANDIDATES per target, each EXPECTED_TOKENS_PER_CANDIDATE input tokens (the
 # finding, its hunk and its enclosing code), measured by bench/bench_requests.py on real release diffs.
 EXPECTED_CANDIDATES = 2
-EXPECTED_TOKENS_PER_CANDIDATE = 700
+EXPECTED_TOKENS_PER_CANDIDATE = 1_100  # 15,163 input tokens for 12 candidates in 6 requests
 
 
 @dataclass(frozen=True)

@@ -87,10 +87,12 @@ def recover_unrecorded(client: BatchProvider, pending: Pending, notes: list[str]
 
 def resume_unrecorded(client: BatchProvider, cfg, pending: Pending, notes: list[str], *, now: dt.datetime,
                       log: Callable[[str], None]) -> None:
-    """Create the batches a killed submit planned but never created, once it cannot still be running."""
+    """Create the batches a killed submit planned but never created, once it cannot still be running. A
+    verify round's manifest was written by a poll, which held the store's lock (or whose workflow stored
+    it when the job ended): nothing can still be sending it, so its batches are created at once."""
     m = pending.manifest
     missing = [b for b in m.batches if not b.id]
-    if missing and older_than(m.created_at, RESUME_AFTER, now):
+    if missing and (m.verify is not None or older_than(m.created_at, RESUME_AFTER, now)):
         for batch_id in resume_batches(client, cfg, pending, missing, log=log):
             notes.append(f"{pending.name}: the submit run stopped before creating a batch; created it now as "
                          f"{batch_id}")
