@@ -200,11 +200,12 @@ class GitRepo:
             return None
 
     def file_diff(self, base_sha: str, head_sha: str, path: str, *, context: int = 3) -> str:
-        """The unified diff of one file between two commits ("" when git cannot give it)."""
+        """The unified diff of one file between two commits ("" when git cannot give it); the path is a
+        literal name (a model wrote it), never a pathspec."""
         if base_sha.startswith("-") or head_sha.startswith("-"):
             return ""
-        out = self._run(["diff", "--no-color", "--no-ext-diff", "--no-textconv", f"-U{context}", base_sha,
-                         head_sha, "--", path], check=False)
+        out = self._run(["--literal-pathspecs", "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+                         f"-U{context}", base_sha, head_sha, "--", path], check=False)
         return out.decode("utf-8", errors="replace")
 
     def fetch(self, refspecs: Iterable[str], *, token: str | None = None, remote: str = "origin") -> None:

@@ -17,6 +17,7 @@ checkout lacks it), never from pull request text; where it cannot be read the re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ from ..planning.budget import estimate_of, over_budget
 from ..planning.verify import Candidate, candidates_of, enclosing, hunk_around, request_body, request_text
 
 VERIFY_SUFFIX = ":verify"
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")  # a branch name a refspec cannot misread
 
 
 @dataclass
@@ -64,9 +66,12 @@ class CodeReader:
             return True
         if t.kind == "pull" and t.number not in self.fetched:
             self.fetched.add(t.number)
+            specs = [f"+refs/pull/{t.number}/head:refs/remotes/batch-review/pull/{t.number}"]
+            if t.base_sha and _BRANCH.fullmatch(t.base_ref) and ".." not in t.base_ref \
+                    and not self.git.has_commit(t.base_sha):  # the merge base, for the hunks (a plain name only)
+                specs.append(f"+refs/heads/{t.base_ref}:refs/remotes/batch-review/base/{t.base_ref}")
             try:
-                self.git.fetch([f"+refs/pull/{t.number}/head:refs/remotes/batch-review/pull/{t.number}"],
-                               token=self.token)
+                self.git.fetch(specs, token=self.token)
             except BatchReviewError:
                 return False
         return self.git.has_commit(t.head_sha)
