@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from ..markdown import safety as ms
 
-UNVERIFIED = "unverified: the verify round did not finish"
+UNVERIFIED = "unverified: the second look returned no verdict for it"
 MAX_REASON = 300
 
 
