@@ -103,6 +103,20 @@ def test_a_target_without_candidates_sends_no_verify_request(any_world):
     assert len(world.batch_ids()) == 1  # no second batch
 
 
+def test_an_expired_verify_batch_posts_the_findings_marked_unverified(any_world):
+    world = any_world  # each provider in turn
+    verifier(world, {"app.py": [TRUE, PLANTED]}, by_title({"Planted wrong finding": {"verdict": "refuted"}}))
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    world.openai.advance(world.batch_ids()[-1], "expired", finished=lambda cid: False)
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    comments = {c["line"]: c["body"] for c in review["comments"]}
+    assert set(comments) == {2, 61} and all("unverified" in body for body in comments.values())
+    assert "2 finding(s) are posted unverified" in review["body"] and world.manifests() == []
+
+
 @pytest.mark.parametrize("end", ["expired", "failed"])
 def test_an_expired_or_failed_verify_batch_posts_the_findings_marked_unverified(world, end):
     verifier(world, {"app.py": [TRUE, PLANTED]}, by_title({"Planted wrong finding": {"verdict": "refuted"}}))
