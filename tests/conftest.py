@@ -263,7 +263,7 @@ class NoWait:
 def _verify_round_only_where_asked(request, monkeypatch):
     """The verify round (issue 20, on by default) holds every finding back for a second batch; the tests
     written before it pin what the first round posts, so the round runs only in tests marked `verify`
-    (tests/poll/test_verify_round.py). Off here, a manifest posts exactly as it did before the round."""
+    (tests/poll/test_verify.py). Off here, a manifest posts exactly as it did before the round."""
     if request.node.get_closest_marker("verify") is None:
         import batch_review.poll.verify as verify
 
