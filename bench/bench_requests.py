@@ -26,6 +26,11 @@ From each run's batch input JSONL and manifest:
 - estimate error: the run's own input token estimate (manifest, else its printed total) against the
   tiktoken count; the new design is also run with TIKTOKEN_CACHE_DIR pointing at the encoding (as in the
   Docker image), where it counts with tiktoken instead of estimating, and both errors are printed.
+The verify round (issue 20) is priced on the same changes with a stated candidate mix: CANDIDATES per
+target, on the first added line of the target's files with the most changed lines, each with a typical
+finding's words; the request is the product's own (planning/verify.py), its hunk and enclosing code read
+from the repository at the head as the poll reads them, counted with o200k_base, OUTPUT_TOKENS output
+tokens per request. The whole night (review plus verify, batch price) is set against the reference.
 A reference line prices a plain per-file real-time reviewer on the same files at full price: one request
 per reviewed file holding a two-sentence instruction and the file's `git diff` as git prints it, 250
 output tokens per request.
@@ -484,7 +489,54 @@ class Result:
     summary_tokens: int | None = None  # input tokens the new design spends on asking for a summary
     exact_estimate: int | None = None  # the new design's input tokens when it counts with tiktoken
     breakdown: dict[str, int] = field(default_factory=dict)  # the new design's not-diff tokens by kind
+    verify: Measure | None = None  # the verify round with CANDIDATES candidates per target
     notes: list[str] = field(default_factory=list)
+
+
+CANDIDATES = 2  # the stated candidate mix: candidate findings per target in the verify round
+TYPICAL_FINDING = ("A value that can be None reaches a call that needs a string",
+                   "When the option is not set, this path passes None on, and the call below raises TypeError "
+                   "for every caller that relies on the default. Check for None first, or keep the old default.")
+
+
+def _first_added_line(diff: str) -> int | None:
+    new = None
+    for line in diff.splitlines():
+        if m := re.match(r"@@ -\d+(?:,\d+)? \+(\d+)", line):
+            new = int(m.group(1))
+        elif new is not None and line.startswith("+") and not line.startswith("+++"):
+            return new
+        elif new is not None and not line.startswith("-"):
+            new += 1
+    return None
+
+
+def verify_measure(repo: Path, lines: dict[str, list[tuple[str, str]]], paths: set[str], model: str,
+                   count: Counter) -> Measure:
+    """The verify request of one target with CANDIDATES candidates, built by the product's own code."""
+    from batch_review.core.vocabulary import Finding
+    from batch_review.git.repo import GitRepo
+    from batch_review.planning.verify import Candidate, enclosing, hunk_around, request_body, request_text
+
+    git_repo, base = GitRepo(repo), git(repo, "merge-base", "base", "head").strip()
+    candidates = []
+    for path in sorted(paths, key=lambda p: -len(lines.get(p, []))):
+        diff = git_repo.file_diff(base, "head", path)
+        line = _first_added_line(diff)
+        if line is None:
+            continue
+        f = Finding("", path, line, None, "RIGHT", "high", "bug", *TYPICAL_FINDING, None)
+        candidates.append(Candidate(f"c{len(candidates) + 1}", f, hunk_around(diff, line, "RIGHT"),
+                                    enclosing(git_repo.file_at("head", path) or "", line)))
+        if len(candidates) == CANDIDATES:
+            break
+    m = Measure(model=model)
+    if candidates:
+        req = request_text(repo.name, candidates, 60_000)
+        body = request_body("/v1/chat/completions", model, req, reasoning_effort="low")
+        m.requests, m.input_tokens = 1, count.body(body)
+        m.batch_usd, m.standard_usd = price(model, m.input_tokens, m.requests)
+    return m
 
 
 def error(m: Measure) -> float | None:
@@ -569,6 +621,15 @@ def print_tables(results: list[Result], new_label: str) -> None:
     if new.batch_usd:
         print(f"real-time reference / new: {ref.standard_usd / new.batch_usd:.2f}x; "
               f"old / new: {old.batch_usd / new.batch_usd:.2f}x")
+    verify = [r.verify for r in results if r.verify is not None]
+    if verify and ref.standard_usd:
+        v_in, v_usd = sum(v.input_tokens for v in verify), sum(v.batch_usd for v in verify)
+        night = new.batch_usd + v_usd
+        print(f"With the verify round ({CANDIDATES} candidates per target, {sum(v.requests for v in verify)} "
+              f"requests, {v_in:,} input tokens, {OUTPUT_TOKENS} output tokens each): verify {usd(v_usd)}, review "
+              f"plus verify {usd(night)} at batch price = {night / ref.standard_usd:.2f}x the real-time reference's "
+              f"single pass ({usd(ref.standard_usd)}); on input alone "
+              f"{price(new.model, new.input_tokens + v_in, 0)[0] / price(ref.model, ref.input_tokens, 0)[1]:.2f}x.")
 
 
 def new_label() -> str:
@@ -600,6 +661,7 @@ def bench_package(package: str, old: str, new: str, count: Counter, sources: dic
                     reference(count, file_diffs(repo), lines, old_paths, model))
     result.summary_tokens = summary_cost(sources["new"], repo, config, count, lines, new_m)
     result.breakdown = parts
+    result.verify = verify_measure(repo, lines, runs["new"][1], model, count)
     with tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:
         exact = run_design(sources["new"], repo, Path(tmp), config, tiktoken_cache=TIKTOKEN_CACHE)
     if len(exact.requests) == new_m.requests:  # the same requests, counted instead of estimated

@@ -260,6 +260,17 @@ class NoWait:
 
 
 @pytest.fixture(autouse=True)
+def _verify_round_only_where_asked(request, monkeypatch):
+    """The verify round (issue 20, on by default) holds every finding back for a second batch; the tests
+    written before it pin what the first round posts, so the round runs only in tests marked `verify`
+    (tests/poll/test_verify.py). Off here, a manifest posts exactly as it did before the round."""
+    if request.node.get_closest_marker("verify") is None:
+        import batch_review.poll.verify as verify
+
+        monkeypatch.setattr(verify, "start_round", lambda *args, **kwargs: verify.Started())
+
+
+@pytest.fixture(autouse=True)
 def _no_real_sleep(monkeypatch):
     """Publish waits out Retry-After and backoff, the write budget paces; tests do not wait in real time (a
     test of the pacing itself gives the product and the emulator one simulated clock)."""
@@ -313,3 +324,8 @@ def o200k(o200k_cache):
             os.environ.pop("TIKTOKEN_CACHE_DIR", None)
         else:
             os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "verify: the test runs the verify round (off elsewhere; see "
+                                       "_verify_round_only_where_asked)")

@@ -148,6 +148,7 @@ def test_entrypoint_submit_then_poll_like_the_runner(world, tmp_path):
     from ..emulators.github_emu import make_zip
 
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
+    world.configure("verify:\n  enabled: false\n")  # one poll posts (the verify round: tests/poll/test_verify.py)
     proc, outputs, summary = run_entrypoint(world, tmp_path, "schedule")
     assert proc.returncode == 0, proc.stderr
     (batch_id,) = world.batch_ids()
@@ -198,6 +199,7 @@ def test_no_secret_reaches_any_output(world, tmp_path):
     key = "9f" * 32
     key64 = base64.b64encode(bytes.fromhex(key)).decode()
     world.answer_with({"app.py": [finding("app.py", 2)]})
+    world.configure("verify:\n  enabled: false\n")  # one poll posts
     logs = []
     proc, _, _ = run_entrypoint(world, tmp_path, "schedule", **{"signing-key": key})
     logs.append(proc.stdout + proc.stderr)

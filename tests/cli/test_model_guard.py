@@ -45,6 +45,7 @@ def branch_pair(world, *extra: str) -> int:
     ("model: gpt-5-turbo-max\n", (), ".github/batch-review.yml: model", "gpt-5-turbo-max"),
     ("", ("--model", "my-new-model"), "--model", "my-new-model"),
     ("routing:\n  - model: gpt-9\n    paths: ['*.py']\n", (), ".github/batch-review.yml: routing[0].model", "gpt-9"),
+    ("verify:\n  model: gpt-9\n", (), ".github/batch-review.yml: verify.model", "gpt-9"),  # the verify round's
 ])
 def test_an_unpriced_model_is_refused_with_exit_3_even_in_a_dry_run(world, capsys, config, extra, where, model):
     """Yesterday the cost guard was silently off for these: the run went out with "unknown price"."""

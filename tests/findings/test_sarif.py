@@ -239,3 +239,17 @@ def test_a_key_that_is_not_a_file_name_writes_nothing(tmp_path, key):
     with pytest.raises(ValueError, match="not a file name"):
         write_sarif(tmp_path / "sarif", target, [])
     assert not (tmp_path / "sarif").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_finding_the_verify_round_refuted_is_a_suppressed_result_with_the_reason():
+    hostile = "[x](https://evil.example) {0} <b>@admin</b>"
+    log = sarif_log(TARGET, [(finding(), "a.py", "f" * 16)], None,
+                    [(finding(title="Wrong"), "a.py", "e" * 16, hostile), (finding(title="Also"), "a.py", "d" * 16, "")])
+    jsonschema.Draft4Validator(SCHEMA).validate(log)
+    kept, refuted, empty = log["runs"][0]["results"]
+    assert "suppressions" not in kept
+    (s,) = refuted["suppressions"]
+    assert s["kind"] == "external" and s["status"] == "accepted"  # kept outside the source, decided
+    assert "evil.example" in s["justification"] and not EMBEDDED_LINK.search(s["justification"])
+    assert not PLACEHOLDER.search(s["justification"]) and "<b>" not in s["justification"]
+    assert empty["suppressions"][0]["justification"] == "refuted by the verify round"

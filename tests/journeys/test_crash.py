@@ -62,6 +62,8 @@ def reviews_ok(world) -> None:
 @pytest.fixture
 def answers(world):
     world.configure("request_unit: file\n")  # app.py and util.py in requests of their own: one can expire alone
+    world.configure("verify:\n  enabled: false\n")  # these processes post in one poll (the verify round's kill
+    # points: tests/poll/test_verify.py)
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
                        "util.py": [finding("util.py", 4, title="Leak")]})
 

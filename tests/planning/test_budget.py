@@ -78,3 +78,21 @@ def test_a_typo_of_a_known_model_is_offered_and_a_hostile_name_stays_one_line():
     assert "did you mean" not in unpriced(cfg(max_cost_usd=1.0), "llama-3.1-70b")
     phrase = unpriced(cfg(max_cost_usd=1.0), 'x"\n\r\x1b]0;title\x07')
     assert phrase.isprintable()
+
+
+def with_verify(c: SimpleNamespace, enabled: bool = True) -> SimpleNamespace:
+    c.model, c.verify = "gpt-5-mini", SimpleNamespace(enabled=enabled, model=None)
+    return c
+
+
+def test_the_expected_verify_round_counts_toward_the_cost_guard_and_is_in_the_estimate():
+    # 1M input tokens cost $0.125 at batch price; the verify round of one target pushes it over $0.125
+    one = [plan(spec())]
+    assert apply_budget(with_verify(cfg(max_cost_usd=0.125)), one) == (one, [], None)  # eval: no verify round
+    kept, _, note = apply_budget(with_verify(cfg(max_cost_usd=0.125)), one, verify=True)
+    assert kept == [] and "over budget.max_cost_usd" in note
+    assert apply_budget(with_verify(cfg(max_cost_usd=0.125), enabled=False), one, verify=True)[0] == one
+    estimate = estimate_of(with_verify(cfg()), [spec()], verify_targets=3)
+    assert estimate["verify"]["candidates_per_target"] == 2 and estimate["verify"]["requests"] == 3
+    assert 0 < estimate["verify"]["batch_usd"] < 0.01 and estimate["batch_usd"] == 0.125  # beside, not in it
+    assert "verify" not in estimate_of(with_verify(cfg()), [spec()])

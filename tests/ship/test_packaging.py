@@ -282,6 +282,7 @@ def test_the_entrypoint_runs_as_the_runner_calls_a_docker_action(installed, worl
     command = docker_run_argv(*action["runs"]["args"])
     argv = [str(installed["bin"] / command[0]), *command[1:]]
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")]})
+    world.configure("verify:\n  enabled: false\n")  # one poll posts (the verify round: tests/poll/test_verify.py)
 
     def run_action(command: str) -> dict:
         inputs = {f"INPUT_{name.upper()}": str(spec.get("default", "")) for name, spec in action["inputs"].items()}

@@ -148,7 +148,8 @@ def poll_context(args, cfg, settings: Settings, *, need_github: bool):
     return PollContext(
         cfg=cfg, store=store, client=Signed(clients.batch_client(cfg, settings), trust), github=gh,
         publisher=Publisher(gh, provenance=trust, log=actions_log.echo) if gh else None, provenance=trust,
-        state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)),
+        state_root=Path(args.state_dir), dry_run=bool(getattr(args, "dry_run", False)), git=GitRepo("."),
+        fetch_token=settings.github_token or None,
         server_url=settings.github_server_url,
         log=actions_log.echo,
     )

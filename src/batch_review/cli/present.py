@@ -141,6 +141,11 @@ def _submit_notes(result: SubmitResult) -> list[str]:
         if plan.full_review_reason:
             lines.append(f"{plan.target.label}: full review: {plan.full_review_reason}")
         lines += [f"  {plan.target.label} {item.path}: {item.reason}" for item in plan.skipped]
+    verify = result.estimate.get("verify")
+    if verify:  # the second batch poll sends, priced from the stated candidate mix (planning/verify.py)
+        lines.append(f"verify round, expected ({verify['candidates_per_target']} candidates per target): "
+                     f"{verify['requests']} request(s), {verify['input_tokens']:,} input tokens, "
+                     f"{format_usd(verify['batch_usd'])} at batch price (max), counted in the budget")
     return lines
 
 

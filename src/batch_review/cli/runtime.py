@@ -91,7 +91,8 @@ def model_sources(cfg, path: str, args) -> list[tuple[str, type[BadInput], str]]
         sources = [(flag, UsageError, cfg.model)]
     else:
         sources = [(f"{path}: model", ConfigError, cfg.model)]
-    return sources + [(f"{path}: routing[{i}].model", ConfigError, r.model) for i, r in enumerate(cfg.routing)]
+    verify = [(f"{path}: verify.model", ConfigError, cfg.verify.model)] if cfg.verify.model else []
+    return sources + [(f"{path}: routing[{i}].model", ConfigError, r.model) for i, r in enumerate(cfg.routing)] + verify
 
 
 def own_service(cfg, settings: Settings) -> bool:

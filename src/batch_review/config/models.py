@@ -237,6 +237,16 @@ class OutputConfig(_Section):
     writes_per_hour: Whole = Field(500, ge=1, le=1_000_000)
 
 
+class VerifyConfig(_Section):
+    """The verify round: each finding checked a second time, in a second batch, before it is posted."""
+
+    enabled: Flag = True
+    min_severity: Severity | None = None  # null: output.min_severity (every finding that would be posted)
+    model: Text | None = None  # null: the review's model
+    deadline_hours: Number = Field(12.0, gt=0, le=168)  # then the findings are posted, marked unverified
+    max_request_chars: Whole = Field(60_000, ge=2_000, le=1_000_000)
+
+
 class ArtifactsConfig(_Section):
     prefix: Prefix = "batch-review-"
     # the workflow files whose scheduled or dispatched runs on the default branch may upload manifests
@@ -303,6 +313,7 @@ class Config(_Model):
     targets: TargetsConfig = Field(default_factory=TargetsConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
     prices: dict[Annotated[str, Strict()], PriceEntry] = Field(
         {}, json_schema_extra={"propertyNames": {"description": "model names"}})

@@ -23,6 +23,7 @@ from ..markdown.check import check, unit_ranges
 from .anchoring import InlineComment
 from .body_fit import Lazy, Section, compose_checked, counts_line, fit, last_resort
 from .locations import MAX_FOREIGN, blob_link, diff_link, link_prefixes, path_text
+from .verified import dropped_summary, verify_lines
 from .words import counted, label, pull_prefix, severity_counts, severity_of
 
 MAX_REVIEW_BODY = 65_536  # a review's body, an inline comment's body (characters)
@@ -67,6 +68,9 @@ class TargetReport:
     fingerprints: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
+    refuted: list[tuple[Finding, str]] = field(default_factory=list)  # dropped by the verify round, with why
+    unverified: int = 0  # findings posted unverified (the verify round did not finish)
+    unverified_why: str = ""
 
     @property
     def findings(self) -> list[Finding]:
@@ -164,7 +168,7 @@ def _review_lines(report: TargetReport) -> list[str]:
                      "before, were sent to the model.")
     if report.attempt:
         lines.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
-    return lines
+    return lines + verify_lines(report)
 
 
 def footnotes(report: TargetReport, dest: str = "review") -> list[str]:
@@ -317,7 +321,7 @@ def summary_markdown(report: TargetReport, limit: int = MAX_SUMMARY) -> str:
         out.append(row)
         size += len(row) + 1
     out += [f"- {path_text(p)}: {ms.inline(n, MAX_FOREIGN)}" for p, n in report.notes]
-    return "\n".join(out)
+    return "\n".join(out + dropped_summary(report))
 
 
 def _target_link(report: TargetReport) -> str:

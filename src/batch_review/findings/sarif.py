@@ -216,10 +216,17 @@ def _result(f, path: str, fingerprint: str, diff_files: Mapping[str, object]) ->
 
 
 def sarif_log(target: SarifTarget, findings: Sequence[tuple[object, str, str]],
-              diff_files: Mapping[str, object] | None = None) -> dict:
+              diff_files: Mapping[str, object] | None = None,
+              dropped: Sequence[tuple[object, str, str, str]] = ()) -> dict:
     """The SARIF log of one target from its (finding, path, fingerprint) triples; `diff_files` (the paths of
-    the target's diff) lets a path the model decorated ("./a.py") find its file."""
+    the target's diff) lets a path the model decorated ("./a.py") find its file. `dropped`: (finding, path,
+    fingerprint, reason) of the findings the verify round refuted, each a result with an external, accepted
+    suppression whose justification is the verifier's reason (SARIF 2.1.0, 3.35)."""
     results = [_result(f, path, fp, diff_files or {}) for f, path, fp in findings]
+    results += [{**_result(f, path, fp, diff_files or {}), "suppressions": [
+        {"kind": "external", "status": "accepted",
+         "justification": message_text(reason or "refuted by the verify round")}]}
+        for f, path, fp, reason in dropped]
     run = {
         "tool": {"driver": {"name": "batch-review", "version": target.tool_version,
                             "informationUri": PROJECT_URI,
@@ -237,12 +244,13 @@ def sarif_log(target: SarifTarget, findings: Sequence[tuple[object, str, str]],
 
 
 def write_sarif(directory: Path, target: SarifTarget, findings: Sequence[tuple[object, str, str]],
-                diff_files: Mapping[str, object] | None = None) -> Path:
+                diff_files: Mapping[str, object] | None = None,
+                dropped: Sequence[tuple[object, str, str, str]] = ()) -> Path:
     """Write `<directory>/<target key>.sarif`; its path."""
     if not _FILE_STEM.fullmatch(target.key):
         raise ValueError(f"target key {target.key!r} is not a file name")
     path = Path(directory) / f"{target.key}.sarif"
     path.parent.mkdir(parents=True, exist_ok=True)
-    log = sarif_log(target, findings, diff_files)
+    log = sarif_log(target, findings, diff_files, dropped)
     path.write_text(json.dumps(log, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path

@@ -239,6 +239,29 @@ class GitRepo:
         spans = [f"-L{first},{last}" for first, last in ranges]
         return self._run(["blame", "--porcelain", "-w", "--no-textconv", *spans, rev, "--", path])
 
+    def file_at(self, sha: str, path: str, *, max_bytes: int = 2_000_000) -> str | None:
+        """The text of `path` at commit `sha` from the checkout's objects (never a work tree or pull
+        request text), or None when it is not there, is too large or is not UTF-8."""
+        if sha.startswith("-") or not path or path.startswith("-"):
+            return None
+        size = self._run(["cat-file", "-s", f"{sha}:{path}"], check=False).strip()
+        if not size.isdigit() or int(size) > max_bytes:
+            return None
+        data = self._run(["cat-file", "blob", f"{sha}:{path}"], check=False)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    def file_diff(self, base_sha: str, head_sha: str, path: str, *, context: int = 3) -> str:
+        """The unified diff of one file between two commits ("" when git cannot give it); the path is a
+        literal name (a model wrote it), never a pathspec."""
+        if base_sha.startswith("-") or head_sha.startswith("-"):
+            return ""
+        out = self._run(["--literal-pathspecs", "diff", "--no-color", "--no-ext-diff", "--no-textconv",
+                         f"-U{context}", base_sha, head_sha, "--", path], check=False)
+        return out.decode("utf-8", errors="replace")
+
     def fetch(self, refspecs: Iterable[str], *, token: str | None = None, remote: str = "origin") -> None:
         """Fetch refspecs from `remote`; the token, if any, reaches git only through this call's environment."""
         specs = list(refspecs)

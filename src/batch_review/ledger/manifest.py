@@ -38,6 +38,7 @@ from ..core.errors import ManifestError
 from ..core.redact import url_origin
 from ..core.vocabulary import LEFT, RIGHT, FilePart, Target
 from .checks import MAX_BYTES, check_document, check_fields, named_targets, read_number, show
+from .verify_round import VerifyRound
 
 if TYPE_CHECKING:
     from ..planning.builder import RequestSpec
@@ -228,11 +229,18 @@ class Manifest:
     parent: str | None = None
     dry_run: bool = False
     version: int = VERSION
+    verify: VerifyRound | None = None  # a verify round's manifest (verify_round.py); absent otherwise
 
     def to_json(self) -> dict:
         return self._document([b.to_json() for b in self.batches])
 
-    def _document(self, batches: list[dict]) -> dict:
+    def _document(self, batches: list[dict], *, for_digest: bool = False) -> dict:
+        doc = self._first_round(batches)
+        if self.verify is not None:  # absent from every other manifest, so their digests are unchanged
+            doc["verify"] = self.verify.to_json(for_digest=for_digest)
+        return doc
+
+    def _first_round(self, batches: list[dict]) -> dict:
         v = self.version
         return {
             "version": v, "tool": self.tool, "created_at": self.created_at,
@@ -284,13 +292,15 @@ class Manifest:
                 estimate=dict(data.get("estimate") or {}), batches=[BatchRecord.from_json(b) for b in data["batches"]],
                 attempt=int(data.get("attempt", 0)), parent=data.get("parent"), dry_run=bool(data.get("dry_run", False)),
                 version=data["version"],
+                verify=None if data.get("verify") is None else VerifyRound.from_json(
+                    data["verify"], source, data["targets"], requests, str(data["model"])),
             )
         except _MALFORMED as exc:
             raise ManifestError(f"{source}: malformed ({type(exc).__name__}: {exc})") from exc
 
     def digest(self) -> str:
         """sha256 of the canonical manifest, batches reduced to what is known before they are created."""
-        doc = self._document([{k: getattr(b, k) for k in _BATCH_DIGEST_KEYS} for b in self.batches])
+        doc = self._document([{k: getattr(b, k) for k in _BATCH_DIGEST_KEYS} for b in self.batches], for_digest=True)
         canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8", errors="surrogatepass")).hexdigest()
 

@@ -14,6 +14,7 @@ import difflib
 import json
 
 from .pricing import PRICES, cost_of, estimate_cost, format_usd, price_for, tokens_by_model
+from .verify import EXPECTED_CANDIDATES, expected_round
 
 
 def unpriced(cfg, model: str) -> str | None:
@@ -30,34 +31,44 @@ def unpriced(cfg, model: str) -> str | None:
             "million tokens at the standard rate), or set budget.max_cost_usd: null for no cost limit")
 
 
-def over_budget(cfg, specs) -> str | None:
+def verify_expected(cfg, targets: int) -> list:
+    """The verify round these targets are expected to cost (none when the round is off)."""
+    verify = getattr(cfg, "verify", None)
+    if verify is None or not verify.enabled or not targets:
+        return []
+    return expected_round(verify.model or cfg.model, targets)
+
+
+def over_budget(cfg, specs, *, verify_targets: int = 0) -> str | None:
     """Why these requests (anything with model, est_input_tokens, max_output_tokens) are over the
-    configured budget, or None. Costs are upper bounds: full max_output_tokens for every request."""
+    configured budget, or None. Costs are upper bounds: full max_output_tokens for every request; with
+    `verify_targets`, the verify round those targets are expected to send is in the cost."""
     budget = cfg.budget
     if budget.max_requests is not None and len(specs) > budget.max_requests:
         return f"{len(specs):,} requests is over budget.max_requests ({budget.max_requests:,})"
-    cost = cost_of(cfg, specs)
+    cost = cost_of(cfg, list(specs) + verify_expected(cfg, verify_targets))
     if budget.max_cost_usd is not None and cost is not None and cost.batch_usd > budget.max_cost_usd:
         return (f"estimated cost {format_usd(cost.batch_usd)} is over budget.max_cost_usd "
                 f"({format_usd(budget.max_cost_usd)})")
     return None
 
 
-def apply_budget(cfg, plans: list) -> tuple[list, list, str | None]:
-    """(kept, deferred, note) of plans (anything with `specs`), in order."""
+def apply_budget(cfg, plans: list, *, verify: bool = False) -> tuple[list, list, str | None]:
+    """(kept, deferred, note) of plans (anything with `specs`), in order; with `verify`, each plan's
+    expected verify round counts toward the cost."""
     budget = cfg.budget
 
-    def over(specs: list) -> str | None:
-        return over_budget(cfg, specs)
+    def over(specs: list, targets: int) -> str | None:
+        return over_budget(cfg, specs, verify_targets=targets if verify else 0)
 
-    total = over([s for p in plans for s in p.specs])
+    total = over([s for p in plans for s in p.specs], len(plans))
     if total is None:
         return plans, [], None
     if budget.on_exceed != "fit":
         return [], plans, total + "; nothing submitted (budget.on_exceed: skip)"
     kept, deferred, taken = [], [], []
     for plan in plans:
-        if over(taken + plan.specs) is None:
+        if over(taken + plan.specs, len(kept) + 1) is None:
             kept.append(plan)
             taken += plan.specs
         else:
@@ -65,8 +76,21 @@ def apply_budget(cfg, plans: list) -> tuple[list, list, str | None]:
     return kept, deferred, total + f"; submitted {len(kept)} of {len(plans)} targets (budget.on_exceed: fit)"
 
 
-def estimate_of(cfg, specs: list) -> dict:
-    """The manifest's estimate: tokens and upper-bound cost (output at every request's cap), per model."""
+def estimate_of(cfg, specs: list, *, verify_targets: int = 0) -> dict:
+    """The manifest's estimate: tokens and upper-bound cost (output at every request's cap), per model;
+    with `verify_targets`, the expected verify round beside it (`verify`, its candidate mix stated)."""
+    estimate = _estimate(cfg, specs)
+    expected = verify_expected(cfg, verify_targets)
+    if expected:
+        cost = cost_of(cfg, expected)
+        estimate["verify"] = {"candidates_per_target": EXPECTED_CANDIDATES, "requests": len(expected),
+                              "input_tokens": sum(e.est_input_tokens for e in expected),
+                              "max_output_tokens": sum(e.max_output_tokens for e in expected),
+                              "batch_usd": round(cost.batch_usd, 6) if cost else None}
+    return estimate
+
+
+def _estimate(cfg, specs: list) -> dict:
     cost = cost_of(cfg, specs)
     by_model = {}
     for model, (n, i, o) in sorted(tokens_by_model(specs).items()):

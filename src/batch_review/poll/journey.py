@@ -34,7 +34,7 @@ from ..ledger import adoption
 from ..ledger.queue import Queue, waiting_targets
 from ..ledger.store import Pending
 from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
-from . import batches, posting, review
+from . import batches, posting, review, verified, verify
 from .batches import BatchRow
 from .posting import Stop, Work
 from .resubmit import expired_requests, resubmit_expired
@@ -81,6 +81,8 @@ class PollContext:
     log: Callable[[str], None] = print
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     provenance: object | None = None  # core.provenance.Provenance: what we believe, and the signing key
+    git: object | None = None  # git.repo.GitRepo: the checkout the verify round reads code from
+    fetch_token: str | None = None  # for fetching pull request heads the checkout lacks
 
     def __post_init__(self) -> None:
         if self.provenance is None:
@@ -188,7 +190,9 @@ def _send_unsent(ctx: PollContext, pending: Pending, result: PollResult) -> None
     (not while the submit that planned them may still be running); what is left waits for a later poll."""
     m = pending.manifest
     missing = [b for b in m.batches if not b.id]
-    if not batches.older_than(m.created_at, batches.RESUME_AFTER, ctx.now()):  # its submit may still run
+    # its submit may still run; a verify round's manifest was written by a poll, which held the store's lock
+    # (or whose workflow stored it when the job ended): nothing can still be sending it
+    if m.verify is None and not batches.older_than(m.created_at, batches.RESUME_AFTER, ctx.now()):
         missing = [b for b in missing if b.index in result.refused.get(pending.name, ())]  # those it did make
     if not missing:
         return
@@ -211,6 +215,9 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
     if ctx.github is not None and m.repository != ctx.github.repository:
         result.problems.append(f"{pending.name}: manifest is for {m.repository}, not {ctx.github.repository}")
         return
+    if m.verify is not None:
+        _poll_verify(ctx, pending, result, ready)
+        return
     states = _batch_states(ctx, pending, result)
     if states is None:
         return
@@ -225,13 +232,43 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
     results = batches.collect_results(ctx.client, records, states, result.problems, m.digest())
     batches.add_usage(result.usage, records, results)
     resubmitted, kept = _resubmit(ctx, pending, expired_requests(records, states, results, ctx.client.resubmittable), result)
+    started = verify.Started()
+    if ctx.cfg.verify.enabled and not ctx.dry_run:  # the verify round posts the targets with candidates
+        started = verify.start_round(ctx, pending, results, resubmitted, result.seen, log=ctx.log)
+        result.notes.extend(started.notes)
     works = []
-    for key in m.targets:
+    for key in (k for k in m.targets if k not in started.keys):
         failed_batch = any(states[records[cid].batch].status == "failed" for cid in m.requests_for(key))
         draft = review.assemble(m, key, results, resubmitted, min_severity=ctx.cfg.output.min_severity,
                                 server_url=ctx.server_url)
         works.append(Work(m, pending.name, key, draft, failed_batch=failed_batch))
-    ready.append(Ready(pending, states, kept, works))
+    ready.append(Ready(pending, states, kept and started.kept, works))
+
+
+def _poll_verify(ctx: PollContext, pending: Pending, result: PollResult, ready: list[Ready]) -> None:
+    """A verify manifest: wait for its batch until the deadline, then post with the verdicts it has."""
+    m, late, lost = pending.manifest, verified.past_deadline(pending.manifest, ctx.now()), False
+    try:
+        states = _batch_states(ctx, pending, result)
+    except BatchAPIError:
+        if not late:
+            raise
+        states, lost = [None] * len(m.batches), True
+    if states is None:
+        return
+    waiting = [s for s in states if s is None or s.status in BATCH_PENDING]
+    if waiting and not late:
+        result.pending_batches += len(waiting)
+        return
+    if waiting and not ctx.dry_run:
+        verified.give_up(ctx.client, states, result.notes, pending.name)
+    texts = verified.texts_by_target(m, verified.answers(ctx.client, m, states, result.usage, result.problems))
+    why = verified.why_unverified(states, bool(waiting), lost)
+    if waiting or any(s is not None and s.status != "completed" for s in states):
+        result.notes.append(verified.note_for(pending, why))
+    works = [Work(m, pending.name, key, verified.draft(m, key, texts.get(key), why, min_severity=ctx.cfg.output.min_severity,
+                                                      server_url=ctx.server_url)[0]) for key in m.targets]
+    ready.append(Ready(pending, [s for s in states if s is not None], True, works))
 
 
 def _ready_so_far(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult,
@@ -272,7 +309,7 @@ def _retire(ctx: PollContext, pending: Pending, states: list[BatchState], kept: 
     """Every target posted: the manifest's copies on the batch service first (a retired manifest is never
     adopted again), then the stored manifest; not before the manifest of its resubmission survives."""
     if not kept:
-        result.notes.append(f"{pending.name}: kept until the manifest of its resubmitted requests is stored")
+        result.notes.append(f"{pending.name}: kept until the manifest of its resubmitted or verify requests is stored")
         return
     adoption.forget_copies(ctx.client, states)
     if not isinstance(pending.handle, adoption.Adopted):
@@ -313,4 +350,5 @@ def _write_sarif(ctx: PollContext, m, draft: review.Draft) -> Path:
     target = SarifTarget(key=report.key, label=report.label, model=report.model,
                          repository_uri=f"{report.server_url}/{report.repository}", head_sha=report.head_sha,
                          tool_version=m.tool.removeprefix("batch-review ") or "0")
-    return write_sarif(Path(ctx.cfg.output.sarif_dir), target, draft.located(), m.commentable(report.key))
+    return write_sarif(Path(ctx.cfg.output.sarif_dir), target, draft.located(), m.commentable(report.key),
+                       verified.dropped_located(m, report.key, report.refuted))

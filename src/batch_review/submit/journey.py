@@ -148,9 +148,11 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
         plans, skipped = plan_targets(ctx.git, cfg, selection, progress=ctx.progress,
                                       state_folder=path_inside(ctx.state_root, ctx.git.toplevel()))
         result.skipped_targets.extend(skipped)
-        kept, result.deferred, result.budget_note = apply_budget(cfg, [p for p in plans if p.specs])
+        kept, result.deferred, result.budget_note = apply_budget(cfg, [p for p in plans if p.specs],
+                                                                 verify=cfg.verify.enabled)
         result.plans = kept + [p for p in plans if not p.specs]
-        result.estimate = estimate_of(cfg, [s for p in kept for s in p.specs])
+        result.estimate = estimate_of(cfg, [s for p in kept for s in p.specs],
+                                      verify_targets=len(kept) if cfg.verify.enabled else 0)
         if not kept:
             if result.budget_note:
                 raise OverBudget(result.budget_note)
