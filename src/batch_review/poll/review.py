@@ -14,7 +14,7 @@ a fingerprint anyone else writes would hide a finding (`earlier_fingerprints`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..core.diffs import line_hash
 from ..core.markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
@@ -37,12 +37,14 @@ REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
 
 
-def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding) -> str:
-    """The finding's fingerprint: file (as the diff names it), side, the line's crc, normalised title."""
+def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding, *, legacy: bool = False) -> str:
+    """The finding's fingerprint: file (as the diff names it), side, the line's crc, category, normalised
+    title; `legacy`: without the category, as releases before issue 20 wrote it."""
     path = normalize_path(f.path) if f.path not in files else f.path
     reviewed = files.get(path)
     hashes = (reviewed.crc if reviewed is not None else None) or ()
-    return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == RIGHT else None, f.title)
+    crc = line_hash(hashes, f.line) if f.side == RIGHT else None
+    return fingerprint(path, f.side, crc, f.title, None if legacy else f.category)
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,18 @@ class Draft:
 
     report: TargetReport
     fingerprints: Mapping[Finding, str]
+    legacy: Mapping[Finding, str] = field(default_factory=dict)  # the same, as older releases wrote them
+
+    def _earlier(self, f: Finding, earlier: frozenset[str]) -> bool:
+        return self.fingerprints[f] in earlier or self.legacy.get(f) in earlier
 
     def without(self, earlier: Iterable[str]) -> TargetReport:
         """The report without the findings an earlier review posted; the rest carry their fingerprints."""
         earlier = frozenset(earlier)
         fp = self.fingerprints
         report = self.report
-        inline = [c for c in report.inline if fp[c.finding] not in earlier]
-        unplaced = [(f, why) for f, why in report.unplaced if fp[f] not in earlier]
+        inline = [c for c in report.inline if not self._earlier(c.finding, earlier)]
+        unplaced = [(f, why) for f, why in report.unplaced if not self._earlier(f, earlier)]
         repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced)
         kept = [fp[c.finding] for c in inline] + [fp[f] for f, _ in unplaced]
         return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=kept)
@@ -86,7 +92,8 @@ def assemble(m: Manifest, key: str, results: Mapping[str, RequestResult], resubm
     """What one target's requests found, and each finding's fingerprint (computed once, here)."""
     report = build_report(m, key, results, set(resubmitted), min_severity=min_severity, server_url=server_url)
     files = m.files.get(key, {})
-    return Draft(report, {f: finding_fingerprint(files, f) for f in report.findings})
+    return Draft(report, {f: finding_fingerprint(files, f) for f in report.findings},
+                 {f: finding_fingerprint(files, f, legacy=True) for f in report.findings})
 
 
 def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], resubmitted: set[str], *,
