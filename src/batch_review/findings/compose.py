@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from ..core.markers import SIGNATURE_ROOM, Marker, fingerprints_html
+from ..core.markers import SIGNATURE_ROOM, Marker, finding_html, fingerprints_html
 from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
@@ -141,9 +141,13 @@ def finding_unit(report: TargetReport, f, where: str, literal: bool = False) -> 
     return "\n\n".join(parts)
 
 
-def inline_body(comment, suggestion: str | None) -> str:
-    """One inline comment: heading, body, the ```suggestion block; checked, literal if it fails."""
+def inline_body(comment, suggestion: str | None, fp: str | None = None) -> str:
+    """One inline comment: its finding's fingerprint as a hidden first line (when given), heading, body, the
+    ```suggestion block; checked, literal if it fails."""
     f = comment.finding
+    leading = [finding_html(fp)] if fp else []
+    head = "".join(line + "\n" for line in leading)
+    limit = MAX_REVIEW_BODY - len(head)
     for literal in (False, True):
         units = [finding_heading(f, literal)]
         if getattr(comment, "note", None):
@@ -154,9 +158,11 @@ def inline_body(comment, suggestion: str | None) -> str:
         if suggestion:
             units.append(suggestion)
         text = "\n\n".join(units)
-        if len(text) <= MAX_REVIEW_BODY and not check(text, units=unit_ranges(units)):
-            return text
-    return last_resort([], "\n\n".join(units), MAX_REVIEW_BODY)
+        shift = len(leading)
+        if len(text) <= limit and not check(head + text, leading=shift,
+                                            units=[(a + shift, b + shift) for a, b in unit_ranges(units)]):
+            return head + text
+    return last_resort(leading, "\n\n".join(units), MAX_REVIEW_BODY)
 
 
 # --- the body ---------------------------------------------------------------------------------------------

@@ -166,7 +166,7 @@ class Composer:
         if (inline_ok, earlier) not in self.versions:
             rep = self.draft.posted(earlier, inline_ok=inline_ok, max_inline=MAX_INLINE)
             bodies = [self.trust.seal(b) for b in review_bodies(rep, self.marker.manifest, self.marker.base)]
-            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c) for c in rep.inline])
+            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c, self.draft.fingerprints[c.finding]) for c in rep.inline])
         return self.versions[(inline_ok, earlier)]
 
     def __call__(self, inline_ok: bool, reviews) -> tuple[list[str], list[dict]]:

@@ -172,9 +172,10 @@ def earlier_fingerprints(reviews, marker: Marker, identity: Identity) -> frozens
     return frozenset(fps)
 
 
-def comment_payload(c: InlineComment) -> dict:
-    """The review comment GitHub is sent for one inline finding."""
-    payload = {"path": c.path, "line": c.line, "side": c.side, "body": inline_body(c, suggestion_block(c))}
+def comment_payload(c: InlineComment, fp: str | None = None) -> dict:
+    """The review comment GitHub is sent for one inline finding, its first line naming the finding's
+    fingerprint (`fp`), by which a dismissal of the comment names the finding (poll/dismissals.py)."""
+    payload = {"path": c.path, "line": c.line, "side": c.side, "body": inline_body(c, suggestion_block(c), fp)}
     if c.start_line is not None and c.start_line != c.line:
         payload["start_line"] = c.start_line
         payload["start_side"] = c.start_side or c.side
