@@ -67,6 +67,8 @@ class TargetReport:
     attempt: int = 0
     since: str = ""  # incremental: only the changes since this commit were reviewed
     repeated: int = 0  # findings an earlier review already posted, left out
+    dismissed: int = 0  # findings people dismissed before (poll/dismissals.py), left out
+    dismissed_by_author: list[tuple[Finding, str]] = field(default_factory=list)  # critical/high: (it, login)
     fingerprints: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
@@ -195,6 +197,8 @@ def _review_lines(report: TargetReport) -> list[str]:
                      "before, were sent to the model.")
     if report.repeated:
         lines.append(f"{report.repeated} finding(s) already posted by an earlier review are not repeated.")
+    if report.dismissed:
+        lines.append(f"{report.dismissed} finding(s) not repeated: dismissed earlier.")
     if report.attempt:
         lines.append(f"Results of a resubmission (attempt {report.attempt + 1}) of requests that expired.")
     return lines
@@ -220,6 +224,14 @@ def _brief(f, where: str) -> str:
     return f"- **{_severity(f)}** {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))}"
 
 
+def _dismissed_entry(f, login: str) -> str:
+    """A critical or high finding its author dismissed: named, the login in a code span (GitHub makes no
+    mention of it, so nobody is notified night after night)."""
+    where = _path(f.path) + (f" line {f.line}" if f.line else "")
+    return (f"**{_severity(f)}** {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))} · dismissed by "
+            f"{ms.code_span('@' + ms.clip(login, 100))}")
+
+
 def _finding_section(report: TargetReport, title: str, items: list, literal: bool) -> Section:
     """items: (finding, where it is, one-line location)."""
     return Section(title, Lazy(((f, where) for f, where, _ in items),
@@ -238,6 +250,8 @@ def sections(report: TargetReport, literal: bool = False, *, removed_lines: bool
     out.append(_finding_section(report, "Findings not on a line of the diff", [
         (f, f"at {_blob_link(report, f.path, f.line, f.side)} · {ms.escape(reason)}",
          _path(f.path) + (f" line {f.line}" if f.line else "")) for f, reason in unplaced], literal))
+    out.append(Section("Dismissed by the pull request's author", Lazy(
+        report.dismissed_by_author, _dismissed_entry), "finding(s)"))
     out.append(Section("What the answers left out or may miss", Lazy(
         report.notes, lambda path, note: f"{_path(path)}: {ms.inline(note, MAX_FOREIGN)}"), "note(s)"))
     out.append(Section("Answers that could not be read", Lazy(

@@ -26,7 +26,7 @@ THREADS_PER_PULL = 100
 COMMENTS_PER_THREAD = 10
 REACTIONS_PER_COMMENT = 50
 
-_COMMENT = ("fullDatabaseId author { __typename login } body pullRequestReview { fullDatabaseId } "
+_COMMENT = ("fullDatabaseId path author { __typename login } body pullRequestReview { fullDatabaseId } "
             f"reactions(content: THUMBS_DOWN, first: {REACTIONS_PER_COMMENT}) {{ totalCount nodes {{ user {{ login }} }} }}")
 _PULL = (f"author {{ __typename login }} reviewThreads(first: {THREADS_PER_PULL}) {{ totalCount nodes {{ "
          f"isResolved resolvedBy {{ login }} comments(first: {COMMENTS_PER_THREAD}) {{ totalCount nodes {{ {_COMMENT} }} }} }} }}")
@@ -35,6 +35,7 @@ _PULL = (f"author {{ __typename login }} reviewThreads(first: {THREADS_PER_PULL}
 @dataclass(frozen=True)
 class ThreadComment:
     id: int
+    path: str
     author: str  # REST's form ("x[bot]" for a bot); "" for a deleted user
     body: str
     review_id: int | None  # the review it was posted in
@@ -86,7 +87,7 @@ def _comment(node: dict, cut: list[str]) -> ThreadComment:
     body = node["body"]
     if not isinstance(body, str):
         raise ValueError("body")
-    return ThreadComment(int(node["fullDatabaseId"]), _login(node["author"]), body,
+    return ThreadComment(int(node["fullDatabaseId"]), str(node["path"]), _login(node["author"]), body,
                          int(review["fullDatabaseId"]) if review and review.get("fullDatabaseId") else None, users)
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from ..core.diffs import line_hash
 from ..core.markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
-from ..core.vocabulary import RIGHT, Finding
+from ..core.vocabulary import RIGHT, Finding, severity_rank
 from ..findings.anchoring import (
     InlineComment,
     Placement,
@@ -58,21 +58,30 @@ class Draft:
     def _earlier(self, f: Finding, earlier: frozenset[str]) -> bool:
         return self.fingerprints[f] in earlier or self.legacy.get(f) in earlier
 
-    def without(self, earlier: Iterable[str]) -> TargetReport:
-        """The report without the findings an earlier review posted; the rest carry their fingerprints."""
-        earlier = frozenset(earlier)
+    def without(self, earlier: Iterable[str], hidden: Mapping[str, str] | None = None) -> TargetReport:
+        """The report without the findings an earlier review posted, nor those dismissed (`hidden`:
+        fingerprint -> the author's login when the author dismissed it, else ""); the rest carry their
+        fingerprints. A critical or high finding its author dismissed stays named in the body."""
+        earlier, hidden = frozenset(earlier), hidden or {}
         fp = self.fingerprints
         report = self.report
-        inline = [c for c in report.inline if not self._earlier(c.finding, earlier)]
-        unplaced = [(f, why) for f, why in report.unplaced if not self._earlier(f, earlier)]
-        repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced)
+        dismissed = [f for f in report.findings if fp[f] in hidden or self.legacy.get(f) in hidden]
+        gone = {id(f) for f in dismissed}
+        inline = [c for c in report.inline if id(c.finding) not in gone and not self._earlier(c.finding, earlier)]
+        unplaced = [(f, why) for f, why in report.unplaced if id(f) not in gone and not self._earlier(f, earlier)]
+        repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced) - len(dismissed)
         kept = [fp[c.finding] for c in inline] + [fp[f] for f, _ in unplaced]
-        return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=kept)
+        shown = [(f, hidden.get(fp[f]) or hidden.get(self.legacy.get(f), "")) for f in dismissed
+                 if severity_rank(f.severity) >= severity_rank("high")]
+        return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=kept,
+                       dismissed=len(dismissed), dismissed_by_author=[(f, by) for f, by in shown if by])
 
-    def posted(self, earlier: Iterable[str], *, inline_ok: bool, max_inline: int) -> TargetReport:
-        """What a review posts: without what our earlier reviews said, at most `max_inline` inline comments;
-        with `inline_ok` False (GitHub refused an inline comment) every finding in the body."""
-        report = self.without(earlier)
+    def posted(self, earlier: Iterable[str], *, inline_ok: bool, max_inline: int,
+               hidden: Mapping[str, str] | None = None) -> TargetReport:
+        """What a review posts: without what our earlier reviews said or people dismissed, at most
+        `max_inline` inline comments; with `inline_ok` False (GitHub refused an inline comment) every finding
+        in the body."""
+        report = self.without(earlier, hidden)
         capped = cap_inline(Placement(report.inline, report.unplaced), max_inline)
         report = replace(report, inline=capped.inline, unplaced=capped.unplaced)
         if not inline_ok:
