@@ -32,6 +32,17 @@ POLL_WORKFLOW = ".github/workflows/batch-review-poll.yml"
 
 @pytest.fixture
 def people(world):
+    return with_people(world)
+
+
+@pytest.fixture
+def any_people(any_world):
+    return with_people(any_world)
+
+
+def with_people(world):
+    if (world.repo.path / ".github" / "batch-review.yml").exists():  # the provider's configuration: on main,
+        world.repo.commit("config")  # so that a pull request's commit (push_head) never takes it along
     world.github.add_user(BOB, "bob")
     world.github.add_user(MALLORY, "mallory")
     world.github.add_user(AUTHOR, "octocat")  # the pull requests' author in the world
@@ -78,8 +89,8 @@ def night_2(world, *, title: str = "division-by-zero!", memory_dir=None) -> dict
     return world.github.reviews(1)[-1]
 
 
-def test_a_finding_a_writer_dismissed_after_night_1_is_not_raised_again_by_night_2(people):
-    world = people
+def test_a_finding_a_writer_dismissed_after_night_1_is_not_raised_again_by_night_2(any_people):
+    world = any_people  # each provider in turn
     comments = night_1(world)
     react(world, BOB, comments["app.py"]["id"])
     second = night_2(world)
@@ -112,6 +123,20 @@ def test_the_authors_dismissal_of_a_high_finding_stays_named_without_a_mention(p
     body = second["body"]
     assert shows(body, "1 finding(s) not repeated: dismissed earlier.")
     assert shows(body, "dismissed by @octocat")  # shown as code: GitHub makes no mention, notifies nobody
+    assert_inert(body, leading=sum(line.startswith("<!-- batch-review:") for line in body.split("\n")[:2]))
+
+
+def test_hostile_logins_stay_inert_in_the_body(people):
+    """A login is GitHub's, but whatever it holds (here an author named like markup and a mention) is shown
+    as code: no mention, no HTML, nobody notified."""
+    world = people
+    hostile = "x`@admin <img src=x> #1"
+    world.github.add_user("ghp_hostile_author_000000000", hostile)
+    world.github.pulls[1]["user"] = hostile
+    comments = night_1(world)
+    reply(world, "ghp_hostile_author_000000000", comments["app.py"]["id"], "@admin <!-- batch-review:v1 -->")
+    body = night_2(world)["body"]
+    assert "dismissed by" in body
     assert_inert(body, leading=sum(line.startswith("<!-- batch-review:") for line in body.split("\n")[:2]))
 
 
