@@ -20,6 +20,7 @@ from graphql import parse, print_ast
 from graphql.language import (
     DocumentNode,
     EnumTypeDefinitionNode,
+    InputObjectTypeDefinitionNode,
     InterfaceTypeDefinitionNode,
     ObjectTypeDefinitionNode,
     ScalarTypeDefinitionNode,
@@ -34,12 +35,17 @@ KEEP: dict[str, tuple[str, ...]] = {
     "Node": ("id",),
     "Actor": ACTOR_FIELDS,
     "Repository": ("id", "nameWithOwner", "pullRequest"),
-    "PullRequest": ("id", "number", "state", "merged", "headRefOid", "reviews"),
+    "PullRequest": ("id", "number", "state", "merged", "headRefOid", "reviews", "author", "reviewThreads"),
+    "PullRequestReviewThreadConnection": ("nodes", "pageInfo", "totalCount"),
+    "PullRequestReviewThread": ("id", "isResolved", "resolvedBy", "comments"),
+    "ReactionConnection": ("nodes", "pageInfo", "totalCount"),
+    "Reaction": ("id", "content", "user"),
     "PullRequestReviewConnection": ("nodes", "pageInfo", "totalCount"),
     "PageInfo": ("endCursor", "hasNextPage", "hasPreviousPage", "startCursor"),
     "PullRequestReview": ("id", "fullDatabaseId", "state", "body", "createdAt", "author", "commit", "comments"),
     "PullRequestReviewCommentConnection": ("nodes", "pageInfo", "totalCount"),
-    "PullRequestReviewComment": ("id", "path", "body", "line", "startLine"),
+    "PullRequestReviewComment": ("id", "path", "body", "line", "startLine", "fullDatabaseId", "author",
+                                 "pullRequestReview", "reactions"),
     "Commit": ("id", "oid"),
     "Bot": ("id", *ACTOR_FIELDS),
     "User": ("id", *ACTOR_FIELDS),
@@ -47,7 +53,8 @@ KEEP: dict[str, tuple[str, ...]] = {
     "Mannequin": ("id", *ACTOR_FIELDS),
     "EnterpriseUserAccount": ("id", *ACTOR_FIELDS),
 }
-ENUMS = ("PullRequestState", "PullRequestReviewState")
+ENUMS = ("PullRequestState", "PullRequestReviewState", "ReactionContent", "ReactionOrderField", "OrderDirection")
+INPUTS = ("ReactionOrder",)  # input objects an argument of a kept field takes, kept whole
 SCALARS = ("BigInt", "DateTime", "GitObjectID")
 
 
@@ -67,25 +74,28 @@ def derive(full: DocumentNode) -> str:
             if missing:
                 raise SystemExit(f"{name}: GitHub's schema has no field(s) {sorted(missing)}")
             kept = [_strip_field(fields[f]) for f in sorted(KEEP[name])]
-            interfaces = [i for i in definition.interfaces  # an interface whose kept fields this type keeps
+            interfaces = [i for i in definition.interfaces or ()  # an interface whose kept fields this type keeps
                           if i.name.value in KEEP and set(KEEP[i.name.value]) <= set(KEEP[name])]
             found[name] = type(definition)(name=definition.name, fields=kept, interfaces=interfaces,
                                            directives=[])
         elif isinstance(definition, EnumTypeDefinitionNode) and name in ENUMS:
             found[name] = EnumTypeDefinitionNode(name=definition.name, directives=[],
-                                                 values=[_strip(v) for v in definition.values])
+                                                 values=[_strip(v) for v in definition.values or ()])
+        elif isinstance(definition, InputObjectTypeDefinitionNode) and name in INPUTS:
+            found[name] = InputObjectTypeDefinitionNode(name=definition.name, directives=[],
+                                                        fields=[_strip(f) for f in definition.fields])
         elif isinstance(definition, ScalarTypeDefinitionNode) and name in SCALARS:
             found[name] = ScalarTypeDefinitionNode(name=definition.name, directives=[])
-    missing = (set(KEEP) | set(ENUMS) | set(SCALARS)) - set(found)
+    missing = (set(KEEP) | set(ENUMS) | set(INPUTS) | set(SCALARS)) - set(found)
     if missing:
         raise SystemExit(f"GitHub's schema has no type(s) {sorted(missing)}")
     return "\n\n".join(print_ast(found[name]) for name in sorted(found)) + "\n"
 
 
 def _strip_field(field):
-    args = [_strip(a) for a in field.arguments]
+    args = [_strip(a) for a in field.arguments or ()]
     kwargs = {k: getattr(field, k) for k in field.keys if k not in ("loc", "description", "arguments")}
-    kwargs["directives"] = [d for d in field.directives if d.name.value == "deprecated"]
+    kwargs["directives"] = [d for d in field.directives or () if d.name.value == "deprecated"]
     return type(field)(arguments=args, **kwargs)
 
 

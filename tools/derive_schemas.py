@@ -20,10 +20,14 @@ GITHUB_OPS = (
     "checks/create", "checks/update", "checks/list-for-ref", "actions/list-artifacts-for-repo",
     "actions/get-artifact", "actions/download-artifact", "actions/delete-artifact", "actions/get-workflow-run",
     "actions/list-workflow-run-artifacts",
+    # issue 20: what people did with our comments, and whether they may speak for the team
+    "repos/get-collaborator-permission-level", "reactions/list-for-pull-request-review-comment",
+    "reactions/create-for-pull-request-review-comment", "pulls/create-reply-for-review-comment",
 )
 # operations whose answers the GitHub emulator checks against the description before sending them
 GITHUB_RESPONSES = ("actions/get-workflow-run", "actions/list-workflow-run-artifacts",
-                    "actions/list-artifacts-for-repo")
+                    "actions/list-artifacts-for-repo", "repos/get-collaborator-permission-level",
+                    "reactions/list-for-pull-request-review-comment")
 OPENAI_OPS = ("createFile", "listFiles", "retrieveFile", "downloadFile", "deleteFile", "createBatch", "retrieveBatch",
               "listBatches", "cancelBatch")
 DROP = {"description", "examples", "example", "title", "x-github", "x-octokit", "externalDocs"}

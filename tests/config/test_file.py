@@ -37,7 +37,7 @@ def test_missing_file_gives_defaults_unless_required(tmp_path):
     ("budgett: {}\n", "budgett: unknown key (did you mean 'budget'?); allowed: model, endpoint, "
                       "max_output_tokens, reasoning_effort, temperature, instructions, path_instructions, files, "
                       "context_lines, max_input_tokens, request_unit, max_description_chars, targets, budget, "
-                      "output, verify, artifacts, prices, provider, routing, incremental, rules_files"),
+                      "output, verify, artifacts, dismissals, prices, provider, routing, incremental, rules_files"),
     ("output:\n  mode: reviews\n", "output.mode: 'reviews' is not allowed; allowed: review, check, both"),
     ("endpoint: /v1/completions\n",
      "endpoint: '/v1/completions' is not allowed; allowed: /v1/chat/completions, /v1/responses"),
@@ -166,7 +166,7 @@ def test_routing_rules(tmp_path):
 
 ALLOWED_TOP = ("model, endpoint, max_output_tokens, reasoning_effort, temperature, instructions, path_instructions, "
                "files, context_lines, max_input_tokens, request_unit, max_description_chars, targets, budget, output, "
-               "verify, artifacts, prices, provider, routing, incremental, rules_files")
+               "verify, artifacts, dismissals, prices, provider, routing, incremental, rules_files")
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -148,6 +148,33 @@ def test_fingerprints_are_pinned_across_releases():
                                    "Off, by: one?"])
 def test_a_title_differing_only_in_case_punctuation_and_spacing_is_the_same_finding(title):
     assert fingerprint("a.py", "RIGHT", 7, title) == fingerprint("a.py", "RIGHT", 7, "Off by one")
+    assert fingerprint("a.py", "RIGHT", 7, title, "bug") == fingerprint("a.py", "RIGHT", 7, "Off by one", "bug")
+
+
+def test_the_category_is_part_of_the_fingerprint_in_its_normal_form():
+    """Issue 20: path, line content, category and title. A category the schema does not know is "other";
+    case and spaces around it do not matter; no category at all is the older releases' form."""
+    fp = fingerprint("a.py", "RIGHT", 7, "Off by one", "bug")
+    assert fp == fingerprint("a.py", "RIGHT", 7, "Off by one", " BUG ")
+    assert fp != fingerprint("a.py", "RIGHT", 7, "Off by one", "security")
+    assert fp != fingerprint("a.py", "RIGHT", 7, "Off by one")
+    assert fingerprint("a.py", "RIGHT", 7, "x", "made-up") == fingerprint("a.py", "RIGHT", 7, "x", "other")
+    assert fingerprint("src/a.py", "RIGHT", 3735928559, "Off by one", "bug") == "78227f819bfbae76"
+
+
+def test_a_rebase_that_moves_the_code_and_a_reworded_title_keep_the_fingerprint():
+    """The same finding after a rebase (the commented line now 30 lines further down, its indentation
+    changed by a re-wrap) and a re-worded title (case, punctuation, spacing) is the same finding."""
+    from batch_review.core.diffs import line_hash, parse_diff, right_line_hashes
+
+    def fp_at(diff, line, title):
+        (fd,) = parse_diff(diff)
+        return fingerprint(fd.path, "RIGHT", line_hash(right_line_hashes(fd.hunks), line), title, "bug")
+
+    before = "--- a/a.py\n+++ b/a.py\n@@ -1,1 +1,2 @@\n x = 1\n+y = x / 0\n"
+    after = "--- a/a.py\n+++ b/a.py\n@@ -31,1 +31,2 @@\n x = 1\n+    y = x / 0  \n"
+    assert fp_at(before, 2, "Division by zero") == fp_at(after, 32, "division-by-zero!")
+    assert fp_at(before, 2, "Division by zero") != fp_at(after, 31, "Division by zero")  # another line's code
 
 
 @pytest.mark.parametrize("path, side, line_hash, title", [
@@ -171,8 +198,8 @@ def test_a_fingerprint_is_sixteen_hex_digits_even_for_hostile_text():
 # --- de-duplication against earlier reviews: the fingerprint of a finding on the diff ----------------------------
 # (review.finding_fingerprint: the file as the diff names it, and the content of the commented line)
 
-def _finding(line, title="Off by one", side="RIGHT", path="src/a.py"):
-    return types.SimpleNamespace(path=path, side=side, line=line, title=title)
+def _finding(line, title="Off by one", side="RIGHT", path="src/a.py", category="bug"):
+    return types.SimpleNamespace(path=path, side=side, line=line, title=title, category=category)
 
 
 def _fp(finding):
@@ -192,21 +219,21 @@ def test_the_same_title_on_another_line_of_the_same_file_is_another_finding():
 
 def test_a_finding_on_a_line_whose_content_moved_is_the_same_finding():
     """Line 10 and line 12 hold the same text (crc 111): the number moves, the content decides."""
-    assert _fp(_finding(10)) == _fp(_finding(12)) == fingerprint("src/a.py", "RIGHT", 111, "off by one")
-    assert _fp(_finding(11, title="OFF BY ONE!")) == fingerprint("src/a.py", "RIGHT", 222, "Off by one")
+    assert _fp(_finding(10)) == _fp(_finding(12)) == fingerprint("src/a.py", "RIGHT", 111, "off by one", "bug")
+    assert _fp(_finding(11, title="OFF BY ONE!")) == fingerprint("src/a.py", "RIGHT", 222, "Off by one", "bug")
 
 
 @pytest.mark.parametrize("line", [9, 13, 39, 41, None])
 def test_a_finding_outside_the_hunks_has_no_line_content(line):
     """One line before or past a hunk: no crc (never the neighbour's, never an index past the list)."""
-    assert _fp(_finding(line)) == fingerprint("src/a.py", "RIGHT", None, "Off by one")
+    assert _fp(_finding(line)) == fingerprint("src/a.py", "RIGHT", None, "Off by one", "bug")
 
 
 def test_a_finding_on_the_old_side_ignores_the_new_sides_line_content():
     assert _fp(_finding(10, side="LEFT")) == _fp(_finding(11, side="LEFT")) == fingerprint(
-        "src/a.py", "LEFT", None, "Off by one")
+        "src/a.py", "LEFT", None, "Off by one", "bug")
 
 
 def test_a_path_the_model_decorated_is_the_file_the_diff_names():
     assert _fp(_finding(11, path="./src/a.py")) == _fp(_finding(11, path="b/src/a.py")) == _fp(_finding(11))
-    assert _fp(_finding(11, path="src/other.py")) == fingerprint("src/other.py", "RIGHT", None, "Off by one")
+    assert _fp(_finding(11, path="src/other.py")) == fingerprint("src/other.py", "RIGHT", None, "Off by one", "bug")

@@ -42,6 +42,7 @@ from unidiff import PatchSet
 
 from . import github_graphql
 from .base import Emulator, HttpError, Response
+from .github_threads import Threads
 
 SCHEMAS = json.loads((Path(__file__).parent / "schemas" / "github.json").read_text())
 DOCS = "https://docs.github.com/rest"
@@ -169,6 +170,7 @@ class GitHubEmulator(Emulator):
         self.rate_limit = 5000
         self.rate_remaining = 5000
         self.delays: list[tuple[str, re.Pattern, float]] = []
+        self.threads = Threads(self)  # review threads: reactions, replies, resolution; collaborators' roles
 
     def add_user(self, token: str, login: str, *, type: str = "User", app: str | None = None) -> dict:
         """Another identity: a pull request author, a collaborator, or another app's token."""
@@ -405,6 +407,9 @@ class GitHubEmulator(Emulator):
 
     def _route(self, method, rest, query, payload) -> Response:
         api = f"{self.api_url}/repos/{self.repo}"
+        answer = self.threads.route(method, rest, query, payload, self._user)
+        if answer is not None:
+            return answer
         if rest == "" and method == "GET":
             owner, name = self.repo.split("/")
             return Response(200, {"id": self.repo_id, "node_id": "R_emu", "name": name, "full_name": self.repo,
@@ -562,6 +567,7 @@ class GitHubEmulator(Emulator):
 
     def _review_record(self, pull: dict, user: dict, body: str, commit: str, state: str, comments: list) -> dict:
         rid = self._id()
+        review_user = {"login": user["login"], "id": user["id"], "type": user["type"]}
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
         review = {"id": rid, "node_id": f"PRR_kwDO{rid}", "body": body, "commit_id": commit, "state": state,
                   "created_at": created,
@@ -569,7 +575,7 @@ class GitHubEmulator(Emulator):
                   "author_association": "CONTRIBUTOR",
                   "html_url": f"https://github.com/{self.repo}/pull/{pull['number']}#pullrequestreview-{rid}",
                   "pull_request_url": f"{self.api_url}/repos/{self.repo}/pulls/{pull['number']}",
-                  "comments": list(comments)}
+                  "comments": [{**c, "id": self._id(), "user": review_user} for c in comments]}
         if state != "PENDING":  # GitHub: a pending review has no submitted_at
             review["submitted_at"] = "2026-11-24T03:00:00Z"
         return review

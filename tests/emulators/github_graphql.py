@@ -126,8 +126,11 @@ class Views:
             return _page(chosen, first, last, after, before, "reviews")
 
         state = "MERGED" if p["merged"] else ("OPEN" if p["state"] == "open" else "CLOSED")
+        author = next((u for u in self.emu.users.values() if u["login"] == p["user"]),
+                      {"login": p["user"], "id": 7, "type": "User"})
         return {"__typename": "PullRequest", "id": f"PR_{number}", "number": number, "state": state,
-                "merged": p["merged"], "headRefOid": p["head_sha"], "reviews": page}
+                "merged": p["merged"], "headRefOid": p["head_sha"], "reviews": page, "author": actor(author),
+                "reviewThreads": self.emu.threads.graphql_threads(self, number, _page)}
 
     def repository(self, info, owner: str, name: str, followRenames: bool = True):  # noqa: N803 - GitHub's name
         if f"{owner}/{name}" != self.emu.repo:

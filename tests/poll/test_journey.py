@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from batch_review.core.markers import read_finding
 from batch_review.markdown.check import check
 
 from ..conftest import finding, paths_of
@@ -50,7 +51,9 @@ def test_poll_posts_one_review_with_every_finding_placed_or_listed(any_world, ca
     assert comments[("app.py", 61, "RIGHT")]["start_line"] == 59
     assert "```suggestion\n    return x / 1\n```" in comments[("app.py", 2, "RIGHT")]["body"]
     eval_body = comments[("app.py", 61, "RIGHT")]["body"]
-    assert "@\u2060admin" in eval_body and "<!--" not in eval_body
+    first, model_text = eval_body.split("\n", 1)  # the hidden first line names the finding (issue 20)
+    assert read_finding(first + "\n") in review["body"]
+    assert "@\u2060admin" in model_text and "<!--" not in model_text
     body = review["body"]
     assert body.startswith("<!-- batch-review:v1 target=pr-1 head=")
     assert "Outside the diff" in body and "new line 40 is not part of the diff" in body

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from batch_review.core.markers import read_finding
 from batch_review.markdown import safety as ms
 from batch_review.markdown.check import check
 from tests.markdown.test_safety import PULL, assert_inert, headings
@@ -52,9 +53,9 @@ def test_hostile_text_in_every_model_field_is_posted_inert(world):
     assert len(found) == 2 and "outside" in found[0] and "after the attack" in found[1]
     assert "must stay visible</p>" in rendered
     assert shows(body, "not json ```` @admin #1")  # the raw answer is there, literally
-    for comment in review["comments"]:
-        assert_inert(comment["body"], leading=0)
-        assert find_markers(comment["body"]) == []
+    for comment in review["comments"]:  # the one hidden line: the finding's fingerprint (issue 20)
+        assert_inert(comment["body"], leading=1)
+        assert find_markers(comment["body"]) == [] and read_finding(comment["body"]) in review["body"]
     (run,) = world.github.check_runs()
     for part in ("summary", "text"):
         assert_inert(run["output"][part], leading=0)

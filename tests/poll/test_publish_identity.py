@@ -146,7 +146,8 @@ def test_fingerprints_in_someone_elses_review_hide_no_finding(author):
     assert world.submit() == 0
     world.openai.complete_all()
     files = Manifest.from_json(world.manifest()).files["pr-1"]
-    fps = [finding_fingerprint(files, types.SimpleNamespace(path=p, side="RIGHT", line=line, title=title))
+    fps = [finding_fingerprint(files, types.SimpleNamespace(path=p, side="RIGHT", line=line, title=title,
+                                                                   category="bug"))
            for p, line, title in (("app.py", 2, "Division by zero"), ("util.py", 4, "File handle leak"))]
     earlier = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()
     comment_review(world, 1, f"{earlier}\n{fingerprints_html(fps)}\nold review")
@@ -155,9 +156,11 @@ def test_fingerprints_in_someone_elses_review_hide_no_finding(author):
     assert len(review["comments"]) == 2 and "repeated" not in review["body"].lower()
 
 
-def test_our_own_fingerprints_still_drop_repeats(world):
+@pytest.mark.parametrize("legacy", [False, True])
+def test_our_own_fingerprints_still_drop_repeats(world, legacy):
     """The same attack's control: the bot's own earlier review (written by github-actions[bot]) does
-    drop the finding it already posted."""
+    drop the finding it already posted, whether its fingerprints have the category (issue 20) or were
+    written by an earlier release without it."""
     from batch_review.poll.review import finding_fingerprint
 
     answers(world)
@@ -165,7 +168,7 @@ def test_our_own_fingerprints_still_drop_repeats(world):
     world.openai.complete_all()
     files = Manifest.from_json(world.manifest()).files["pr-1"]
     fp = finding_fingerprint(files, types.SimpleNamespace(path="app.py", side="RIGHT", line=2,
-                                                          title="Division by zero"))
+                                                          title="Division by zero", category="bug"), legacy=legacy)
     earlier = Marker("pr-1", world.github.pulls[1]["base_sha"], "0123456789abcdef").html()
     world.github.add_review(1, f"{earlier}\n{fingerprints_html([fp])}\nold review", login="github-actions[bot]",
                             type="Bot")

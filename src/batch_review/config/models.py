@@ -262,6 +262,17 @@ class ArtifactsConfig(_Section):
         return self
 
 
+class DismissalsConfig(_Section):
+    # what people did with our earlier comments (👎, a reply, a resolved thread) keeps a finding from coming back
+    enabled: Flag = True
+    # the team's dismissals across pull requests: a signed file the poll writes (needs the signing key)
+    memory: Flag = True
+    memory_dir: Text = ".batch-review-memory"
+    max_entries: Whole = Field(500, ge=1, le=10_000)
+    max_age_days: Whole = Field(180, ge=1, le=3650)
+    max_prompt_tokens: Whole = Field(600, ge=0, le=20_000)
+
+
 class PriceEntry(_Model):  # what a user writes under `prices:`; pricing.ModelPrice is the core's record
 
     input: Number = Field(ge=0)
@@ -315,6 +326,7 @@ class Config(_Model):
     output: OutputConfig = Field(default_factory=OutputConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    dismissals: DismissalsConfig = Field(default_factory=DismissalsConfig)
     prices: dict[Annotated[str, Strict()], PriceEntry] = Field(
         {}, json_schema_extra={"propertyNames": {"description": "model names"}})
     provider: ProviderConfig = Field(default_factory=ProviderConfig)

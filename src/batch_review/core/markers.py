@@ -12,6 +12,10 @@ account of a personal token) or, for a check run, created by our app. Anyone can
 review of their own; nobody else can write as the bot, except that every workflow of a repository writes
 as `github-actions[bot]`: provenance.py adds the signature (`sig=`) that proves our own trusted run wrote a
 marker, and decides what is believed (`marker_of` asks it).
+
+Each inline comment of ours starts with `<!-- batch-review:finding <fingerprint> -->`, so a reaction, a
+reply or a resolved thread on it names the finding it dismisses; it is believed only inside a review we
+believe whose fingerprints line lists it.
 """
 
 from __future__ import annotations
@@ -20,12 +24,15 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
+from .vocabulary import CATEGORIES
+
 _MARKER_RE = re.compile(
     r"\A<!-- batch-review:v1 target=(?P<target>[A-Za-z0-9._-]+) head=(?P<head>[0-9a-f]{7,64}) "
     r"(?:base=(?P<base>[0-9a-f]{7,64}) )?manifest=(?P<manifest>[0-9a-f]{8,64})(?: part=(?P<part>\d+))?"
     r"(?: sig=(?P<sig>[0-9a-f]{32}))? -->"
 )
 _FINGERPRINTS_RE = re.compile(r"\n<!-- batch-review:fingerprints(?P<fps>(?: [0-9a-f]{16})*) -->(?:\n|\Z)")
+_FINDING_RE = re.compile(r"\A<!-- batch-review:finding (?P<fp>[0-9a-f]{16}) -->(?:\n|\Z)")
 _EXTERNAL_RE = re.compile(
     r"^batch-review:v1:(?P<target>[A-Za-z0-9._-]+):(?P<head>[0-9a-f]{7,64}):(?P<manifest>[0-9a-f]{8,64})"
     r"(?::(?P<sig>[0-9a-f]{32}))?$"
@@ -112,12 +119,38 @@ def marker_of(review, judge) -> Marker | None:
     return judge.believes(review)
 
 
-def fingerprint(path: str, side: str, line_hash: int | None, title: str) -> str:
-    """What makes two findings the same across reviews: file, side, the commented line's content (not
-    its number, which moves), and the title, normalised."""
-    words = " ".join(re.sub(r"[^\w\s]", " ", title.lower()).split())
-    key = f"{path}\0{side}\0{'' if line_hash is None else line_hash}\0{words}"
+def normal_title(title: str) -> str:
+    """A title as fingerprints compare it: lower case, punctuation as spaces, whitespace collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", (title or "").lower()).split())
+
+
+def normal_category(category: str | None) -> str:
+    """A category as fingerprints compare it: one of CATEGORIES (anything else is "other")."""
+    word = (category or "").strip().lower()
+    return word if word in CATEGORIES else "other"
+
+
+def fingerprint(path: str, side: str, line_hash: int | None, title: str, category: str | None = None) -> str:
+    """What makes two findings the same across reviews, rebases and re-wordings: file, side, the commented
+    line's content (its crc, whitespace at both ends ignored; not its number, which moves), the category and
+    the title, normalised. Without `category`: the form releases before issue 20 wrote (still read, so a
+    finding they posted is not posted again)."""
+    key = f"{path}\0{side}\0{'' if line_hash is None else line_hash}\0{normal_title(title)}"
+    if category is not None:
+        key += f"\0{normal_category(category)}"
     return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def finding_html(fp: str) -> str:
+    """The first line of an inline comment of ours: the fingerprint of its finding (hidden when rendered)."""
+    return f"<!-- batch-review:finding {fp} -->"
+
+
+def read_finding(text: str | None) -> str | None:
+    """The fingerprint an inline comment names at character 0, or None. Believed only for a comment of a
+    review whose marker we believe, when that review's fingerprints line lists it (poll/dismissals.py)."""
+    m = _FINDING_RE.match(text or "")
+    return m["fp"] if m else None
 
 
 def fingerprints_html(fingerprints) -> str:

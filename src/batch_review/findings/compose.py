@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..core.markers import SIGNATURE_ROOM, Marker, fingerprints_html
+from ..core.markers import SIGNATURE_ROOM, Marker, finding_html, fingerprints_html
 from ..core.vocabulary import LEFT, Finding, severity_rank
 from ..markdown import safety as ms
 from ..markdown.check import check, unit_ranges
@@ -65,6 +65,8 @@ class TargetReport:
     attempt: int = 0
     since: str = ""  # incremental: only the changes since this commit were reviewed
     repeated: int = 0  # findings an earlier review already posted, left out
+    dismissed: int = 0  # findings people dismissed before (poll/dismissals.py), left out
+    dismissed_by_author: list[tuple[Finding, str]] = field(default_factory=list)  # critical/high: (it, login)
     fingerprints: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, what an answer lost or may miss)
     summary: str = ""  # the model's summary of the change (model text), parts joined in file order
@@ -110,9 +112,13 @@ def finding_unit(report: TargetReport, f, where: str, literal: bool = False) -> 
     return "\n\n".join(parts)
 
 
-def inline_body(comment, suggestion: str | None) -> str:
-    """One inline comment: heading, body, the ```suggestion block; checked, literal if it fails."""
+def inline_body(comment, suggestion: str | None, fp: str | None = None) -> str:
+    """One inline comment: its finding's fingerprint as a hidden first line (when given), heading, body, the
+    ```suggestion block; checked, literal if it fails."""
     f = comment.finding
+    leading = [finding_html(fp)] if fp else []
+    head = "".join(line + "\n" for line in leading)
+    limit = MAX_REVIEW_BODY - len(head)
     for literal in (False, True):
         units = [finding_heading(f, literal)]
         if getattr(comment, "note", None):
@@ -123,9 +129,11 @@ def inline_body(comment, suggestion: str | None) -> str:
         if suggestion:
             units.append(suggestion)
         text = "\n\n".join(units)
-        if len(text) <= MAX_REVIEW_BODY and not check(text, units=unit_ranges(units)):
-            return text
-    return last_resort([], "\n\n".join(units), MAX_REVIEW_BODY)
+        shift = len(leading)
+        if len(text) <= limit and not check(head + text, leading=shift,
+                                            units=[(a + shift, b + shift) for a, b in unit_ranges(units)]):
+            return head + text
+    return last_resort(leading, "\n\n".join(units), MAX_REVIEW_BODY)
 
 
 # --- the body ---------------------------------------------------------------------------------------------
@@ -183,6 +191,8 @@ def footnotes(report: TargetReport, dest: str = "review") -> list[str]:
     if report.repeated:
         notes.append(f"{counted(report.repeated, 'finding')} already posted by an earlier review "
                      f"{_be(report.repeated)} not repeated.")
+    if report.dismissed:
+        notes.append(f"{counted(report.dismissed, 'finding')} not repeated: dismissed earlier.")
     if report.below_threshold:
         notes.append(f"{counted(report.below_threshold, 'finding')} below the configured minimum severity "
                      f"{_be(report.below_threshold)} not shown.")
@@ -202,6 +212,14 @@ def _be(n: int) -> str:
 
 def _brief(f, where: str) -> str:
     return f"- {label(_severity(f))} {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))}"
+
+
+def _dismissed_entry(f, login: str) -> str:
+    """A critical or high finding its author dismissed: named, the login in a code span (GitHub makes no
+    mention of it, so nobody is notified night after night)."""
+    where = path_text(f.path) + (f" line {f.line}" if f.line else "")
+    return (f"{label(_severity(f))} {where} — {ms.inline(ms.clip(f.title or '', MAX_TITLE))} · dismissed by "
+            f"{ms.code_span('@' + ms.clip(login, 100))}")
 
 
 def _finding_section(report: TargetReport, title: str, items: list, literal: bool) -> Section:
@@ -231,6 +249,8 @@ def sections(report: TargetReport, literal: bool = False, *, dest: str = "review
     out.append(_finding_section(report, "Not on a line of the diff", [
         (f, f"at {blob_link(report, f.path, f.line, f.side)} · {ms.escape(reason)}",
          path_text(f.path) + (f" line {f.line}" if f.line else "")) for f, reason in unplaced], literal))
+    out.append(Section("Dismissed by the pull request's author", Lazy(
+        report.dismissed_by_author, _dismissed_entry), "finding"))
     out.append(Section("What the answers left out or may miss", Lazy(
         report.notes, lambda path, note: f"{path_text(path)}: {ms.inline(note, MAX_FOREIGN)}"), "note"))
     out.append(Section("Answers that could not be read", Lazy(

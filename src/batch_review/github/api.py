@@ -5,15 +5,15 @@ response to a POST may have been carried out, so publish.py looks before trying 
 through the run's WriteBudget (pacing.py: GitHub's write limits; nothing within a minute after a limit
 answer) and every answer's rate headers are read into it. Listings are plain JSON pages (never PyGithub's
 lazy objects): every review carries its author and state, every check run its app, so callers can tell our
-own writing from anyone's. Pull requests and their reviews are read in bulk through GraphQL
-(`pull_snapshots`, graphql.py's queries). The answers become records.py's plain records.
+own writing from anyone's. Pull requests, their reviews and review threads are read in bulk through
+GraphQL (graphql.py, threads.py); the answers become records.py's plain records.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry
@@ -21,37 +21,20 @@ from github.Artifact import Artifact
 from github.PaginatedList import PaginatedList
 
 from ..core.errors import GitHubError
-from . import graphql, pacing
+from . import graphql, pacing, threads
+from . import records as rec
 from .pacing import WriteBudget
-from .records import (
-    DEFAULT_GITHUB_API_URL,
-    ArtifactInfo,
-    CheckRunInfo,
-    PullInfo,
-    PullSnapshot,
-    ReviewInfo,
-    RunInfo,
-    answer_message,
-    artifact_info,
-    check_run_info,
-    http_error,
-    next_link,
-    pull_info,
-    require_ids,
-    review_info,
-    run_info,
-)
 
 WRITE_INTERVAL_ENV = "BATCH_REVIEW_WRITE_INTERVAL"
 
 
 def _message(exc: GithubException) -> str:
-    return answer_message(exc.data, exc.message)
+    return rec.answer_message(exc.data, exc.message)
 
 
 def _error(exc: Exception, what: str) -> GitHubError:
     if isinstance(exc, GithubException):
-        return http_error(exc.status, exc.data, exc.message, exc.headers, what)
+        return rec.http_error(exc.status, exc.data, exc.message, exc.headers, what)
     return GitHubError(0, f"{what}: {type(exc).__name__}: {exc}")
 
 
@@ -62,7 +45,7 @@ class GitHubAPI:
         if repository.count("/") != 1:
             raise GitHubError(0, f"GITHUB_REPOSITORY must be owner/name, not {repository!r}")
         self.repository = repository
-        self.api_url = (api_url or DEFAULT_GITHUB_API_URL).rstrip("/")
+        self.api_url = (api_url or rec.DEFAULT_GITHUB_API_URL).rstrip("/")
         self._token = token
         self._timeout = timeout
         interval = float(os.environ.get(WRITE_INTERVAL_ENV, "1.0"))
@@ -76,7 +59,8 @@ class GitHubAPI:
             seconds_between_requests=0, seconds_between_writes=0,
         )
         self._repo = None
-        self._open_pulls: list[PullInfo] | None = None
+        self._open_pulls: list[rec.PullInfo] | None = None
+        self._permissions: dict[str, str] = {}
 
     @property
     def repo(self):
@@ -98,10 +82,8 @@ class GitHubAPI:
     # --- pull requests -------------------------------------------------------------------------------
 
     def rate_remaining(self) -> int | None:
-        """Requests left in the token's primary rate budget: the lowest X-RateLimit-Remaining of the last
-        answers (REST and GraphQL count apart), or, before any answer, from one GET /rate_limit (which
-        GitHub does not count). None when GitHub does not say (rate limiting disabled on a GitHub
-        Enterprise Server)."""
+        """Requests left in the token's primary budget: the lowest X-RateLimit-Remaining of the last answers
+        (REST and GraphQL apart), else one GET /rate_limit (not counted); None when GitHub does not say."""
         if self.budget.rate_remaining:
             return min(r for r, _ in self.budget.rate_remaining.values())
         try:
@@ -123,7 +105,7 @@ class GitHubAPI:
                 if not isinstance(items, list) or any(not isinstance(i, dict) for i in items):
                     raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
                 out.extend(items)
-                next_url, query = next_link(headers), None  # the next link carries its own query
+                next_url, query = rec.next_link(headers), None  # the next link carries its own query
         except GitHubError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes one GitHubError line
@@ -182,10 +164,10 @@ class GitHubAPI:
             last = GitHubError(0, f"{what}: {graphql.BAD_ANSWER}")
         raise last
 
-    def pull_snapshots(self, numbers, claims: tuple[str, ...] = ()) -> tuple[dict[int, PullSnapshot], list]:
+    def pull_snapshots(self, numbers, claims: tuple[str, ...] = ()) -> tuple[dict[int, rec.PullSnapshot], list]:
         """Each pull request's state, head and every review visible to us, PULLS_PER_QUERY a query (all
         pages of reviews), and the claimed pending reviews (by node id) with their comments."""
-        out: dict[int, PullSnapshot] = {}
+        out: dict[int, rec.PullSnapshot] = {}
         claimed: list = []
         for chunk, asked in graphql.chunks(numbers, claims):
             query, variables = graphql.pulls_query(chunk, asked)
@@ -195,7 +177,7 @@ class GitHubAPI:
                 out[number] = self._rest_of_reviews(snap, cursor)
         return out, claimed
 
-    def _rest_of_reviews(self, snap: PullSnapshot, cursor: str | None) -> PullSnapshot:
+    def _rest_of_reviews(self, snap: rec.PullSnapshot, cursor: str | None) -> rec.PullSnapshot:
         reviews = list(snap.reviews)
         while cursor:
             query, variables = graphql.page_query(snap.number, cursor)
@@ -205,20 +187,41 @@ class GitHubAPI:
             except (KeyError, TypeError, ValueError) as exc:
                 raise GitHubError(0, f"reading the reviews of #{snap.number}: {graphql.BAD_ANSWER}") from exc
             reviews += more
-        return PullSnapshot(snap.number, snap.state, snap.merged, snap.head_sha, tuple(reviews))
+        return rec.PullSnapshot(snap.number, snap.state, snap.merged, snap.head_sha, tuple(reviews))
 
-    def open_pulls(self) -> list[PullInfo]:
+    def review_threads(self, numbers) -> dict[int, threads.PullThreads]:
+        """Each pull request's author and review threads (resolved by whom, comments, 👎 reactions' users):
+        one GraphQL read per THREAD_PULLS_PER_QUERY pull requests (threads.py)."""
+        out: dict[int, threads.PullThreads] = {}
+        for chunk in threads.chunks(numbers):
+            query, variables = threads.threads_query(chunk)
+            out.update(threads.read_threads(self._graphql(query, variables, "reading review threads"), chunk))
+        return out
+
+    def permission(self, login: str) -> str:
+        """A user's base role here (admin, write, read or none; maintain reads as write), asked once per run."""
+        if login not in self._permissions:
+            try:
+                _, data = self._read("GET", f"{self.repo.url}/collaborators/{quote(login, safe='')}/permission")
+                self._permissions[login] = str((data or {}).get("permission") or "none")
+            except GithubException as exc:
+                if exc.status != 404:  # 404: no such user, no role here
+                    raise _error(exc, f"reading the permission of {login!r}") from exc
+                self._permissions[login] = "none"
+        return self._permissions[login]
+
+    def open_pulls(self) -> list[rec.PullInfo]:
         """The open pull requests, listed once per run (100 a page) and remembered."""
         if self._open_pulls is None:
             items = self._pages(f"{self.repo.url}/pulls", {"state": "open", "sort": "created"},
                                 "listing open pull requests")
             try:
-                self._open_pulls = [pull_info(p) for p in items]
+                self._open_pulls = [rec.pull_info(p) for p in items]
             except (KeyError, TypeError, ValueError) as exc:
                 raise GitHubError(0, "listing open pull requests: the answer was not the JSON GitHub sends") from exc
         return self._open_pulls
 
-    def review(self, number: int, review_id: int) -> ReviewInfo | None:
+    def review(self, number: int, review_id: int) -> rec.ReviewInfo | None:
         """One review as we see it (None: gone, or someone else's pending review)."""
         what = f"reading review {review_id} of #{number}"
         try:
@@ -229,21 +232,21 @@ class GitHubAPI:
             raise _error(exc, what) from exc
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, what) from exc
-        review = review_info(data if isinstance(data, dict) else {})
-        require_ids([review], what)
+        review = rec.review_info(data if isinstance(data, dict) else {})
+        rec.require_ids([review], what)
         return review
 
-    def reviews(self, number: int) -> list[ReviewInfo]:
+    def reviews(self, number: int) -> list[rec.ReviewInfo]:
         """Every review of the pull request, with its author and state. GitHub shows a PENDING review to
         its author only."""
         what = f"listing reviews of #{number}"
-        reviews = [review_info(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
+        reviews = [rec.review_info(r) for r in self._pages(f"{self.repo.url}/pulls/{number}/reviews", {}, what)]
         # a listing we cannot trust must not read as "our review is not there", or the retry after a
         # lost response would post it twice
-        require_ids(reviews, what)
+        rec.require_ids(reviews, what)
         return reviews
 
-    def create_pending_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> ReviewInfo:
+    def create_pending_review(self, number: int, commit_id: str, body: str, comments: list[dict]) -> rec.ReviewInfo:
         """POST a review without an event: it stays PENDING (seen by nobody else) until submitted. GitHub
         allows one pending review per user and pull request: the claim publish.py is built on. Not retried
         here: the caller looks for it first."""
@@ -251,10 +254,10 @@ class GitHubAPI:
         _, data = self._send_write("POST", f"{self.repo.url}/pulls/{number}/reviews", what,
                                    {"commit_id": commit_id, "body": body, "comments": comments})
         try:
-            review = review_info(data)
+            review = rec.review_info(data)
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, what) from exc
-        require_ids([review], what)
+        rec.require_ids([review], what)
         return review
 
     def submit_review(self, number: int, review_id: int) -> None:
@@ -262,28 +265,27 @@ class GitHubAPI:
         what = f"submitting review {review_id} on #{number}"
         _, data = self._send_write("POST", f"{self.repo.url}/pulls/{number}/reviews/{review_id}/events", what,
                                    {"event": "COMMENT"})
-        review = review_info(data if isinstance(data, dict) else {})
+        review = rec.review_info(data if isinstance(data, dict) else {})
         if review.id != review_id or review.pending or not review.state:  # unreadable: did it happen?
             raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends")
 
-    def delete_pending_review(self, number: int, review_id: int) -> None:
-        """Delete a pending review (a submitted one cannot be deleted)."""
+    def delete_pending_review(self, number: int, review_id: int) -> None:  # only a pending one can go
         self._send_write("DELETE", f"{self.repo.url}/pulls/{number}/reviews/{review_id}",
                          f"deleting pending review {review_id} on #{number}")
 
     # --- check runs ----------------------------------------------------------------------------------
 
-    def check_runs(self, head_sha: str, name: str) -> list[CheckRunInfo]:
+    def check_runs(self, head_sha: str, name: str) -> list[rec.CheckRunInfo]:
         """The check runs named `name` on a commit, each with the app that created it (one listing, no
         commit fetch first)."""
         what = f"listing check runs of {head_sha[:12]}"
         runs = self._pages(f"{self.repo.url}/commits/{head_sha}/check-runs", {"check_name": name, "filter": "all"},
                            what, list_item="check_runs")
         try:
-            found = [check_run_info(r) for r in runs]
+            found = [rec.check_run_info(r) for r in runs]
         except (TypeError, ValueError, AttributeError) as exc:
             raise GitHubError(0, f"{what}: the answer was not the JSON GitHub sends") from exc
-        require_ids(found, what)
+        rec.require_ids(found, what)
         return found
 
     def create_check_run(self, *, name: str, head_sha: str, external_id: str, output: dict,
@@ -309,20 +311,20 @@ class GitHubAPI:
 
     # --- artifacts -----------------------------------------------------------------------------------
 
-    def artifacts(self, prefix: str) -> list[ArtifactInfo]:
+    def artifacts(self, prefix: str) -> list[rec.ArtifactInfo]:
         """Unexpired artifacts of this repository whose name starts with `prefix`, oldest first."""
         out = []
         try:
             for a in self.repo.get_artifacts():
                 if not a.name.startswith(prefix) or a.expired:
                     continue
-                out.append(artifact_info(a.raw_data, a.created_at.isoformat() if a.created_at else ""))
+                out.append(rec.artifact_info(a.raw_data, a.created_at.isoformat() if a.created_at else ""))
         except Exception as exc:  # noqa: BLE001
             raise _error(exc, "listing workflow artifacts") from exc
         out.sort(key=lambda a: (a.created_at, a.id))
         return out
 
-    def workflow_run(self, run_id: int) -> RunInfo:
+    def workflow_run(self, run_id: int) -> rec.RunInfo:
         """GET /repos/{o}/{r}/actions/runs/{run_id}: who ran which workflow file, on what event and branch."""
         try:
             _, data = self._read("GET", f"{self.repo.url}/actions/runs/{int(run_id)}",
@@ -331,7 +333,7 @@ class GitHubAPI:
             raise _error(exc, f"reading workflow run {run_id}") from exc
         if not isinstance(data, dict) or not isinstance(data.get("id"), int):
             raise GitHubError(0, f"reading workflow run {run_id}: the answer was not the JSON GitHub sends")
-        return run_info(data)
+        return rec.run_info(data)
 
     def run_artifact_ids(self, run_id: int) -> set[int]:
         """The ids of the artifacts GitHub lists under one workflow run (actions/list-workflow-run-artifacts)."""

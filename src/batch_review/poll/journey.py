@@ -30,12 +30,13 @@ from ..core.vocabulary import counted
 from ..findings.compose import TargetReport
 from ..findings.sarif import SarifTarget, write_sarif
 from ..github.pacing import WriteBudgetSpent
-from ..ledger import adoption
+from ..ledger import adoption, memory
 from ..ledger.queue import Queue, waiting_targets
 from ..ledger.store import Pending
 from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 from . import batches, posting, review, verified, verify
 from .batches import BatchRow
+from .dismissals import Reading
 from .posting import Stop, Work
 from .resubmit import expired_requests, resubmit_expired
 from .resume import keep_resumed, recover_recorded, resume_batches
@@ -330,8 +331,10 @@ def _publish(ctx: PollContext, ready: list[Ready], result: PollResult) -> None:
             result.in_body += len(w.draft.report.unplaced)
             w.done = ctx.github is None and not ctx.dry_run
         return
+    reading = _reading(ctx, result)
     if result.stop is None:
-        result.stop = posting.post_all(ctx.github, ctx.publisher, ctx.cfg.output, works)
+        result.stop = posting.post_all(ctx.github, ctx.publisher, ctx.cfg.output, works, reading)
+    _remember(ctx, reading, result)
     for w in works:
         result.notes.extend(w.notes)
         if w.failure:
@@ -343,6 +346,31 @@ def _publish(ctx: PollContext, ready: list[Ready], result: PollResult) -> None:
         if w.done and w.shown is not None:
             result.inline += len(w.shown.inline)
             result.in_body += len(w.shown.unplaced)
+
+
+def _reading(ctx: PollContext, result: PollResult) -> Reading:
+    """The run's dismissals, starting from the repository's memory when there is one to read."""
+    cfg, key = ctx.cfg.dismissals, getattr(ctx.provenance, "key", None)
+    reading = Reading(enabled=cfg.enabled)
+    if cfg.enabled and cfg.memory and key is not None:
+        reading.loaded = memory.load(ctx.github, ctx.cfg.artifacts.prefix, ctx.cfg.artifacts.workflows, key,
+                                     result.notes)
+        reading.remembered = reading.loaded.fingerprints
+    return reading
+
+
+def _remember(ctx: PollContext, reading: Reading, result: PollResult) -> None:
+    """The team's new dismissals added to the memory, written for the workflow to upload (when it changed)."""
+    key = getattr(ctx.provenance, "key", None)
+    cfg = ctx.cfg.dismissals
+    if reading.loaded is None or key is None:
+        return
+    today = ctx.now().date()
+    new = [memory.Entry(d.fingerprint, d.path, d.category, d.title, today.isoformat()) for d in reading.found]
+    merged = reading.loaded.merged(new, today=today, max_entries=cfg.max_entries, max_age_days=cfg.max_age_days)
+    if merged != reading.loaded:
+        path = memory.write(cfg.memory_dir, merged, ctx.github.repository, key)
+        result.notes.append(f"the memory of dismissed findings now holds {len(merged.entries)}: {path}")
 
 
 def _write_sarif(ctx: PollContext, m, draft: review.Draft) -> Path:

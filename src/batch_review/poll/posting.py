@@ -27,6 +27,7 @@ from ..findings.compose import TargetReport, check_conclusion, check_output, rev
 from ..github.graphql import PULLS_PER_QUERY
 from ..github.pacing import RESERVE, WriteBudgetSpent
 from .claims import Claims, ReviewJob
+from .dismissals import Reading
 from .review import Draft, comment_payload, earlier_fingerprints
 
 MAX_INLINE = 30  # reviewdog's cap per review, well clear of GitHub's abuse limits
@@ -47,6 +48,7 @@ class Work:
     reviews: int = 0
     check_runs: int = 0
     shown: TargetReport | None = None  # what the developer sees inline and in the body
+    hidden: dict[str, str] = field(default_factory=dict)  # dismissed fingerprints (dismissals.Reading.read)
     notes: list[str] = field(default_factory=list)
     failure: str | None = None
 
@@ -67,16 +69,16 @@ class Stop:
     resume_at: float | None  # epoch seconds from which the next poll can go on
 
 
-def post_all(github, publisher, out, works: list[Work]) -> Stop | None:
-    """Post every Work in order within the run's budgets (`out`: the config's output section); how the run
-    stopped early, or None. Works not reached are marked `left`."""
+def post_all(github, publisher, out, works: list[Work], dismissals: Reading | None = None) -> Stop | None:
+    """Post every Work in order within the run's budgets (`out`: the config's output section), without what
+    people dismissed (`dismissals`); how the run stopped early, or None. Works not reached are marked `left`."""
     ordered = sorted(works, key=Work.order)
     for start in range(0, len(ordered), PULLS_PER_QUERY):
         chunk = ordered[start:start + PULLS_PER_QUERY]
         stop = _primary_low(github)
         try:
             if stop is None:
-                _post_chunk(github, publisher, out, chunk)
+                _post_chunk(github, publisher, out, chunk, dismissals)
         except WriteBudgetSpent as exc:
             stop = Stop(str(exc), exc.resume_at)
         if stop is not None:
@@ -96,10 +98,12 @@ def _primary_low(github) -> Stop | None:
                 float(min(resets)) if resets else None)
 
 
-def _post_chunk(github, publisher, out, chunk: list[Work]) -> None:
+def _post_chunk(github, publisher, out, chunk: list[Work], dismissals: Reading | None = None) -> None:
     pulls = [w.target.number for w in chunk if w.target.kind == "pull"]
     try:
         snaps = github.pull_snapshots(pulls)[0] if pulls else {}
+        if dismissals is not None:  # never post what was dismissed: without this read, nothing is posted
+            dismissals.read(github, publisher.provenance, chunk, snaps)
     except GitHubError as exc:
         for w in chunk:
             w.failure = f"{w.name}: {exc}; left pending for the next run"
@@ -157,16 +161,16 @@ class Composer:
     what our earlier reviews in `reviews` already said; each version composed once."""
 
     def __init__(self, publisher, w: Work) -> None:
-        self.trust, self.draft = publisher.provenance, w.draft
+        self.trust, self.draft, self.hidden = publisher.provenance, w.draft, w.hidden
         self.marker = Marker(w.key, w.target.head_sha, w.manifest.digest(), base=w.target.base_sha)
         self.versions: dict = {}
 
     def _version(self, inline_ok: bool, reviews) -> tuple:
         earlier = earlier_fingerprints(reviews, self.marker, self.trust)
         if (inline_ok, earlier) not in self.versions:
-            rep = self.draft.posted(earlier, inline_ok=inline_ok, max_inline=MAX_INLINE)
+            rep = self.draft.posted(earlier, inline_ok=inline_ok, max_inline=MAX_INLINE, hidden=self.hidden)
             bodies = [self.trust.seal(b) for b in review_bodies(rep, self.marker.manifest, self.marker.base)]
-            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c) for c in rep.inline])
+            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c, self.draft.fingerprints[c.finding]) for c in rep.inline])
         return self.versions[(inline_ok, earlier)]
 
     def __call__(self, inline_ok: bool, reviews) -> tuple[list[str], list[dict]]:
@@ -180,7 +184,7 @@ class Composer:
 def _finish(publisher, out, w: Work, job: ReviewJob | None) -> None:
     """After the review (if any): the check run where one is due; the Work's outcome."""
     t = w.target
-    for_check = w.draft.report
+    for_check = w.draft.without((), w.hidden) if w.hidden else w.draft.report
     if job is not None:
         w.notes.extend(job.notes)
         if job.outcome == "failed":
@@ -192,7 +196,7 @@ def _finish(publisher, out, w: Work, job: ReviewJob | None) -> None:
         w.reviews = job.posted
         w.shown = job.build.report(job.inline, job.listing)
         marker = Marker(w.key, t.head_sha, w.manifest.digest(), base=t.base_sha)
-        for_check = w.draft.without(earlier_fingerprints(job.listing, marker, publisher.provenance))
+        for_check = w.draft.without(earlier_fingerprints(job.listing, marker, publisher.provenance), w.hidden)
     if t.kind != "pull" or out.mode in ("check", "both") or w.failed_batch:
         output, annotations = check_output(for_check)
         if w.failed_batch:

@@ -14,11 +14,11 @@ a fingerprint anyone else writes would hide a finding (`earlier_fingerprints`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..core.diffs import line_hash
 from ..core.markers import Identity, Marker, fingerprint, marker_of, read_fingerprints
-from ..core.vocabulary import RIGHT, Finding
+from ..core.vocabulary import RIGHT, Finding, severity_rank
 from ..findings.anchoring import (
     InlineComment,
     Placement,
@@ -37,12 +37,14 @@ REFUSED_INLINE = "GitHub did not accept it as an inline comment"
 OTHER_FILE = "the answer names a file that request did not show"
 
 
-def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding) -> str:
-    """The finding's fingerprint: file (as the diff names it), side, the line's crc, normalised title."""
+def finding_fingerprint(files: Mapping[str, ReviewedFile], f: Finding, *, legacy: bool = False) -> str:
+    """The finding's fingerprint: file (as the diff names it), side, the line's crc, category, normalised
+    title; `legacy`: without the category, as releases before issue 20 wrote it."""
     path = normalize_path(f.path) if f.path not in files else f.path
     reviewed = files.get(path)
     hashes = (reviewed.crc if reviewed is not None else None) or ()
-    return fingerprint(path, f.side, line_hash(hashes, f.line) if f.side == RIGHT else None, f.title)
+    crc = line_hash(hashes, f.line) if f.side == RIGHT else None
+    return fingerprint(path, f.side, crc, f.title, None if legacy else f.category)
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,35 @@ class Draft:
 
     report: TargetReport
     fingerprints: Mapping[Finding, str]
+    legacy: Mapping[Finding, str] = field(default_factory=dict)  # the same, as older releases wrote them
 
-    def without(self, earlier: Iterable[str]) -> TargetReport:
-        """The report without the findings an earlier review posted; the rest carry their fingerprints."""
-        earlier = frozenset(earlier)
+    def _earlier(self, f: Finding, earlier: frozenset[str]) -> bool:
+        return self.fingerprints[f] in earlier or self.legacy.get(f) in earlier
+
+    def without(self, earlier: Iterable[str], hidden: Mapping[str, str] | None = None) -> TargetReport:
+        """The report without the findings an earlier review posted, nor those dismissed (`hidden`:
+        fingerprint -> the author's login when the author dismissed it, else ""); the rest carry their
+        fingerprints. A critical or high finding its author dismissed stays named in the body."""
+        earlier, hidden = frozenset(earlier), hidden or {}
         fp = self.fingerprints
         report = self.report
-        inline = [c for c in report.inline if fp[c.finding] not in earlier]
-        unplaced = [(f, why) for f, why in report.unplaced if fp[f] not in earlier]
-        repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced)
+        dismissed = [f for f in report.findings if fp[f] in hidden or self.legacy.get(f) in hidden]
+        gone = {id(f) for f in dismissed}
+        inline = [c for c in report.inline if id(c.finding) not in gone and not self._earlier(c.finding, earlier)]
+        unplaced = [(f, why) for f, why in report.unplaced if id(f) not in gone and not self._earlier(f, earlier)]
+        repeated = len(report.inline) + len(report.unplaced) - len(inline) - len(unplaced) - len(dismissed)
         kept = [fp[c.finding] for c in inline] + [fp[f] for f, _ in unplaced]
-        return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=kept)
+        shown = [(f, hidden.get(fp[f]) or hidden.get(self.legacy.get(f), "")) for f in dismissed
+                 if severity_rank(f.severity) >= severity_rank("high")]
+        return replace(report, inline=inline, unplaced=unplaced, repeated=repeated, fingerprints=kept,
+                       dismissed=len(dismissed), dismissed_by_author=[(f, by) for f, by in shown if by])
 
-    def posted(self, earlier: Iterable[str], *, inline_ok: bool, max_inline: int) -> TargetReport:
-        """What a review posts: without what our earlier reviews said, at most `max_inline` inline comments;
-        with `inline_ok` False (GitHub refused an inline comment) every finding in the body."""
-        report = self.without(earlier)
+    def posted(self, earlier: Iterable[str], *, inline_ok: bool, max_inline: int,
+               hidden: Mapping[str, str] | None = None) -> TargetReport:
+        """What a review posts: without what our earlier reviews said or people dismissed, at most
+        `max_inline` inline comments; with `inline_ok` False (GitHub refused an inline comment) every finding
+        in the body."""
+        report = self.without(earlier, hidden)
         capped = cap_inline(Placement(report.inline, report.unplaced), max_inline)
         report = replace(report, inline=capped.inline, unplaced=capped.unplaced)
         if not inline_ok:
@@ -86,7 +101,8 @@ def assemble(m: Manifest, key: str, results: Mapping[str, RequestResult], resubm
     """What one target's requests found, and each finding's fingerprint (computed once, here)."""
     report = build_report(m, key, results, set(resubmitted), min_severity=min_severity, server_url=server_url)
     files = m.files.get(key, {})
-    return Draft(report, {f: finding_fingerprint(files, f) for f in report.findings})
+    return Draft(report, {f: finding_fingerprint(files, f) for f in report.findings},
+                 {f: finding_fingerprint(files, f, legacy=True) for f in report.findings})
 
 
 def build_report(m: Manifest, key: str, results: Mapping[str, RequestResult], resubmitted: set[str], *,
@@ -166,9 +182,10 @@ def earlier_fingerprints(reviews, marker: Marker, identity: Identity) -> frozens
     return frozenset(fps)
 
 
-def comment_payload(c: InlineComment) -> dict:
-    """The review comment GitHub is sent for one inline finding."""
-    payload = {"path": c.path, "line": c.line, "side": c.side, "body": inline_body(c, suggestion_block(c))}
+def comment_payload(c: InlineComment, fp: str | None = None) -> dict:
+    """The review comment GitHub is sent for one inline finding, its first line naming the finding's
+    fingerprint (`fp`), by which a dismissal of the comment names the finding (poll/dismissals.py)."""
+    payload = {"path": c.path, "line": c.line, "side": c.side, "body": inline_body(c, suggestion_block(c), fp)}
     if c.start_line is not None and c.start_line != c.line:
         payload["start_line"] = c.start_line
         payload["start_side"] = c.start_side or c.side

@@ -33,6 +33,7 @@ from ..core.markers import Identity
 from ..core.provenance import Provenance
 from ..core.vocabulary import counted
 from ..git.repo import GitRepo
+from ..ledger import memory
 from ..ledger.adoption import orphan_heads, seen_in
 from ..ledger.batchfile import BatchFileWriter
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
@@ -134,6 +135,18 @@ def _select(ctx: SubmitContext, listing) -> TargetSelection:
     return selection
 
 
+def _memory(ctx: SubmitContext) -> memory.Memory | None:
+    """The findings this team dismissed before (ledger/memory.py), when there is a memory to read."""
+    cfg, key = ctx.cfg, ctx.trust().key
+    if ctx.github is None or key is None or not (cfg.dismissals.enabled and cfg.dismissals.memory):
+        return None
+    notes: list[str] = []
+    remembered = memory.load(ctx.github, cfg.artifacts.prefix, cfg.artifacts.workflows, key, notes)
+    for note in notes:
+        ctx.warn(f"warning: {note}")
+    return remembered
+
+
 def run_submit(ctx: SubmitContext) -> SubmitResult:
     """Targets, their requests within budget, the batch files and manifest; then (unless a dry run) the
     uploads and batches. Raises OverBudget when the budget leaves nothing to send."""
@@ -146,7 +159,8 @@ def run_submit(ctx: SubmitContext) -> SubmitResult:
                           store_bugs=list(listing.bugs))
     with ctx.group("Build and submit"):
         plans, skipped = plan_targets(ctx.git, cfg, selection, progress=ctx.progress,
-                                      state_folder=path_inside(ctx.state_root, ctx.git.toplevel()))
+                                      state_folder=path_inside(ctx.state_root, ctx.git.toplevel()),
+                                      remembered=_memory(ctx))
         result.skipped_targets.extend(skipped)
         kept, result.deferred, result.budget_note = apply_budget(cfg, [p for p in plans if p.specs],
                                                                  verify=cfg.verify.enabled)

@@ -31,7 +31,7 @@ from ..git.repo import GitRepo
 from ..ledger.batchfile import encode_line
 from ..ledger.manifest import ReviewedFile, SkippedFile
 from ..planning.builder import RequestBuilder, RequestSpec
-from ..planning.packing import FileItem, line_counts, pack, render, target_context
+from ..planning.packing import FileItem, line_counts, pack, remembered_text, render, target_context
 from ..planning.pricing import CostEstimate, cost_of
 from ..planning.rules import RepositoryRules
 from ..planning.tokenizer import o200k_counter
@@ -120,13 +120,18 @@ def _paths(parts) -> list[str]:
 
 
 def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPlan, files: list[FileDiff],
-              items: list[FileItem], rules: RepositoryRules) -> list[RequestSpec]:
-    """Render, context, pack (room kept for the most rules a request of the target can carry), each
-    request's rules before its text, build: the target's requests in file order; what does not fit, skipped."""
+              items: list[FileItem], rules: RepositoryRules, remembered=None) -> list[RequestSpec]:
+    """Render, context (with what the team dismissed before, `remembered`), pack (room kept for the most rules
+    a request of the target can carry), each request's rules before its text, build: the target's requests in
+    file order; what does not fit, skipped."""
     ready, skipped = render(items, cfg.files.max_file_bytes)
     counts = {r.item.fd.path: r.rendered.counts for r in ready}  # every file of the change, with its counts
     listing = [(fd.path, *(counts.get(fd.path) or line_counts(fd)), fd.path in counts) for fd in files]
     context = target_context(plan.target, listing, cfg.max_description_chars)
+    if remembered is not None and remembered.entries:  # ledger.memory.Memory: what the team dismissed before
+        shown = [(e.path, e.category, e.title) for e in remembered.on(fd.path for fd in files)]
+        context = dataclasses.replace(context, head=context.head + remembered_text(
+            shown, cfg.dismissals.max_prompt_tokens))
     packed, reserved = [], 0
     if ready:
         shared = builder_for(ready[0].item.model)  # the run's prefix and input budget, the same for every model
@@ -149,7 +154,7 @@ def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPla
 
 def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target,
                 since: Marker | None = None, *, state_folder: str | None = None,
-                rules: RulesReader | None = None) -> TargetPlan:
+                rules: RulesReader | None = None, remembered=None) -> TargetPlan:
     """The requests for one target. With `since` (our last review of this pull request) and
     `incremental` on, only what changed since that review is sent, within the pull request's files;
     a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review.
@@ -170,7 +175,7 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
     if reviewed is None:
         return plan
     items = _file_items(cfg, reviewed, {fd.path: i for i, fd in enumerate(files)}, plan, state_folder)
-    specs = _requests(cfg, builder_for, plan, files, items, repo_rules)
+    specs = _requests(cfg, builder_for, plan, files, items, repo_rules, remembered)
     shown = {f.path for spec in specs for f in spec.files}
     full = {fd.path: fd for fd in files}  # placement and fingerprints use the pull request's diff, as GitHub shows it
     for item in items:
@@ -178,8 +183,8 @@ def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder],
             plan.reviewed_files += 1
             fd = full[item.fd.path]
             held = invisible_lines(fd.hunks) if holds_invisible else None  # what a suggestion may keep
-            plan.files[fd.path] = ReviewedFile.of(fd.commentable(), right_line_hashes(fd.hunks) if cfg.incremental
-                                                  else None, held)
+            plan.files[fd.path] = ReviewedFile.of(fd.commentable(), right_line_hashes(fd.hunks)
+                                                  if cfg.incremental or cfg.dismissals.enabled else None, held)
     plan.specs = specs
     plan.lines = [encode_line(spec.custom_id, cfg.provider.batch_url(builder_for(spec.model).endpoint), spec.body)
                   for spec in specs]
@@ -208,10 +213,11 @@ def builders(cfg) -> Callable[[str], RequestBuilder]:
 
 def plan_targets(git: GitRepo, cfg, selection: TargetSelection, *, state_folder: str | None = None,
                  progress: Callable[[int, int, str], None] = lambda done, total, current: None,
-                 ) -> tuple[list[TargetPlan], list[Skip]]:
+                 remembered=None) -> tuple[list[TargetPlan], list[Skip]]:
     """Every selected target's plan (those with no request too), and the targets that could not be planned
     or have nothing to review, with why. `progress(done, total, now)` is told before each target and at the
-    end; nothing under `state_folder` (a path in the checkout) is reviewed."""
+    end; nothing under `state_folder` (a path in the checkout) is reviewed. `remembered` (ledger.memory.Memory):
+    the findings this team dismissed before, shown to the model on the files they name."""
     builder_for, reader = builders(cfg), RulesReader.of(git, cfg)
     plans, skipped, total = [], [], len(selection.targets)
     for done, target in enumerate(selection.targets):
@@ -219,7 +225,7 @@ def plan_targets(git: GitRepo, cfg, selection: TargetSelection, *, state_folder:
         try:
             with cycle_collection_paused():
                 plan = plan_target(git, cfg, builder_for, target, selection.last_reviews.get(target.key),
-                                   state_folder=state_folder, rules=reader)
+                                   state_folder=state_folder, rules=reader, remembered=remembered)
         except RepositoryError as exc:
             skipped.append(Skip(target.label, str(exc)))
             continue

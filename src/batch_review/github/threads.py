@@ -1,0 +1,122 @@
+"""What people did with review comments: the GraphQL read of pull requests' review threads, as records (pure).
+
+GitHub's REST API has no resolved state for a review thread; GraphQL's `reviewThreads { isResolved,
+resolvedBy }` has. One query reads THREAD_PULLS_PER_QUERY pull requests: each one's author and, per thread
+(up to THREADS_PER_PULL), whether it is resolved and by whom, and its first COMMENTS_PER_THREAD comments
+(the first is the one the thread is about), each with its author, body, the database id of its review and
+up to REACTIONS_PER_COMMENT of its 👎 reactions (`reactions(content: THUMBS_DOWN)`) with their users: one
+read per pull requests' chunk instead of a REST call per comment. The query stays under GitHub's 500,000
+node limit (THREAD_PULLS_PER_QUERY x (threads + threads x comments x (1 + reactions))) and every `first` is
+at most 100. What is cut (more threads, comments or reactions than read) is said in `Threads.cut`.
+
+GraphQL names a bot without `[bot]`: logins here take REST's form (`graphql.author_login`). Everything
+read is GitHub's record of what users wrote (bodies, logins): data, judged by poll/dismissals.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..core.errors import GitHubError
+from .graphql import BAD_ANSWER
+
+THREAD_PULLS_PER_QUERY = 8
+THREADS_PER_PULL = 100
+COMMENTS_PER_THREAD = 10
+REACTIONS_PER_COMMENT = 50
+
+_COMMENT = ("fullDatabaseId path author { __typename login } body pullRequestReview { fullDatabaseId } "
+            f"reactions(content: THUMBS_DOWN, first: {REACTIONS_PER_COMMENT}) {{ totalCount nodes {{ user {{ login }} }} }}")
+_PULL = (f"author {{ __typename login }} reviewThreads(first: {THREADS_PER_PULL}) {{ totalCount nodes {{ "
+         f"isResolved resolvedBy {{ login }} comments(first: {COMMENTS_PER_THREAD}) {{ totalCount nodes {{ {_COMMENT} }} }} }} }}")
+
+
+@dataclass(frozen=True)
+class ThreadComment:
+    id: int
+    path: str
+    author: str  # REST's form ("x[bot]" for a bot); "" for a deleted user
+    body: str
+    review_id: int | None  # the review it was posted in
+    thumbs_down: tuple[str, ...]  # logins of the users who reacted 👎
+
+
+@dataclass(frozen=True)
+class Thread:
+    resolved_by: str | None  # the login that resolved it, "" when resolved by a deleted user, None: open
+    comments: tuple[ThreadComment, ...]  # the first is the comment the thread is about; then the replies
+
+
+@dataclass(frozen=True)
+class PullThreads:
+    number: int
+    author: str
+    threads: tuple[Thread, ...]
+    cut: tuple[str, ...] = ()  # what the read did not see (more threads, comments or reactions)
+
+
+def chunks(numbers: Iterable[int]) -> list[list[int]]:
+    ordered = sorted({int(n) for n in numbers})
+    if any(n <= 0 for n in ordered):
+        raise ValueError("pull request numbers are positive")
+    return [ordered[i:i + THREAD_PULLS_PER_QUERY] for i in range(0, len(ordered), THREAD_PULLS_PER_QUERY)]
+
+
+def threads_query(numbers: Iterable[int]) -> tuple[str, dict]:
+    """(query, variables) reading each pull request's threads (alias p<number>)."""
+    pulls = " ".join(f"p{n}: pullRequest(number: {n}) {{ ...threads }}" for n in sorted({int(n) for n in numbers}))
+    return (f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {pulls} }} }} "
+            f"fragment threads on PullRequest {{ {_PULL} }}"), {}
+
+
+def _login(node: object, *, typed: bool = True) -> str:
+    if node is None:
+        return ""
+    if not isinstance(node, dict) or not isinstance(node.get("login"), str):
+        raise ValueError("login")
+    return f"{node['login']}[bot]" if typed and node.get("__typename") == "Bot" else node["login"]
+
+
+def _comment(node: dict, cut: list[str]) -> ThreadComment:
+    reactions = node["reactions"]
+    users = tuple(_login(r["user"], typed=False) for r in reactions["nodes"] if r and r.get("user") is not None)
+    if reactions["totalCount"] > len(reactions["nodes"]):
+        cut.append(f"{reactions['totalCount'] - len(reactions['nodes'])} 👎 reaction(s) not read")
+    review = node.get("pullRequestReview")
+    body = node["body"]
+    if not isinstance(body, str):
+        raise ValueError("body")
+    return ThreadComment(int(node["fullDatabaseId"]), str(node["path"]), _login(node["author"]), body,
+                         int(review["fullDatabaseId"]) if review and review.get("fullDatabaseId") else None, users)
+
+
+def _thread(node: dict, cut: list[str]) -> Thread:
+    conn = node["comments"]
+    comments = tuple(_comment(c, cut) for c in conn["nodes"] if c is not None)
+    if conn["totalCount"] > len(comments):
+        cut.append(f"{conn['totalCount'] - len(comments)} reply(ies) not read")
+    if not isinstance(node["isResolved"], bool):
+        raise ValueError("isResolved")
+    resolved_by = (_login(node.get("resolvedBy"), typed=False) if node["isResolved"] else None)
+    return Thread(resolved_by, comments)
+
+
+def read_threads(data: dict, numbers: Iterable[int]) -> dict[int, PullThreads]:
+    """{number: its threads}; a pull request GitHub does not know is absent."""
+    out: dict[int, PullThreads] = {}
+    try:
+        repo = data["repository"]
+        for n in sorted({int(n) for n in numbers}):
+            p = repo.get(f"p{n}")
+            if p is None:
+                continue
+            cut: list[str] = []
+            conn = p["reviewThreads"]
+            threads = tuple(_thread(t, cut) for t in conn["nodes"] if t is not None)
+            if conn["totalCount"] > len(threads):
+                cut.append(f"{conn['totalCount'] - len(threads)} thread(s) past the first {THREADS_PER_PULL} not read")
+            out[n] = PullThreads(n, _login(p["author"]), threads, tuple(cut))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GitHubError(0, f"reading review threads: {BAD_ANSWER}") from exc
+    return out
