@@ -112,10 +112,13 @@ def test_a_create_whose_answer_is_lost_is_found_by_metadata_and_not_created_twic
 
 def test_a_create_refused_with_5xx_that_made_nothing_is_sent_again_once(client, openai_emu, tmp_path):
     file_id = client.upload(_input(tmp_path, "r1"))
+    # part 2 of the same manifest runs already: its batch is not part 1's answer
+    other = client.create(client.upload(_input(tmp_path, "r9")), ENDPOINT, _meta("2"))
     openai_emu.inject("POST", r"^/v1/batches$", 500)
-    state = client.create(file_id, ENDPOINT, _meta())
-    assert len(openai_emu.requests("POST", r"^/v1/batches$")) == 2
-    assert list(openai_emu.batches) == [state.id]
+    state = client.create(file_id, ENDPOINT, _meta("1"))
+    assert len(openai_emu.requests("POST", r"^/v1/batches$")) == 3
+    assert sorted(openai_emu.batches) == sorted([other.id, state.id])
+    assert state.input_file_id == file_id and state.metadata == _meta("1")
 
 
 def test_a_create_refused_with_400_is_not_retried(client, openai_emu, tmp_path):
@@ -267,3 +270,15 @@ def test_cancel_asks_the_service_and_a_finished_batch_refuses(client, openai_emu
         client.cancel(state.id)
     assert caught.value.status == 409
     assert caught.value.line() == f"cancelling batch {state.id}: HTTP 409: Cannot cancel a batch with status 'cancelled'."
+
+
+@pytest.mark.parametrize(("retry_after", "waited"), [("7", 7.0), ("3600", 60.0), (None, 0.5)])
+def test_a_create_waits_what_the_service_asks_at_most_a_minute(client, openai_emu, tmp_path, monkeypatch,
+                                                               retry_after, waited):
+    slept: list[float] = []
+    monkeypatch.setattr(openai_batches.time, "sleep", slept.append)
+    file_id = client.upload(_input(tmp_path, "r1"))
+    openai_emu.inject("POST", r"^/v1/batches$", 429, retry_after=retry_after)
+    client.create(file_id, ENDPOINT, _meta())
+    assert slept == [waited]
+    assert len(openai_emu.batches) == 1
