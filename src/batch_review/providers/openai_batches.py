@@ -192,12 +192,12 @@ def _newest(first_page, now: float | None, what: str) -> list:
     found = []
     try:
         page = first_page()
-        for _ in range(MAX_LIST_PAGES):
+        for read in range(1, MAX_LIST_PAGES + 1):
             for item in page.data:
                 if item.created_at < since:
                     return found
                 found.append(item)
-            if not page.has_next_page():
+            if read == MAX_LIST_PAGES or not page.has_next_page():
                 break
             page = page.get_next_page()
     except Exception as exc:  # noqa: BLE001
