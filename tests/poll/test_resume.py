@@ -74,7 +74,7 @@ def _set(key, value):
     (lambda lines: [{**lines[0], "method": "GET"}, *lines[1:]], "line 1: sent to"),
     (lambda lines: [b"{not json", *lines[1:]], "line 1: not a JSON request"),
     (lambda lines: [[1, 2], *lines[1:]], "line 1: not a batch request (custom_id, body)"),
-    (lambda lines: [*lines, lines[0]], "request(s) ("),  # a request twice
+    (lambda lines: [*lines, lines[0]], "requests (1 distinct)"),  # a request twice
     (lambda lines: [{**lines[0], "custom_id": "pr-9:0001:0"}, *lines[1:]], "the manifest records"),  # not ours
 ])
 def test_an_input_line_the_manifest_did_not_plan_is_refused(planned, client, world, change, says):
@@ -107,7 +107,7 @@ def test_resuming_uploads_afresh_and_deletes_only_the_killed_runs_own_upload(pla
     b = planned.manifest.batches[0]
     own = client.upload(planned.directory / b.file)  # the killed run's upload: our name, our size
     planned.manifest.record(0, input_file_id=own)
-    (created,) = resume_batches(client, Config(), planned, planned.manifest.batches, log=lambda s: None)
+    (created,) = resume_batches(client, Config(), planned, planned.manifest.batches, log=lambda s: None).created
     assert world.openai.batches[created]["input_file_id"] not in (own, None)
     assert own not in world.openai.files
     assert planned.manifest.batches[0].id == created
