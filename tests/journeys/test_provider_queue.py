@@ -220,3 +220,43 @@ def test_a_batch_larger_than_the_queue_goes_to_the_next_submit_once_the_key_is_s
     assert len(emu.queue_refusals) == refusals, "each part of the split night fits the queue"
     assert lost_and_twice(world, TITLES) == ([], []) and sent_twice(world) == []
     assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+
+
+def test_a_refused_batch_that_is_not_this_manifests_is_not_believed(world, capsys):
+    """An altered manifest names someone else's batch that the queue refused (who holds the provider key
+    could make one): it does not carry this manifest's digest, so nothing is created again for it and
+    nothing is posted; the manifest is reported."""
+    world.configure("request_unit: file\n")
+    assert world.submit() == 0
+    emu = world.openai
+    (ours,) = emu.batches
+    foreign = occupy(emu, 10)  # in progress already: make a second one that the queue refuses
+    emu.enqueued_token_limit = 10
+    stranger = occupy_refused(emu)
+    assert emu.batches[stranger]["status"] == "failed" and emu.batches[foreign]["status"] == "in_progress"
+    path = world.manifests()[0]
+    doc = json.loads(path.read_text())
+    doc["batches"][0]["id"] = stranger
+    path.write_text(json.dumps(doc))
+    before = set(emu.batches)
+    capsys.readouterr()
+    assert world.poll() == 0
+    out = capsys.readouterr()
+    assert "does not carry this manifest's digest" in out.out + out.err
+    assert set(emu.batches) == before, "nothing created again for a batch that is not ours"
+    assert world.github.reviews(1) == [] and ours in emu.batches
+
+
+def occupy_refused(emu) -> str:
+    """Another batch of the organization, created and refused by its full queue."""
+    import openai
+
+    body = {"model": "gpt-5-mini", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u" * 400}],
+            "max_completion_tokens": 10}
+    line = json.dumps({"custom_id": "x-1", "method": "POST", "url": "/v1/chat/completions", "body": body})
+    client = openai.OpenAI(api_key=emu.api_key, base_url=emu.base_url)
+    upload = client.files.create(file=("x.jsonl", io.BytesIO(line.encode() + b"\n")), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h",
+                                  metadata={"batch_review": "2", "part": "1/1"})
+    emu.advance(batch.id, "in_progress")
+    return batch.id
