@@ -188,3 +188,75 @@ def test_max_enqueued_tokens_splits_the_night_and_delivers_every_target(tmp_path
         assert 0 < len(night.polls[0].posted) < 12, "the first batch's reviews go out while the others wait"
     finally:
         night.github.stop()
+
+
+def test_a_batch_larger_than_the_queue_goes_to_the_next_submit_once_the_key_is_set(world, capsys):
+    """Without the key the night is one batch larger than the organization's queue: refused at every poll.
+    Once budget.max_enqueued_tokens is set, the poll leaves its targets to the next submit (nothing of them
+    ran or was posted) and retires it; that submit splits them to fit, and they are posted exactly once."""
+    world.configure("request_unit: file\n")
+    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
+                       "util.py": [finding("util.py", 4, title="Leak")]})
+    emu = world.openai
+    assert world.submit() == 0
+    (first,) = emu.batches
+    emu.enqueued_token_limit = emu.batch_tokens(first) * 3 // 4  # the whole night never fits
+    assert emu.start_all() == [first]
+    assert world.poll() == 0 and world.github.reviews(1) == []
+    assert emu.start_all() != [], "sent again, refused again"
+    world.configure("max_input_tokens: 1000\nbudget:\n  max_enqueued_tokens: 1000\n")  # the user sets the key
+    capsys.readouterr()
+    assert world.poll() == 0
+    assert "left to the next submit, which splits them to fit" in capsys.readouterr().out
+    assert world.manifests() == [] and world.github.reviews(1) == []
+    assert world.submit() == 0, "not pending any more: submitted again, split"
+    parts = world.manifest()["batches"]
+    assert len(parts) == 2
+    refusals = len(emu.queue_refusals)
+    for _ in range(4):
+        emu.start_all()
+        emu.complete_all()
+        assert world.poll() == 0
+    assert len(emu.queue_refusals) == refusals, "each part of the split night fits the queue"
+    assert lost_and_twice(world, TITLES) == ([], []) and sent_twice(world) == []
+    assert len(world.github.reviews(1)) == 1 and world.manifests() == []
+
+
+def test_a_refused_batch_that_is_not_this_manifests_is_not_believed(world, capsys):
+    """An altered manifest names someone else's batch that the queue refused (who holds the provider key
+    could make one): it does not carry this manifest's digest, so nothing is created again for it and
+    nothing is posted; the manifest is reported."""
+    world.configure("request_unit: file\n")
+    assert world.submit() == 0
+    emu = world.openai
+    (ours,) = emu.batches
+    foreign = occupy(emu, 10)  # in progress already: make a second one that the queue refuses
+    emu.enqueued_token_limit = 10
+    stranger = occupy_refused(emu)
+    assert emu.batches[stranger]["status"] == "failed" and emu.batches[foreign]["status"] == "in_progress"
+    path = world.manifests()[0]
+    doc = json.loads(path.read_text())
+    doc["batches"][0]["id"] = stranger
+    path.write_text(json.dumps(doc))
+    before = set(emu.batches)
+    capsys.readouterr()
+    assert world.poll() == 0
+    out = capsys.readouterr()
+    assert "does not carry this manifest's digest" in out.out + out.err
+    assert set(emu.batches) == before, "nothing created again for a batch that is not ours"
+    assert world.github.reviews(1) == [] and ours in emu.batches
+
+
+def occupy_refused(emu) -> str:
+    """Another batch of the organization, created and refused by its full queue."""
+    import openai
+
+    body = {"model": "gpt-5-mini", "messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u" * 400}],
+            "max_completion_tokens": 10}
+    line = json.dumps({"custom_id": "x-1", "method": "POST", "url": "/v1/chat/completions", "body": body})
+    client = openai.OpenAI(api_key=emu.api_key, base_url=emu.base_url)
+    upload = client.files.create(file=("x.jsonl", io.BytesIO(line.encode() + b"\n")), purpose="batch")
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/chat/completions", completion_window="24h",
+                                  metadata={"batch_review": "2", "part": "1/1"})
+    emu.advance(batch.id, "in_progress")
+    return batch.id

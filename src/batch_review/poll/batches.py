@@ -26,7 +26,7 @@ from ..core.errors import BatchAPIError
 from ..core.vocabulary import counted
 from ..findings.results import RequestResult, parse_output_lines
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
-from ..ledger.queue import queue_refused, waiting_targets
+from ..ledger.queue import part_tokens, queue_refused, waiting_targets
 from ..ledger.send import found_by_digest
 from ..ledger.store import Listing, Pending
 from ..providers.base import BatchProvider, BatchState
@@ -123,16 +123,16 @@ def read_recovered(client: BatchProvider, pending: Pending, states: list[BatchSt
     return True
 
 
-def clear_refused(pending: Pending, states: list[BatchState | None], notes: list[str]) -> dict[int, str]:
+def clear_refused(pending: Pending, states: list[BatchState | None], notes: list[str]) -> dict[int, BatchState]:
     """A batch the provider's queue refused never ran and is not billed: its part counts as not created
-    (its id cleared, its state None), to be created again when the queue has room; part -> refused id."""
+    (its id cleared, its state None), to be created again when the queue has room; part -> refused batch."""
     m = pending.manifest
     cleared = {}
     for index, state in enumerate(states):
         if state is not None and queue_refused(state):
             m.record(index, id=None)
             states[index] = None
-            cleared[index] = state.id
+            cleared[index] = state
             notes.append(f"{pending.name}: batch {state.id} (part {index + 1}) was refused by the provider's "
                          "queue (token_limit_exceeded); it goes out again when the queue has room")
     return cleared
@@ -210,3 +210,13 @@ def add_usage(usage: dict[str, dict], records: Mapping[str, RequestRecord], resu
         totals["requests"] += 1
         for key in USAGE_KEYS:
             totals[key] += int(getattr(r.usage, key, 0) or 0)
+
+
+def over_the_queue(m: Manifest, states: list[BatchState | None], limit: int | None) -> list[int]:
+    """The parts with no batch that hold more estimated input tokens than budget.max_enqueued_tokens and
+    more than one request: made before the key was set (or with a larger one), they can never be sent
+    whole. A single request over it is not among them (nothing smaller can be made of it)."""
+    if limit is None:
+        return []
+    tokens = part_tokens(m)
+    return [i for i, s in enumerate(states) if s is None and tokens[i] > limit and m.batches[i].requests > 1]

@@ -64,7 +64,7 @@ class PollResult:
     pending_reviews: int = 0  # of them, not posted yet: left for the next poll (the stop, or a failure)
     queue: Queue = field(default_factory=Queue)  # the provider's queue: our batches in it, the limit
     unsent: list[Pending] = field(default_factory=list)  # manifests with parts to create at the end
-    refused: dict[str, set[int]] = field(default_factory=dict)  # manifest -> parts the queue refused
+    refused: dict[str, dict[int, BatchState]] = field(default_factory=dict)  # manifest -> part -> refused batch
     queue_waiting_batches: int = 0  # parts left for a later poll: no room in the provider's queue
     queue_waiting_targets: int = 0  # the targets with a request in one of them
 
@@ -176,10 +176,10 @@ def _batch_states(ctx: PollContext, pending: Pending, result: PollResult) -> lis
     if states is None:
         return None
     cleared = batches.clear_refused(pending, states, result.notes)
-    result.refused[pending.name] = set(cleared)
+    result.refused[pending.name] = cleared
     if any(s is None for s in states):
         recovered = batches.recover_unrecorded(ctx.client, pending, result.notes)
-        result.notes.extend(recover_recorded(pending, result.seen, cleared.values()))
+        result.notes.extend(recover_recorded(pending, result.seen, [s.id for s in cleared.values()]))
         if not batches.read_recovered(ctx.client, pending, states, recovered, result):
             return None
     result.queue.holding(pending.manifest, states)
@@ -222,7 +222,8 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
     states = _batch_states(ctx, pending, result)
     if states is None:
         return
-    waiting = [s for s in states if s is None or s.status in BATCH_PENDING]
+    parts, dropped = _dropped(ctx, pending, states, result)
+    waiting = [s for i, s in enumerate(states) if i not in parts and (s is None or s.status in BATCH_PENDING)]
     if waiting:  # None: a part not created yet (the submit may still be running, or the queue is full)
         result.pending_batches += len(waiting)
         if any(s is None for s in states) and not ctx.dry_run:
@@ -238,12 +239,13 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
         started = verify.start_round(ctx, pending, results, resubmitted, result.seen, log=ctx.log)
         result.notes.extend(started.notes)
     works = []
-    for key in (k for k in m.targets if k not in started.keys):
+    for key in (k for k in m.targets if k not in started.keys and k not in dropped):
         failed_batch = any(states[records[cid].batch].status == "failed" for cid in m.requests_for(key))
         draft = review.assemble(m, key, results, resubmitted, min_severity=ctx.cfg.output.min_severity,
                                 server_url=ctx.server_url)
         works.append(Work(m, pending.name, key, draft, failed_batch=failed_batch))
-    ready.append(Ready(pending, states, kept and started.kept, works))
+    refused = list(result.refused.get(pending.name, {}).values())  # their copies go when it is retired
+    ready.append(Ready(pending, [*states, *refused], kept and started.kept, works))
 
 
 def _poll_verify(ctx: PollContext, pending: Pending, result: PollResult, ready: list[Ready]) -> None:
@@ -270,6 +272,23 @@ def _poll_verify(ctx: PollContext, pending: Pending, result: PollResult, ready: 
     works = [Work(m, pending.name, key, verified.draft(m, key, texts.get(key), why, min_severity=ctx.cfg.output.min_severity,
                                                       server_url=ctx.server_url)[0]) for key in m.targets]
     ready.append(Ready(pending, [s for s in states if s is not None], True, works))
+
+
+def _dropped(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult
+             ) -> tuple[list[int], set[str]]:
+    """The targets of parts too large for budget.max_enqueued_tokens (made before it was set), once every
+    other part is done: left out of this manifest, which is then retired, so the next submit reviews them
+    again in batches that fit. Nothing of them was run or posted."""
+    m = pending.manifest
+    parts = batches.over_the_queue(m, states, ctx.cfg.budget.max_enqueued_tokens)
+    others = [s for i, s in enumerate(states) if i not in parts]
+    if not parts or any(s is None or s.status in BATCH_PENDING for s in others):
+        return [], set()
+    keys = waiting_targets(m, parts)
+    result.notes.append(f"{pending.name}: {len(parts)} batch part(s) hold more input tokens than "
+                        f"budget.max_enqueued_tokens ({ctx.cfg.budget.max_enqueued_tokens:,}) and never ran; "
+                        f"their {len(keys)} target(s) are left to the next submit, which splits them to fit")
+    return parts, keys
 
 
 def _ready_so_far(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult,
