@@ -540,7 +540,7 @@ def _layout_report(**kw):
 def test_the_body_reads_summary_counts_findings_on_the_diff_then_off_it_then_what_was_reviewed():
     body = review_body(_layout_report(), DIGEST)
     order = ["## batch-review: 4 findings", "What the change does", "🔴 1 critical · 🟠 1 high · 🟡 1 medium · 🔵 1 low",
-             "### On the diff (inline comments)", "### Not on a line of the diff", "Reviewed commit",
+             "### On the diff (inline comments)", "### Not on a line of the diff", "\n\n---\n\nReviewed commit",
              "- 3 findings are inline comments."]
     assert [body.index(part) for part in order] == sorted(body.index(part) for part in order)
     assert_inert(body, leading=1)

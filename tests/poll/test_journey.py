@@ -271,7 +271,7 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     body = review["body"]
     assert len(body) <= 65_536 and body.startswith("<!-- batch-review:v1 target=pr-1 ")
     assert body.split("\n")[1].startswith("<!-- batch-review:fingerprints ")
-    full = [i for i in range(50) if f"far away {i}\nat [`app.py`" in body]  # a finding shown in full
+    full = [i for i in range(50) if f"far away {i}  \nat [`app.py`" in body]  # a finding shown in full
     assert 0 < len(full) < 50
     # most severe first: no finding is shown in full while a more severe one is not
     rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}

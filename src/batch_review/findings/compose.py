@@ -96,8 +96,7 @@ def _model_text(text: str, literal: bool, limit: int | None = None) -> str:
 
 
 def finding_unit(report: TargetReport, f, where: str, literal: bool = False) -> str:
-    lines = [finding_heading(f, literal), where]
-    parts = ["\n".join(lines)]
+    parts = [finding_heading(f, literal) + "  \n" + where]  # a hard break: the location on its own line
     body = _model_text(f.body or "", literal)
     if body:
         parts.append(body)
@@ -142,9 +141,9 @@ def head_units(report: TargetReport, literal: bool = False) -> list[str]:
 
 
 def footer_units(report: TargetReport, dest: str = "review") -> list[str]:
-    """What was reviewed and how (one line each, hard breaks between), then the footnotes as a list."""
+    """A rule, what was reviewed and how (one line each, hard breaks between), then the footnotes as a list."""
     lines = _review_lines(report)
-    units = ["\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines))]
+    units = ["---", "\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines))]
     notes = footnotes(report, dest)
     if notes:
         units.append("\n".join(f"- {note}" for note in notes))
