@@ -224,7 +224,7 @@ def test_a_forged_orphan_batch_is_not_adopted_with_the_key(world, signed, how, c
         shutil.move(stash, world.state / stash.name)
     assert world.poll() == 0
     said = capsys.readouterr()
-    assert f"{batch_id} name this repository but no stored manifest: not adopted" in said.out
+    assert f"batch {batch_id} names this repository but no stored manifest: not adopted" in said.out
     assert "does not carry our signature" in said.out
     assert all("Merge this now" not in text_of(r) for r in world.github.reviews(1))
     assert not world.openai.requests("GET", rf"^/v1/files/{copy}/content$"), "the copy is never read"

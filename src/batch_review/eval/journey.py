@@ -258,7 +258,7 @@ def send(ctx: EvalContext, record: EvalRecord, *, resuming: bool = False) -> Non
             entry["id"] = state.id
             created.append(state.id)
             record.save(ctx.folder)
-            ctx.log(f"created batch {state.id} ({entry['requests']} requests)")
+            ctx.log(f"created batch {state.id} ({counted(entry['requests'], 'request')})")
     except Exception as exc:
         leftovers = _undo(client, uploaded, created)
         if leftovers or resuming:

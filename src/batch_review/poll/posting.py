@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import ConfigError, GitHubError
 from ..core.markers import Marker
-from ..core.vocabulary import severity_rank
+from ..core.vocabulary import counted, severity_rank
 from ..findings.compose import TargetReport, check_conclusion, check_output, review_bodies
 from ..github.graphql import PULLS_PER_QUERY
 from ..github.pacing import RESERVE, WriteBudgetSpent
@@ -92,7 +92,7 @@ def _primary_low(github) -> Stop | None:
     if remaining is None or remaining >= RESERVE:
         return None
     resets = [reset for left, reset in github.budget.rate_remaining.values() if left < RESERVE and reset]
-    return Stop(f"the GitHub token has {remaining} requests left this hour (keeping {RESERVE} in reserve)",
+    return Stop(f"the GitHub token has {counted(remaining, 'request')} left this hour (keeping {RESERVE} in reserve)",
                 float(min(resets)) if resets else None)
 
 
