@@ -603,3 +603,16 @@ def test_a_compact_section_that_does_not_fit_is_cut_between_its_items_and_counte
     assert units[1] == "### S" and units[2].startswith("- item 0 ") and units[2].count("\n") + 1 < 100
     shown = units[2].count("\n") + 1
     assert units[3].startswith("### Not shown in full") and f"- S: {100 - shown} findings not shown in full (" in units[3]
+
+
+def test_thousands_of_findings_on_the_diff_keep_the_body_under_githubs_limit_and_count_the_rest():
+    inline = [comment(hostile(f"title {i} " + "t" * 150, severity=("low", "critical")[i % 2]), i + 1)
+              for i in range(2_000)]
+    body = review_body(report_of(inline=inline), DIGEST)
+    assert len(body) <= MAX_REVIEW_BODY - SIGNATURE_ROOM
+    listed = [line for line in body.split("\n") if line.startswith("- 🔴 **critical** [") or
+              line.startswith("- 🔵 **low** [")]
+    assert 100 < len(listed) < 2_000
+    assert all("critical" in line for line in listed[:len(listed) // 2])  # the most severe first
+    assert f"- On the diff (inline comments): {2_000 - len(listed):,} findings not shown in full (" in body
+    assert check(body, leading=1, links=(BLOB, PULL)) == []
