@@ -119,6 +119,7 @@ def test_findings_on_removed_lines_get_their_own_section_and_no_annotation():
     assert "### Findings on removed lines" in text
     assert text.index("gone two") < text.index("gone one")  # most severe first
     assert "`app.py` old line 5" in text and "`app.py` old line 3" in text
+    assert f"at [`app.py` old line 5]({PULL}files#diff-{APP_PY}L5)" in text  # its line on the old side
     assert output["title"] == "4 findings"
     assert_inert(text, leading=0)
 

@@ -220,7 +220,7 @@ def sections(report: TargetReport, literal: bool = False, *, dest: str = "review
     if dest == "check":  # annotations point at lines of the head commit; removed lines are not there
         old = by_severity([c for c in report.inline if c.side == LEFT], key=lambda c: c.finding)
         out.append(_finding_section(report, "Findings on removed lines", [
-            (c.finding, f"at {path_text(c.path)} old line {c.line}", f"{path_text(c.path)} old line {c.line}")
+            (c.finding, f"at {diff_link(report, c.path, c.line, c.side)}", f"{path_text(c.path)} old line {c.line}")
             for c in old], literal))
     unplaced = by_severity(report.unplaced, key=lambda x: x[0])
     out.append(_finding_section(report, "Not on a line of the diff", [
