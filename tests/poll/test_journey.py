@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
 
@@ -213,6 +214,24 @@ def test_digest_mismatch_is_never_posted(world, capsys):
     assert world.poll() == 0
     assert world.github.reviews(1) == []
     assert "does not carry this manifest's digest" in capsys.readouterr().err
+
+
+def test_the_inline_comments_go_out_most_severe_first_and_the_body_lists_them_so_linked(world):
+    """Issue 22: in file order the low finding came first. The review's comments are sent most severe first,
+    and the body lists them in that order, each linked to its line in the Files view."""
+    world.answer_with({"app.py": [finding("app.py", 2, severity="low", title="Low one"),
+                                  finding("app.py", 61, severity="medium", title="Medium one")],
+                       "util.py": [finding("util.py", 4, severity="critical", title="Critical one")]})
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert [(c["path"], c["line"]) for c in review["comments"]] == [("util.py", 4), ("app.py", 61), ("app.py", 2)]
+    assert review["comments"][0]["body"].startswith("🔴 **critical** · bug — Critical one")
+    files = "https://github.com/acme/widgets/pull/1/files#diff-"
+    listed = [line for line in review["body"].split("\n") if line.startswith("- ") and files in line]
+    assert [line.split(" — ")[-1] for line in listed] == ["Critical one", "Medium one", "Low one"]
+    assert f"({files}{hashlib.sha256(b'util.py').hexdigest()}R4)" in listed[0]
 
 
 def test_unfinished_requests_in_a_cancelled_batch_are_reported(world):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ConfigError, GitHubError
 from ..core.markers import Marker
 from ..core.vocabulary import counted, severity_rank
-from ..findings.compose import TargetReport, check_conclusion, check_output, review_bodies
+from ..findings.compose import TargetReport, by_severity, check_conclusion, check_output, review_bodies
 from ..github.graphql import PULLS_PER_QUERY
 from ..github.pacing import RESERVE, WriteBudgetSpent
 from .claims import Claims, ReviewJob
@@ -166,7 +166,8 @@ class Composer:
         if (inline_ok, earlier) not in self.versions:
             rep = self.draft.posted(earlier, inline_ok=inline_ok, max_inline=MAX_INLINE)
             bodies = [self.trust.seal(b) for b in review_bodies(rep, self.marker.manifest, self.marker.base)]
-            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c) for c in rep.inline])
+            comments = [comment_payload(c) for c in by_severity(rep.inline, key=lambda c: c.finding)]  # worst first
+            self.versions[(inline_ok, earlier)] = (rep, bodies, comments)
         return self.versions[(inline_ok, earlier)]
 
     def __call__(self, inline_ok: bool, reviews) -> tuple[list[str], list[dict]]:
