@@ -75,9 +75,9 @@ def test_one_batch_of_one_request_per_introducing_commit_with_the_planted_bug_li
     assert len(w.service.lines(batch["input_file_id"])) == 4
     assert "batch_review" not in batch["metadata"] and batch["metadata"]["batch_review_eval"] == "default"
     notes = "\n".join(record["notes"])
-    assert f"fix {w.sha('fixRoot')[:12]}: 1 line(s) blamed to 1 commit(s) before 2025-01-01" in notes
+    assert f"fix {w.sha('fixRoot')[:12]}: 1 line blamed to 1 commit before 2025-01-01" in notes
     assert f"blamed to merge {w.sha('merge')[:12]}" in notes
-    assert f"fix {w.sha('fixA')[:12]}: 1 binary file(s) skipped (logo.png)" in notes
+    assert f"fix {w.sha('fixA')[:12]}: 1 binary file skipped (logo.png)" in notes
 
 
 def test_the_second_call_waits_for_the_batch_and_the_third_reports(history, capsys):
@@ -187,7 +187,7 @@ def test_limit_keeps_the_newest_introducing_commits(history):
     assert history.eval(*SINCE, "--limit", "2", "--dry-run") == 0
     record = history.record()
     assert [c["sha"] for c in record["cases"]] == [history.sha("D"), history.sha("C")]
-    assert "2 older introducing commit(s) beyond --limit 2: not reviewed" in record["notes"]
+    assert "2 older introducing commits beyond --limit 2: not reviewed" in record["notes"]
 
 
 def test_the_report_is_redone_at_another_k_without_asking_the_service(history):
@@ -196,10 +196,10 @@ def test_the_report_is_redone_at_another_k_without_asking_the_service(history):
     calls = len(history.service.log)
     assert history.eval("report", "--near", "100") == 0
     report = (history.folder() / "report.md").read_text()
-    assert "within 100 line(s)" in visible(report)
+    assert "within 100 lines" in visible(report)
     assert ["high", "1.00 (4 of 4)", "1.00", "1.00 (4 of 4)"] in rendered_rows(report)  # line 1 is near now
     assert len(history.service.log) == calls
-    assert history.eval("--near", "0") == 0 and "within 0 line(s)" in visible((history.folder() / "report.md").read_text())
+    assert history.eval("--near", "0") == 0 and "within 0 lines" in visible((history.folder() / "report.md").read_text())
     assert json.loads((history.folder() / "eval.json").read_text())["settings"]["near"] == 3
 
 
@@ -259,5 +259,5 @@ def test_a_file_name_that_reads_as_a_workflow_command_is_printed_inert(tmp_path,
     monkeypatch.chdir(h.path)
     assert cli_main(["eval", "--dry-run", "--state-dir", str(tmp_path / "s")]) == 0
     out = capsys.readouterr().out
-    assert "pwned" in out and "binary file(s) skipped" in out
+    assert "pwned" in out and "binary file skipped" in out
     assert not any(line.lstrip().startswith("::") for line in out.splitlines())

@@ -45,15 +45,15 @@ def test_every_planted_case_with_its_bug_lines_and_fixes(world):
 
 def test_a_root_commit_and_a_merge_as_introducers_are_one_line_each(world):
     notes = [named(world, n) for n in mine(world.repo.path).notes]
-    assert "fix fixRoot: 1 line(s) blamed to root commit root (no parent to review it against): not counted" in notes
-    assert ("fix fixMerge: 1 line(s) blamed to merge merge (merges are not reviewed as introducing changes): "
+    assert "fix fixRoot: 1 line blamed to root commit root (no parent to review it against): not counted" in notes
+    assert ("fix fixMerge: 1 line blamed to merge merge (merges are not reviewed as introducing changes): "
             "not counted") in notes
-    assert "fix fixA: 1 binary file(s) skipped (logo.png)" in notes
+    assert "fix fixA: 1 binary file skipped (logo.png)" in notes
 
 
 def test_blame_landing_before_the_window_is_said_not_counted(world):
     mined = mine(world.repo.path, since=epoch("2025-01-01"), since_text="2025-01-01")
-    assert "fix fixRoot: 1 line(s) blamed to 1 commit(s) before 2025-01-01: outside the window, not counted" in \
+    assert "fix fixRoot: 1 line blamed to 1 commit before 2025-01-01: outside the window, not counted" in \
         [named(world, n) for n in mined.notes]
     later = mine(world.repo.path, since=epoch("2025-02-10"), since_text="2025-02-10")
     assert {named(world, c.sha[:12]) for c in later.cases} == {"C", "D"}
@@ -62,7 +62,7 @@ def test_blame_landing_before_the_window_is_said_not_counted(world):
 def test_the_limit_keeps_the_newest(world):
     mined = mine(world.repo.path, limit=1)
     assert [named(world, c.sha[:12]) for c in mined.cases] == ["D"]
-    assert "3 older introducing commit(s) beyond --limit 1: not reviewed" in mined.notes
+    assert "3 older introducing commits beyond --limit 1: not reviewed" in mined.notes
 
 
 def test_with_enough_newer_cases_older_fixes_are_not_read(tmp_path):
@@ -98,7 +98,7 @@ def test_a_huge_fix_is_skipped_in_one_line(tmp_path):
                    "2025-01-03T00:00:00Z")
     mined = mine(h.path)
     assert mined.cases == []
-    assert mined.notes == [f"fix {fix[:12]}: {MAX_FIX_FILES + 1} changed line(s) in {MAX_FIX_FILES + 1} file(s), "
+    assert mined.notes == [f"fix {fix[:12]}: {MAX_FIX_FILES + 1:,} changed lines in {MAX_FIX_FILES + 1:,} files, "
                            f"over 1,000 lines or {MAX_FIX_FILES} files: too large to be one bug's fix; skipped"]
     assert intro
 

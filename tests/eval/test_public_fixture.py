@@ -62,9 +62,9 @@ def test_mining_finds_the_known_fix_and_its_introducing_commit(cachetools):
     fixed = run_git(cachetools, "show", f"{KNOWN_FIX}~1:{FILE}").splitlines()[79]
     assert run_git(cachetools, "show", f"{INTRODUCING}:{FILE}").splitlines()[69] == fixed
     assert fixed.strip() == "if self.__attrname is not None:"
-    assert mined.notes == [f"fix {CACHE_INFO[:12]}: 2 line(s) blamed to root commit {ROOT[:12]} (no parent to "
+    assert mined.notes == [f"fix {CACHE_INFO[:12]}: 2 lines blamed to root commit {ROOT[:12]} (no parent to "
                            "review it against): not counted",
-                           f"fix {INTRODUCING[:12]}: 11 line(s) blamed to root commit {ROOT[:12]} (no parent to "
+                           f"fix {INTRODUCING[:12]}: 11 lines blamed to root commit {ROOT[:12]} (no parent to "
                            "review it against): not counted"]
 
 
@@ -73,7 +73,7 @@ def test_a_window_after_the_introducing_commit_says_where_the_blame_landed(cache
     fix's one line is said to land before the window, and there is no case."""
     mined = Miner(GitRepo(cachetools), Config(), Window(since=1771977600, since_text="2026-02-25")).mine()
     assert mined.cases == [] and mined.fixes == 1
-    assert mined.notes == [f"fix {KNOWN_FIX[:12]}: 1 line(s) blamed to 1 commit(s) before 2026-02-25: outside the "
+    assert mined.notes == [f"fix {KNOWN_FIX[:12]}: 1 line blamed to 1 commit before 2026-02-25: outside the "
                            "window, not counted"]
 
 

@@ -119,6 +119,7 @@ def test_findings_on_removed_lines_get_their_own_section_and_no_annotation():
     assert "### Findings on removed lines" in text
     assert text.index("gone two") < text.index("gone one")  # most severe first
     assert "`app.py` old line 5" in text and "`app.py` old line 3" in text
+    assert f"at [`app.py` old line 5]({PULL}files#diff-{APP_PY}L5)" in text  # its line on the old side
     assert output["title"] == "4 findings"
     assert_inert(text, leading=0)
 
@@ -540,7 +541,7 @@ def _layout_report(**kw):
 def test_the_body_reads_summary_counts_findings_on_the_diff_then_off_it_then_what_was_reviewed():
     body = review_body(_layout_report(), DIGEST)
     order = ["## batch-review: 4 findings", "What the change does", "🔴 1 critical · 🟠 1 high · 🟡 1 medium · 🔵 1 low",
-             "### On the diff (inline comments)", "### Not on a line of the diff", "Reviewed commit",
+             "### On the diff (inline comments)", "### Not on a line of the diff", "\n\n---\n\nReviewed commit",
              "- 3 findings are inline comments."]
     assert [body.index(part) for part in order] == sorted(body.index(part) for part in order)
     assert_inert(body, leading=1)
@@ -603,3 +604,16 @@ def test_a_compact_section_that_does_not_fit_is_cut_between_its_items_and_counte
     assert units[1] == "### S" and units[2].startswith("- item 0 ") and units[2].count("\n") + 1 < 100
     shown = units[2].count("\n") + 1
     assert units[3].startswith("### Not shown in full") and f"- S: {100 - shown} findings not shown in full (" in units[3]
+
+
+def test_thousands_of_findings_on_the_diff_keep_the_body_under_githubs_limit_and_count_the_rest():
+    inline = [comment(hostile(f"title {i} " + "t" * 150, severity=("low", "critical")[i % 2]), i + 1)
+              for i in range(2_000)]
+    body = review_body(report_of(inline=inline), DIGEST)
+    assert len(body) <= MAX_REVIEW_BODY - SIGNATURE_ROOM
+    listed = [line for line in body.split("\n") if line.startswith("- 🔴 **critical** [") or
+              line.startswith("- 🔵 **low** [")]
+    assert 100 < len(listed) < 2_000
+    assert all("critical" in line for line in listed[:len(listed) // 2])  # the most severe first
+    assert f"- On the diff (inline comments): {2_000 - len(listed):,} findings not shown in full (" in body
+    assert check(body, leading=1, links=(BLOB, PULL)) == []

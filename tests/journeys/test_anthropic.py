@@ -7,6 +7,7 @@ the provider-parametrized `any_world`; this file holds what differs for Claude.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -45,6 +46,24 @@ def test_expired_requests_post_partial_results_and_go_out_again(claude_world):
     second = w.github.reviews(1)[1]
     assert [c["path"] for c in second["comments"]] == ["util.py"]
     assert "resubmission" in second["body"] and w.manifests() == []
+
+
+def test_status_shows_when_a_claude_batch_ended_or_the_latest_it_can(claude_world, capsys):
+    """Issue 22: the last column is the batch's ended_at once it ended, and its expires_at while it runs."""
+    w = claude_world
+    assert w.submit() == 0
+    (batch_id,) = w.batch_ids()
+    capsys.readouterr()
+    assert w.run("status", "--state-dir", str(w.state)) == 0
+    assert f"by {_utc(w.openai.batches[batch_id]['expires_at'])}" in capsys.readouterr().out
+    w.openai.advance(batch_id, "completed")
+    assert w.run("status", "--state-dir", str(w.state)) == 0
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.endswith(_utc(w.openai.batches[batch_id]["ended_at"])) and " by " not in row
+
+
+def _utc(ts: float) -> str:
+    return dt.datetime.fromtimestamp(int(ts), dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 # --- submit ---------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def assert_inert(body: str, leading: int) -> str:
 def headings(rendered: str) -> list[str]:
     """The top-level paragraphs that open a finding, in order (their first line)."""
     return re.findall(r'^<p data-sourcepos="[^"]*">(?:🔴|🟠|🟡|🔵|⚪) <strong>(?:critical|high|medium|low|info)</strong>'
-                      r' · (.*)$',
+                      r' · (.*?)(?:<br />)?$',
                       rendered, re.M)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections import Counter
 
@@ -218,6 +219,24 @@ def test_digest_mismatch_is_never_posted(world, capsys):
     assert "does not carry this manifest's digest" in capsys.readouterr().err
 
 
+def test_the_inline_comments_go_out_most_severe_first_and_the_body_lists_them_so_linked(world):
+    """Issue 22: in file order the low finding came first. The review's comments are sent most severe first,
+    and the body lists them in that order, each linked to its line in the Files view."""
+    world.answer_with({"app.py": [finding("app.py", 2, severity="low", title="Low one"),
+                                  finding("app.py", 61, severity="medium", title="Medium one")],
+                       "util.py": [finding("util.py", 4, severity="critical", title="Critical one")]})
+    assert world.submit() == 0
+    world.openai.complete_all()
+    assert world.poll() == 0
+    (review,) = world.github.reviews(1)
+    assert [(c["path"], c["line"]) for c in review["comments"]] == [("util.py", 4), ("app.py", 61), ("app.py", 2)]
+    assert review["comments"][0]["body"].startswith("🔴 **critical** · bug — Critical one")
+    files = "https://github.com/acme/widgets/pull/1/files#diff-"
+    listed = [line for line in review["body"].split("\n") if line.startswith("- ") and files in line]
+    assert [line.split(" — ")[-1] for line in listed] == ["Critical one", "Medium one", "Low one"]
+    assert f"({files}{hashlib.sha256(b'util.py').hexdigest()}R4)" in listed[0]
+
+
 def test_unfinished_requests_in_a_cancelled_batch_are_reported(world):
     world.configure("request_unit: file\n")
     world.answer_with({"app.py": [finding("app.py", 2)]})
@@ -274,7 +293,7 @@ def test_an_enormous_answer_is_one_review_within_githubs_limit_and_nothing_is_dr
     body = review["body"]
     assert len(body) <= 65_536 and body.startswith("<!-- batch-review:v1 target=pr-1 ")
     assert body.split("\n")[1].startswith("<!-- batch-review:fingerprints ")
-    full = [i for i in range(50) if f"far away {i}\nat [`app.py`" in body]  # a finding shown in full
+    full = [i for i in range(50) if f"far away {i}  \nat [`app.py`" in body]  # a finding shown in full
     assert 0 < len(full) < 50
     # most severe first: no finding is shown in full while a more severe one is not
     rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}

@@ -51,8 +51,8 @@ def test_a_finding_on_a_file_that_is_not_the_first_of_its_request_is_placed(worl
     assert text.startswith("batch-review: 3 findings Divides by zero in f0 and adds save(). Look at util.py first.")
     assert "@\u2060admin" in body  # no mention: the word joiner breaks it
     assert "@admin" not in body and body.count("<!--") == 2  # our marker and the fingerprints, nothing planted
-    summary = text[:text.index("🟠 3 high")]  # the summary, then the counts line
-    assert summary.endswith(" 4 5 ") and " 6 " not in summary and " 7 " not in summary
+    lead = text.split(" 🟠 3 high ")[0]  # the summary, up to the line of counts
+    assert lead.endswith(" 4 5") and " 6" not in lead and " 7" not in lead
 
 
 def test_a_version_1_manifest_left_pending_by_the_previous_release_is_posted(world):

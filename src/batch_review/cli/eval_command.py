@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 from ..core.errors import EXIT_OK, UsageError
+from ..core.vocabulary import counted
 from ..eval.collect import run_report
 from ..eval.journey import EvalContext, Outcome, eval_folder, existing, run_eval
 from ..eval.mining import Window
@@ -138,7 +139,7 @@ def show(outcome: Outcome) -> None:
             echo(f"note: {note}")
         requests = len(record.requests)
         usd = format_usd(record.estimate.get("batch_usd"))
-        echo(f"eval {name}: {len(record.cases)} case(s), {requests} request(s), estimated {usd} at the batch price "
+        echo(f"eval {name}: {counted(len(record.cases), 'case')}, {counted(requests, 'request')}, estimated {usd} at the batch price "
              f"(upper bound)")
         if outcome.stage == "planned":
             echo(f"dry run: the batch is in {outcome.folder}; nothing sent")
@@ -156,7 +157,8 @@ def show(outcome: Outcome) -> None:
                         [[r.threshold, _num(r.recall), f"{r.caught}/{r.cases}", _num(r.per_case), _num(r.precision)]
                          for r in scores.rows]))
         if scores.unanswered:
-            echo(f"{len(scores.unanswered)} case(s) without an answer are not counted (see the report)")
+            echo(f"{counted(len(scores.unanswered), 'case')} without an answer "
+                 f"{'is' if len(scores.unanswered) == 1 else 'are'} not counted (see the report)")
         echo(f"report: {outcome.report}")
 
 

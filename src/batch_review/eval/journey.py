@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.errors import OverBudget, RepositoryError, StateError, UsageError, with_context
+from ..core.vocabulary import counted
 from ..git.repo import GitRepo
 from ..ledger.batchfile import BatchFileWriter
 from ..ledger.store import EVAL_DIR, keep_out_of_git, path_inside
@@ -121,8 +122,8 @@ def start(ctx: EvalContext) -> Outcome:
                               "actions/checkout with fetch-depth: 0)")
     state_folder = path_inside(ctx.state_root, ctx.git.toplevel())
     mined = Miner(ctx.git, cfg, ctx.window, state_folder=state_folder).mine()
-    ctx.log(f"history: {mined.fixes} fix commit(s) in the window, {mined.blamed} blamed, "
-            f"{len(mined.cases)} introducing commit(s)")
+    ctx.log(f"history: {counted(mined.fixes, 'fix commit')} in the window, {mined.blamed} blamed, "
+            f"{counted(len(mined.cases), 'introducing commit')}")
     record = EvalRecord(name=ctx.name, repository=ctx.repository, created_at=_stamp(ctx.now()),
                         tool=f"batch-review {__version__}", head=mined.head, settings=settings_of(ctx),
                         notes=list(mined.notes), provider=dict(ctx.provider),
@@ -131,7 +132,7 @@ def start(ctx: EvalContext) -> Outcome:
     kept, deferred, note = adapter.apply_budget(cfg, [plan for _, plan in plans])
     if not kept:
         if note:
-            raise OverBudget(f"{note} (eval {ctx.name}: {len(plans)} case(s)); narrow it with --limit or --since")
+            raise OverBudget(f"{note} (eval {ctx.name}: {counted(len(plans), 'case')}); narrow it with --limit or --since")
         for line in record.notes:  # why each fix made no case
             ctx.log(f"note: {line}")
         raise UsageError(f"eval {ctx.name}: no case to review in this window ({_why_none(mined, record)})")
@@ -156,7 +157,7 @@ def _stamp(when: dt.datetime) -> str:
 def _why_none(mined: Mined, record: EvalRecord) -> str:
     if not mined.fixes:
         return f"no commit message holds a fix word ({', '.join(record.settings['words'])})"
-    return f"{mined.fixes} fix commit(s), none with a reviewable introducing commit; see the notes above"
+    return f"{counted(mined.fixes, 'fix commit')}, none with a reviewable introducing commit; see the notes above"
 
 
 def _plan(ctx: EvalContext, mined: Mined, record: EvalRecord, state_folder: str | None) -> list:
@@ -257,7 +258,7 @@ def send(ctx: EvalContext, record: EvalRecord, *, resuming: bool = False) -> Non
             entry["id"] = state.id
             created.append(state.id)
             record.save(ctx.folder)
-            ctx.log(f"created batch {state.id} ({entry['requests']} requests)")
+            ctx.log(f"created batch {state.id} ({counted(entry['requests'], 'request')})")
     except Exception as exc:
         leftovers = _undo(client, uploaded, created)
         if leftovers or resuming:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..core.diffs import DiffError, decode_diff, parse_diff
 from ..core.errors import RepositoryError
+from ..core.vocabulary import counted
 from ..git.repo import GitRepo
 from .record import Case
 from .szz import (
@@ -97,7 +98,7 @@ class Miner:
             mined.blamed += 1
         ordered = sorted(self.found.values(), key=lambda f: (-f.commit.committed, f.commit.sha))
         if window.limit is not None and len(ordered) > window.limit:
-            mined.notes.append(f"{len(ordered) - window.limit} older introducing commit(s) beyond --limit "
+            mined.notes.append(f"{counted(len(ordered) - window.limit, 'older introducing commit')} beyond --limit "
                                f"{window.limit}: not reviewed")
             ordered = ordered[:window.limit]
         for f in ordered:
@@ -128,11 +129,11 @@ class Miner:
         binary = [s.path for s in stats if s.added is None]
         removed = sum(s.removed or 0 for s in stats)
         if len(stats) > MAX_FIX_FILES or removed > MAX_FIX_LINES:
-            notes.append(f"fix {short}: {removed:,} changed line(s) in {len(stats):,} file(s), over {MAX_FIX_LINES:,} "
+            notes.append(f"fix {short}: {counted(removed, 'changed line')} in {counted(len(stats), 'file')}, over {MAX_FIX_LINES:,} "
                          f"lines or {MAX_FIX_FILES} files: too large to be one bug's fix; skipped")
             return
         if binary:
-            notes.append(f"fix {short}: {len(binary)} binary file(s) skipped ({', '.join(sorted(binary)[:5])}"
+            notes.append(f"fix {short}: {counted(len(binary), 'binary file')} skipped ({', '.join(sorted(binary)[:5])}"
                          f"{', …' if len(binary) > 5 else ''})")
         if removed == 0:
             return  # it only adds lines: nothing to blame
@@ -195,10 +196,11 @@ class _Tally:
     def lines(self, short: str, since_text: str) -> list[str]:
         out = []
         if self.outside:
-            out.append(f"fix {short}: {sum(self.outside.values())} line(s) blamed to {len(self.outside)} commit(s) "
+            out.append(f"fix {short}: {counted(sum(self.outside.values()), 'line')} blamed to "
+                       f"{counted(len(self.outside), 'commit')} "
                        f"before {since_text or 'the window'}: outside the window, not counted")
         for sha, count in sorted(self.unusable.items()):
             why = ("no parent to review it against" if self.kinds[sha] == "root commit"
                    else "merges are not reviewed as introducing changes")
-            out.append(f"fix {short}: {count} line(s) blamed to {self.kinds[sha]} {sha[:12]} ({why}): not counted")
+            out.append(f"fix {short}: {counted(count, 'line')} blamed to {self.kinds[sha]} {sha[:12]} ({why}): not counted")
         return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+from ..core.vocabulary import counted
 from ..markdown.tables import md_escape, md_list, md_table
 from . import adapter
 from .plot import FILENAME as PLOT
@@ -86,9 +87,9 @@ def _scope(record: EvalRecord, scores: Scores) -> str:
     answered = sum(1 for c in scores.cases if c.answered)
     return md_escape(
         f"{record.repository}: commits whose message says {', '.join(s.get('words', []))}{since} in the history "
-        f"of {record.head[:12]}{limit}; {len(record.cases)} case(s), {answered} answered, reviewed by "
+        f"of {record.head[:12]}{limit}; {counted(len(record.cases), 'case')}, {answered} answered, reviewed by "
         f"{s.get('model')} as submit reviews a change. A finding catches a case when it lies within "
-        f"{scores.near} line(s) of a line a later fix changed.")
+        f"{counted(scores.near, 'line')} of a line a later fix changed.")
 
 
 def _cost_rows(record: EvalRecord) -> list[list[str]]:
@@ -147,8 +148,8 @@ def _comparison(record: EvalRecord, other: EvalRecord, compared: tuple[Scores, S
     a, b = compared
     shared = sum(1 for c in a.cases if c.answered)
     header = [f"## {md_escape(record.name)} and {md_escape(other.name)} side by side", "",
-              md_escape(f"On the {len(a.cases)} case(s) both evals hold ({shared} answered by {record.name}, "
-                        f"{sum(1 for c in b.cases if c.answered)} by {other.name}), within {a.near} line(s); "
+              md_escape(f"On the {counted(len(a.cases), 'case')} both evals hold ({shared} answered by {record.name}, "
+                        f"{sum(1 for c in b.cases if c.answered)} by {other.name}), within {counted(a.near, 'line')}; "
                         f"{record.name}: {record.settings.get('model')}, {other.name}: {other.settings.get('model')}."),
               ""]
     rows = [[ra.threshold, ratio(ra.recall, ra.caught, ra.cases), ratio(rb.recall, rb.caught, rb.cases),

@@ -1,7 +1,7 @@
 """A body built from units, fitted into GitHub's size limit and checked before it is posted (pure).
 
 Units are the pieces of a body that must each keep their own blocks (the head, one per finding, one per
-section entry). `fit` adds section entries while they fit and lists what does not, one line a finding
+section entry; a compact section's entries are the items of its one list, one unit). `fit` adds section entries while they fit and lists what does not, one line a finding
 (most severe first) while that fits and counted by severity after that, pointing to where the whole list
 is. `compose_checked` joins the units under our leading marker comments, renders the result with GitHub's
 parser (markdown_check) and, when the check fails, builds it again with every model text literal; when

@@ -102,8 +102,7 @@ def _model_text(text: str, literal: bool, limit: int | None = None) -> str:
 
 
 def finding_unit(report: TargetReport, f, where: str, literal: bool = False) -> str:
-    lines = [finding_heading(f, literal), where]
-    parts = ["\n".join(lines)]
+    parts = [finding_heading(f, literal) + "  \n" + where]  # a hard break: the location on its own line
     body = _model_text(f.body or "", literal)
     if body:
         parts.append(body)
@@ -154,9 +153,9 @@ def head_units(report: TargetReport, literal: bool = False) -> list[str]:
 
 
 def footer_units(report: TargetReport, dest: str = "review") -> list[str]:
-    """What was reviewed and how (one line each, hard breaks between), then the footnotes as a list."""
+    """A rule, what was reviewed and how (one line each, hard breaks between), then the footnotes as a list."""
     lines = _review_lines(report)
-    units = ["\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines))]
+    units = ["---", "\n".join(f"{line}  " if i < len(lines) - 1 else line for i, line in enumerate(lines))]
     notes = footnotes(report, dest)
     if notes:
         units.append("\n".join(f"- {note}" for note in notes))
@@ -243,7 +242,7 @@ def sections(report: TargetReport, literal: bool = False, *, dest: str = "review
     if dest == "check":  # annotations point at lines of the head commit; removed lines are not there
         old = by_severity([c for c in report.inline if c.side == LEFT], key=lambda c: c.finding)
         out.append(_finding_section(report, "Findings on removed lines", [
-            (c.finding, f"at {path_text(c.path)} old line {c.line}", f"{path_text(c.path)} old line {c.line}")
+            (c.finding, f"at {diff_link(report, c.path, c.line, c.side)}", f"{path_text(c.path)} old line {c.line}")
             for c in old], literal))
     unplaced = by_severity(report.unplaced, key=lambda x: x[0])
     out.append(_finding_section(report, "Not on a line of the diff", [

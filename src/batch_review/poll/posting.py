@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from ..core.errors import ConfigError, GitHubError
 from ..core.markers import Marker
-from ..core.vocabulary import severity_rank
-from ..findings.compose import TargetReport, check_conclusion, check_output, review_bodies
+from ..core.vocabulary import counted, severity_rank
+from ..findings.compose import TargetReport, by_severity, check_conclusion, check_output, review_bodies
 from ..github.graphql import PULLS_PER_QUERY
 from ..github.pacing import RESERVE, WriteBudgetSpent
 from .claims import Claims, ReviewJob
@@ -94,7 +94,7 @@ def _primary_low(github) -> Stop | None:
     if remaining is None or remaining >= RESERVE:
         return None
     resets = [reset for left, reset in github.budget.rate_remaining.values() if left < RESERVE and reset]
-    return Stop(f"the GitHub token has {remaining} requests left this hour (keeping {RESERVE} in reserve)",
+    return Stop(f"the GitHub token has {counted(remaining, 'request')} left this hour (keeping {RESERVE} in reserve)",
                 float(min(resets)) if resets else None)
 
 
@@ -170,7 +170,9 @@ class Composer:
         if (inline_ok, earlier) not in self.versions:
             rep = self.draft.posted(earlier, inline_ok=inline_ok, max_inline=MAX_INLINE, hidden=self.hidden)
             bodies = [self.trust.seal(b) for b in review_bodies(rep, self.marker.manifest, self.marker.base)]
-            self.versions[(inline_ok, earlier)] = (rep, bodies, [comment_payload(c, self.draft.fingerprints[c.finding]) for c in rep.inline])
+            comments = [comment_payload(c, self.draft.fingerprints[c.finding])
+                        for c in by_severity(rep.inline, key=lambda c: c.finding)]  # worst first
+            self.versions[(inline_ok, earlier)] = (rep, bodies, comments)
         return self.versions[(inline_ok, earlier)]
 
     def __call__(self, inline_ok: bool, reviews) -> tuple[list[str], list[dict]]:

@@ -226,7 +226,7 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
     try:
         send_batches(client, manifest, {p.index: p.path for p in parts}, sent=sent, log=ctx.log,
                      save=lambda: manifest.save(run_dir), admits=_queue(ctx, client, listing).admits(manifest),
-                     said=lambda b, batch: f"created batch {batch.id} ({b.requests} requests, {b.bytes:,} bytes)")
+                     said=lambda b, batch: f"created batch {batch.id} ({counted(b.requests, 'request')}, {b.bytes:,} bytes)")
     except Exception as exc:
         leftovers = _undo(client, sent.uploaded, sent.created)
         if leftovers:
