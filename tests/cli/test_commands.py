@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from batch_review import cli
-from batch_review.cli import present
+from batch_review.cli import progress
 
 from ..gitfixture import git
 
@@ -162,7 +162,7 @@ def test_planning_progress_lands_inside_the_log_groups(world, capsys, monkeypatc
     """With the interval at zero every tick shows: the lines say targets done of total, inside the group
     Actions folds, and the group ends with the summary line."""
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    monkeypatch.setattr(present, "PROGRESS_EVERY", 0.0)
+    monkeypatch.setattr(progress, "PROGRESS_EVERY", 0.0)
     assert world.submit("--dry-run", "--pr", "1", "3") == 0
     log = groups(capsys.readouterr().out)
     assert log["Targets"] == ["targets: 2 to review, 0 skipped"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import types
 
-from batch_review.cli.present import BATCH_HEADERS, _finished, _targets, stop_line
+from batch_review.cli.present import BATCH_HEADERS
+from batch_review.cli.present_poll import _finished, _targets, stop_line
 
 
 def test_a_batch_of_hundreds_of_targets_is_one_short_cell():

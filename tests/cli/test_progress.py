@@ -1,11 +1,11 @@
-"""present.PlanningProgress: by the clock, not per target; nothing for a quick run; a summary at the end.
+"""progress.PlanningProgress: by the clock, not per target; nothing for a quick run; a summary at the end.
 
 A fake clock drives it, so no test waits or times anything.
 """
 
 from __future__ import annotations
 
-from batch_review.cli.present import PlanningProgress
+from batch_review.cli.progress import PlanningProgress
 
 
 class Clock:

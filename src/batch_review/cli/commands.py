@@ -1,10 +1,10 @@
 """Command line: `batch-review submit | poll | status | cancel | eval | action`: arguments in, the journey run, errors mapped to exit codes.
 
 The environment (with the action's inputs as variables) is read once into runtime.Settings; each command
-builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py.
-Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run resumes); 2 bad input,
-nothing sent; 3 over budget, nothing sent. Only the product's errors are caught: anything else is a bug
-and shows its traceback. Everything printed is redacted (actions_log.redacting_streams).
+builds its journey's inputs from the arguments and those settings, runs it, and prints through present.py
+(submit) or present_poll.py. Exit codes (errors.py): 0 done; 1 a service failed (state left so the next run
+resumes); 2 bad input, nothing sent; 3 over budget, nothing sent. Only the product's errors are caught:
+anything else is a bug and shows its traceback. Everything printed is redacted (actions_log.redacting_streams).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from ..git.repo import GitRepo
 from ..ledger.adoption import Signed
 from ..poll.cancel import cancel_batches, pending_batch_ids
 from ..submit.journey import SubmitContext, run_submit
-from . import actions_env, actions_log, clients, eval_command, present, runtime
+from . import actions_env, actions_log, clients, eval_command, present, present_poll, runtime
+from .progress import PlanningProgress
 from .runtime import Settings
 
 
@@ -40,8 +41,7 @@ def _pull_request(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="batch-review", description="Overnight pull request review through the OpenAI or Anthropic batch APIs.")
+    parser = _Parser(prog="batch-review", description="Overnight pull request review through batch APIs.")
     parser.add_argument("--version", action="version", version=f"batch-review {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -116,7 +116,7 @@ def cmd_submit(args, settings: Settings) -> int:
     if not args.dry_run:
         clients.api_key(cfg, settings, why="use --dry-run to build the batch without sending it")
     runtime.writable_state_dir(args)
-    progress = present.PlanningProgress()
+    progress = PlanningProgress()
     context = SubmitContext(
         cfg=cfg, git=git, repository=gh.repository if gh else runtime.repository(settings, git),
         state_root=Path(args.state_dir), dry_run=args.dry_run, store=clients.manifest_store(args, cfg, gh, settings),
@@ -162,7 +162,7 @@ def cmd_poll(args, settings: Settings) -> int:
     ctx = poll_context(args, cfg, settings, need_github=True)
     with actions_log.group("Poll batches and post results"):
         result = run_poll(ctx)
-    present.show_poll(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
+    present_poll.show_poll(result, cfg, show_bodies=ctx.github is None or ctx.dry_run)
     present.risk(ctx.provenance if ctx.github is not None else None)
     return EXIT_FAILED if result.failures or result.bugs else EXIT_OK
 
@@ -174,7 +174,7 @@ def cmd_status(args, settings: Settings) -> int:
     store = clients.manifest_store(args, cfg, clients.github(settings, required=bool(args.artifacts)), settings)
     client = clients.batch_client(cfg, settings)
     listing = store.list()
-    present.show_status(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
+    present_poll.show_status(status_rows(listing, client), listing.failures + listing.problems + listing.bugs)
     return EXIT_OK
 
 
@@ -187,7 +187,7 @@ def cmd_cancel(args, settings: Settings) -> int:
     if args.all:
         gh = clients.github(settings, required=bool(args.artifacts))
         ids += pending_batch_ids(clients.manifest_store(args, cfg, gh, settings).list())
-    present.show_cancel(cancel_batches(client, ids))
+    present_poll.show_cancel(cancel_batches(client, ids))
     return EXIT_OK
 
 
