@@ -242,3 +242,31 @@ def test_a_base_branch_the_author_pushed_gives_no_rules_of_theirs(world, capsys)
     # a pull request into the default branch still reads its base commit's rules
     (four,) = [b for cid, b in bodies.items() if cid.startswith("pr-4:")]
     assert f"> {AGENTS_RULE}" in rules_and_change(user_message(four))[0]
+
+
+def test_rules_file_names_cannot_command_the_runner_or_mark_up_the_summary(world, capsys, tmp_path, monkeypatch):
+    """A merged pull request chose the rules files' names: a line break and a workflow command, a link, an
+    image, raw HTML. The log prints them as text (no line of ours starts a command), and the job summary
+    as GitHub renders it has no link, image or tag of theirs."""
+    from batch_review.markdown import safety as ms
+
+    add_rules_pull(world)
+    names = [".github/instructions/a\n::error::pwned\n.instructions.md",
+             ".github/instructions/[x](https:__evil.example)![i](https:__evil.example_i.png).instructions.md",
+             ".github/instructions/<img src=x>::warning::y.instructions.md"]
+    for name in names:
+        world.repo.write(name, "---\napplyTo: '**'\n---\n- a rule\n")
+    world.repo.write(".github/instructions/\n::error::broken\n.instructions.md", b"\xff not text\n")
+    base = world.repo.commit("names")
+    world.repo.push("main")
+    world.github.pulls[4]["base_sha"] = base
+    world.github.set_pull_state(1, "closed")
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert world.submit("--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "repository rules from" in out and "not valid UTF-8" in out
+    assert not [line for line in out.splitlines() if line.lstrip().startswith("::")]
+    rendered = ms.render(summary.read_text())
+    assert "pwned" in rendered and "evil.example" in rendered  # shown, as text
+    assert not re.search(r"<(a|img)\b", rendered)

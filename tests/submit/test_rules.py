@@ -4,13 +4,14 @@ what a base branch that holds anything a merged pull request wrote cannot make i
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from batch_review.git.repo import GitRepo
 from batch_review.submit.rules import MAX_FILE_BYTES, RulesReader, inside
 
-from ..gitfixture import Repo
+from ..gitfixture import Repo, git
 
 
 @pytest.fixture
@@ -142,3 +143,41 @@ def test_the_rules_keep_room_for_the_diff_under_a_small_request_budget(repo):
     cfg = from_mapping({"rules_files": {"add": ["docs/REVIEW.md"], "remove": ["CLAUDE.md"], "max_tokens": 300}}, "t")
     rules_reader = RulesReader.of(GitRepo(repo.path), cfg)
     assert rules_reader.paths[-1] == "docs/REVIEW.md" and rules_reader.max_tokens == 300
+
+
+def test_applyto_patterns_are_capped_in_all(repo):
+    """Each path of a change is matched against every glob of every instruction file: 100 files of 64
+    globs each would be 6,400 globs a path. Past MAX_PATTERNS_IN_ALL the files are named and not used."""
+    from batch_review.submit.rules import MAX_PATTERNS_IN_ALL
+
+    globs = ",".join(f"src/{i}/**" for i in range(64))
+    for n in range(10):
+        repo.write(f".github/instructions/f{n}.instructions.md", f"---\napplyTo: '{globs}'\n---\n- rule {n}\n")
+    base = repo.commit("many globs")
+    rules = reader(repo).rules(base)
+    assert len(used(rules)) == MAX_PATTERNS_IN_ALL // 64
+    assert dict(rules.skipped)[".github/instructions/f9.instructions.md"] == \
+        f"more than {MAX_PATTERNS_IN_ALL} applyTo patterns in all: not used"
+
+
+def test_a_submodule_and_a_yaml_bomb_are_not_rules(repo):
+    """AGENTS.md as a gitlink (what a .gitmodules entry points at) is no file to read; front matter of
+    anchors and aliases (a YAML bomb) is read as plain text, never expanded."""
+    repo.write("README.md", "x\n")
+    first = repo.commit("first")
+    repo.write(".gitmodules", '[submodule "AGENTS.md"]\n\tpath = AGENTS.md\n\turl = ../../../etc\n')
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20)) + \
+        "applyTo: *u\n---\n- bomb rule\n"
+    repo.write(".github/instructions/bomb.instructions.md", bomb)
+    git(repo.path, "add", "-A")
+    git(repo.path, "update-index", "--add", "--cacheinfo", f"160000,{first},AGENTS.md")
+    git(repo.path, "commit", "-q", "-m", "submodule and bomb")
+    base = repo.head()
+    assert git(repo.path, "ls-tree", base, "AGENTS.md").startswith("160000 commit")
+    started = time.perf_counter()
+    rules = reader(repo).rules(base)
+    assert time.perf_counter() - started < 2
+    assert dict(rules.skipped)["AGENTS.md"] == "not a file"
+    assert [(f.path, f.apply_to.text) for f in rules.files] == [(".github/instructions/bomb.instructions.md", "*u")]
+    assert not rules.files[0].apply_to.matches("src/app.py")

@@ -6,7 +6,8 @@ request that edits AGENTS.md is reviewed like any change and its new text is no 
 branch may still hold anything a merged pull request wrote, so what is read is bounded:
 
 - which files: AGENTS.md, CLAUDE.md, .github/copilot-instructions.md and `rules_files.add`, then
-  .github/instructions/**/NAME.instructions.md (at most MAX_INSTRUCTION_FILES), minus what
+  .github/instructions/**/NAME.instructions.md (at most MAX_INSTRUCTION_FILES, with at most
+  MAX_PATTERNS_IN_ALL applyTo globs between them), minus what
   `rules_files.remove` names (paths or applyTo-style globs);
 - a file over MAX_FILE_BYTES is not read; binary or invalid UTF-8 text and malformed front matter are
   refused by planning.rules.parse_rules_file, each with its reason;
@@ -37,6 +38,7 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_LINK_BYTES = 1024
 MAX_LINK_HOPS = 5
 MAX_INSTRUCTION_FILES = 100
+MAX_PATTERNS_IN_ALL = 512  # applyTo globs of all path-specific files: each path of a change is matched to each
 
 
 def inside(link: str, target: str) -> str | None:
@@ -97,7 +99,7 @@ class RulesReader:
 
     def _read(self, commit: str) -> RepositoryRules:
         entries, skipped = self._candidates(commit)
-        whole, specific, seen = [], [], {}
+        whole, specific, seen, patterns = [], [], {}, 0
         for entry in entries:
             data = self._content(commit, entry)
             if isinstance(data, str):
@@ -109,6 +111,10 @@ class RulesReader:
                 continue
             seen[oid] = entry.path
             parsed = parse_rules_file(entry.path, data)
+            if not isinstance(parsed, str) and parsed.apply_to:
+                patterns += len(parsed.apply_to.globs)
+                if patterns > MAX_PATTERNS_IN_ALL:
+                    parsed = f"more than {MAX_PATTERNS_IN_ALL} applyTo patterns in all: not used"
             if isinstance(parsed, str):
                 skipped.append((entry.path, parsed))
             else:
