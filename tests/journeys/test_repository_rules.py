@@ -270,3 +270,25 @@ def test_rules_file_names_cannot_command_the_runner_or_mark_up_the_summary(world
     rendered = ms.render(summary.read_text())
     assert "pwned" in rendered and "evil.example" in rendered  # shown, as text
     assert not re.search(r"<(a|img)\b", rendered)
+
+
+def test_rules_of_emoji_keep_their_cap_in_real_tokens(world, capsys, monkeypatch, o200k_cache):
+    """The offline estimate takes an emoji for a quarter of a token; o200k takes about two. A base of emoji
+    rules must not carry 6 times its cap into every request (past max_input_tokens): with the encoding on
+    disk, the rules are cut by their exact count."""
+    import tiktoken
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(o200k_cache))
+    add_rules_pull(world)
+    world.repo.write("AGENTS.md", "".join(f"- {'🧨🔥💣' * 40}\n" for _ in range(100)))
+    base = world.repo.commit("emoji rules")
+    world.repo.push("main")
+    world.github.pulls[4]["base_sha"] = base
+    world.github.set_pull_state(1, "closed")
+    world.configure("max_input_tokens: 8000\nrules_files:\n  max_tokens: 2000\n")
+    assert world.submit() == 0
+    (body,) = [b for cid, b in sent(world).items() if cid.startswith("pr-4:")]
+    rules, _ = rules_and_change(user_message(body))
+    exact = len(tiktoken.get_encoding("o200k_base").encode("\n".join(rules)))
+    assert 1000 < exact <= 2000
+    assert "cut at 2,000 tokens (rules_files.max_tokens)" in capsys.readouterr().out

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .rendering import one_line, quoted_lines, visible_escapes
@@ -45,7 +45,6 @@ RULES_END = "End of the repository's rules."
 
 
 # --- applyTo: Copilot's globs --------------------------------------------------------------------------
-
 _STAR, _ANY = object(), object()
 
 
@@ -321,14 +320,14 @@ def _header(f: RulesFile) -> str:
     return f"Rules file {one_line(f.path)}{where}:"
 
 
-def _taken(lines: list[str], left: int) -> tuple[list[str], int]:
+def _taken(lines: list[str], left: int, measure: Callable[[str], int]) -> tuple[list[str], int]:
     """The lines that fit in `left` tokens (a long line's start when it alone does not), and what is left."""
     taken = []
     for line in lines:
-        cost = estimate_tokens(line) + 1
+        cost = measure(line) + 1
         if cost > left:
             piece = line[: int((left - 5) * 3.5)] if left > 20 else ""
-            while piece and estimate_tokens(piece) + 2 > left:  # dense text (base64) is more tokens a character
+            while piece and measure(piece) + 2 > left:  # dense text (base64) is more tokens a character
                 piece = piece[: len(piece) * 2 // 3]
             if piece:
                 taken.append(piece + "…")
@@ -338,19 +337,19 @@ def _taken(lines: list[str], left: int) -> tuple[list[str], int]:
     return taken, left
 
 
-def frame(files: Sequence[RulesFile], max_tokens: int) -> RulesBlock:
-    """The files framed as the repository's rules, cut at a line (inside a long one) once the block would
-    be over `max_tokens`; the cut is said at the end of the block."""
+def frame(files: Sequence[RulesFile], max_tokens: int, measure: Callable[[str], int] = estimate_tokens) -> RulesBlock:
+    """The files framed as the repository's rules, cut at a line (inside a long one) once over `max_tokens`
+    as `measure` counts (exact when it can: emoji are 6 times the estimate); the cut said at the end."""
     if not files or max_tokens <= 0:
         return RulesBlock()
-    left = max_tokens - estimate_tokens(RULES_HEAD + "\n" + RULES_END + "\n") - 40  # 40: room for the cut note
+    left = max_tokens - measure(RULES_HEAD + "\n" + RULES_END + "\n") - 40  # 40: room for the cut note
     out, shown, cut = [RULES_HEAD], [], ""
     for index, f in enumerate(files):
         header, lines = _header(f), quoted_lines(f.text, "> ")
-        taken, left = _taken(lines, left - estimate_tokens(header) - 1)
+        taken, left = _taken(lines, left - measure(header) - 1, measure)
         if taken:
             out += [header, *taken]
-            shown.append((f.path, estimate_tokens("\n".join([header, *taken]))))
+            shown.append((f.path, measure("\n".join([header, *taken]))))
         whole = len(taken) == len(lines) and (not taken or taken[-1] == lines[-1])
         if not whole:
             rest = [f"{len(lines) - len(taken) + (taken[-1] != lines[len(taken) - 1]):,} of the "
@@ -365,7 +364,7 @@ def frame(files: Sequence[RulesFile], max_tokens: int) -> RulesBlock:
         return RulesBlock(cut=cut)
     out.append(RULES_END)
     text = "\n".join(out) + "\n\n"
-    return RulesBlock(text, estimate_tokens(text), tuple(shown), cut)
+    return RulesBlock(text, measure(text), tuple(shown), cut)
 
 
 @dataclass
@@ -376,8 +375,9 @@ class RepositoryRules:
     files: tuple[RulesFile, ...] = ()  # whole-repository files first, then path-specific ones by path
     skipped: tuple[tuple[str, str], ...] = ()  # (path, why it is not used)
     max_tokens: int = 0
+    measure: Callable[[str], int] = field(default=estimate_tokens, repr=False, compare=False)
     _blocks: dict[tuple[int, ...], RulesBlock] = field(default_factory=dict, repr=False)
-    _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)  # path -> its path-specific files
+    _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)  # path -> files it matches
 
     def reserve(self, paths: Iterable[str]) -> int:
         """The most tokens the rules of any request showing some of `paths` can take (packing keeps room)."""
@@ -389,7 +389,7 @@ class RepositoryRules:
         matched = frozenset().union(*(self._matching(p) for p in paths))
         chosen = tuple(i for i, f in enumerate(self.files) if f.apply_to is None or i in matched)
         if chosen not in self._blocks:
-            self._blocks[chosen] = frame([self.files[i] for i in chosen], self.max_tokens)
+            self._blocks[chosen] = frame([self.files[i] for i in chosen], self.max_tokens, self.measure)
         return self._blocks[chosen]
 
     def _matching(self, path: str) -> frozenset[int]:

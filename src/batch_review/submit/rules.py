@@ -21,7 +21,7 @@ One base commit is read once a run (`rules`), its blobs once by object id.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..git.repo import GitRepo, TreeEntry
 from ..planning.rules import (
@@ -33,6 +33,7 @@ from ..planning.rules import (
     is_path_specific,
     parse_rules_file,
 )
+from ..planning.tokenizer import estimate_tokens
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_LINK_BYTES = 1024
@@ -56,22 +57,22 @@ class RulesReader:
     """The rules of each base commit a run meets, read once."""
 
     def __init__(self, git: GitRepo, *, enabled: bool = True, add: Iterable[str] = (), remove: Iterable[str] = (),
-                 max_tokens: int = 2000) -> None:
+                 max_tokens: int = 2000, measure: Callable[[str], int] = estimate_tokens) -> None:
         self.git = git
         self.enabled = enabled and max_tokens > 0
         self.paths = tuple(dict.fromkeys((*DEFAULT_FILES, *add)))
         self.remove = [glob for glob in (ApplyTo.parse(r) for r in remove) if isinstance(glob, ApplyTo)]
-        self.max_tokens = max_tokens
+        self.max_tokens, self.measure = max_tokens, measure
         self._commits: dict[str, RepositoryRules] = {}
         self._blobs: dict[str, bytes] = {}
 
     @classmethod
-    def of(cls, git: GitRepo, cfg) -> RulesReader:
+    def of(cls, git: GitRepo, cfg, measure: Callable[[str], int] = estimate_tokens) -> RulesReader:
         """The reader `cfg.rules_files` asks for; the rules take at most a quarter of max_input_tokens, so
         a small request budget keeps room for the diff."""
         rf = cfg.rules_files
         return cls(git, enabled=rf.enabled, add=rf.add, remove=rf.remove,
-                   max_tokens=min(rf.max_tokens, cfg.max_input_tokens // 4))
+                   max_tokens=min(rf.max_tokens, cfg.max_input_tokens // 4), measure=measure)
 
     def rules(self, commit: str) -> RepositoryRules:
         """The rules files of `commit` (a base commit, never a pull request's head)."""
@@ -120,7 +121,7 @@ class RulesReader:
             else:
                 (specific if parsed.apply_to else whole).append(parsed)
         files: tuple[RulesFile, ...] = (*whole, *specific)
-        return RepositoryRules(commit, files, tuple(skipped), self.max_tokens)
+        return RepositoryRules(commit, files, tuple(skipped), self.max_tokens, self.measure)
 
     def _content(self, commit: str, entry: TreeEntry, hops: int = 0) -> tuple[str, bytes] | str:
         """(the blob's id, its bytes) of a rules file, following symbolic links inside the tree; or why not."""
