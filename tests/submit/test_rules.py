@@ -181,3 +181,34 @@ def test_a_submodule_and_a_yaml_bomb_are_not_rules(repo):
     assert dict(rules.skipped)["AGENTS.md"] == "not a file"
     assert [(f.path, f.apply_to.text) for f in rules.files] == [(".github/instructions/bomb.instructions.md", "*u")]
     assert not rules.files[0].apply_to.matches("src/app.py")
+
+
+def test_ten_thousand_instruction_files_and_a_name_that_is_not_utf8(repo):
+    """A base tree (built with git's plumbing, as a push can carry it) with 10,000 instruction files, one
+    of them named in bytes that are not UTF-8: the first MAX_INSTRUCTION_FILES by path are read, the rest
+    named and not read, quickly; the odd name is kept escaped, never an error."""
+    import subprocess
+
+    from batch_review.submit.rules import MAX_INSTRUCTION_FILES
+
+    def run(*args: str, data: bytes = b"") -> str:
+        return subprocess.run(["git", "-C", str(repo.path), *args], input=data, capture_output=True,
+                              check=True).stdout.decode().strip()
+
+    blob = run("hash-object", "-w", "--stdin", data=b"---\napplyTo: '**/*.py'\n---\n- rule\n")
+    names = [b"\xff\xfe.instructions.md"] + [f"f{i:05d}.instructions.md".encode() for i in range(10_000)]
+    listing = b"".join(b"100644 blob " + blob.encode() + b"\t" + name + b"\0" for name in names)
+    instructions = run("mktree", "-z", data=listing)
+    github = run("mktree", data=f"040000 tree {instructions}\tinstructions\n".encode())
+    root = run("mktree", data=f"040000 tree {github}\t.github\n".encode())
+    commit = run("commit-tree", root, "-m", "many", data=b"")
+    started = time.perf_counter()
+    rules = reader(repo).rules(commit)
+    assert time.perf_counter() - started < 10
+    assert used(rules) == [".github/instructions/\\xff\\xfe.instructions.md"]  # every other one the same text
+    skipped = dict(rules.skipped)
+    assert len(skipped) == MAX_INSTRUCTION_FILES  # one note for the 9,901 not read, not a line each
+    assert skipped[".github/instructions/f00099.instructions.md and 9,900 more after it"] == \
+        f"more than {MAX_INSTRUCTION_FILES} instruction files: not read"
+    assert skipped[".github/instructions/f00000.instructions.md"] == \
+        "the same text as .github/instructions/\\xff\\xfe.instructions.md"

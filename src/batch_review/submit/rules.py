@@ -91,9 +91,10 @@ class RulesReader:
         listed = sorted((e for e in entries if e.path.startswith(INSTRUCTIONS_DIR) and is_path_specific(e.path)
                          and e.path not in named), key=lambda e: e.path)
         skipped = []
-        if len(listed) > MAX_INSTRUCTION_FILES:
-            skipped = [(e.path, f"more than {MAX_INSTRUCTION_FILES} instruction files: not read")
-                       for e in listed[MAX_INSTRUCTION_FILES:]]
+        if len(listed) > MAX_INSTRUCTION_FILES:  # one note, however many: the log and summary stay short
+            over = listed[MAX_INSTRUCTION_FILES:]
+            skipped = [(over[0].path + (f" and {len(over) - 1:,} more after it" if len(over) > 1 else ""),
+                        f"more than {MAX_INSTRUCTION_FILES} instruction files: not read")]
             listed = listed[:MAX_INSTRUCTION_FILES]
         ordered = [named[p] for p in self.paths if p in named] + listed
         return [e for e in ordered if not self._removed(e.path)], skipped
