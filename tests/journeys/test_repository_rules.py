@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from batch_review.planning.rules import RULES_END, RULES_HEAD
 
 from ..conftest import ours, paths_shown, user_message
@@ -272,13 +274,16 @@ def test_rules_file_names_cannot_command_the_runner_or_mark_up_the_summary(world
     assert not re.search(r"<(a|img)\b", rendered)
 
 
-def test_rules_of_emoji_keep_their_cap_in_real_tokens(world, capsys, monkeypatch, o200k_cache):
+@pytest.mark.parametrize("exact_counts", [True, False])
+def test_rules_of_emoji_keep_their_cap_in_real_tokens(world, capsys, monkeypatch, o200k_cache, exact_counts):
     """The offline estimate takes an emoji for a quarter of a token; o200k takes about two. A base of emoji
-    rules must not carry 6 times its cap into every request (past max_input_tokens): with the encoding on
-    disk, the rules are cut by their exact count."""
+    rules must not carry 6 times its cap into every request (past max_input_tokens, past what the budget
+    guard counted): with the encoding on disk the rules are cut by their exact count, without it by a
+    count never short of it (tokenizer.tokens_at_most)."""
     import tiktoken
 
-    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(o200k_cache))
+    if exact_counts:
+        monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(o200k_cache))
     add_rules_pull(world)
     world.repo.write("AGENTS.md", "".join(f"- {'🧨🔥💣' * 40}\n" for _ in range(100)))
     base = world.repo.commit("emoji rules")
@@ -289,6 +294,7 @@ def test_rules_of_emoji_keep_their_cap_in_real_tokens(world, capsys, monkeypatch
     assert world.submit() == 0
     (body,) = [b for cid, b in sent(world).items() if cid.startswith("pr-4:")]
     rules, _ = rules_and_change(user_message(body))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(o200k_cache))
     exact = len(tiktoken.get_encoding("o200k_base").encode("\n".join(rules)))
-    assert 1000 < exact <= 2000
+    assert (1000 if exact_counts else 500) < exact <= 2000
     assert "cut at 2,000 tokens (rules_files.max_tokens)" in capsys.readouterr().out

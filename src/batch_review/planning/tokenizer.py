@@ -51,6 +51,24 @@ def estimate_tokens(text: str) -> int:
                + text.count("\n") * TOKENS_PER_LINE) + 1
 
 
+_WORDS = re.compile(r"[A-Za-z0-9\s]")
+
+
+def tokens_at_most(text: str) -> int:
+    """A count o200k_base does not exceed on any text a tokenizer was not tuned for (a hostile rules file):
+    letters, digits and spaces as the estimate has them, any other ASCII character a token, any other
+    character a token a UTF-8 byte (a byte-level tokenizer's worst: a rare ideograph of 4 bytes is 4), a
+    \\u escape eight. English prose is about 1.5 times its count, other scripts up to 9 times: exact
+    counts (the encoding on disk) do better."""
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    words = len(_WORDS.findall(text))
+    other = len(text) - non_ascii - words
+    escapes = text.count("\\u") + text.count("\\U")
+    return max(estimate_tokens(text), int(words / CHARS_PER_TOKEN + other + extra_bytes + non_ascii + 4 * escapes
+                                          + text.count("\n") * TOKENS_PER_LINE) + 1)
+
+
 class Counter(Protocol):
     """Exact token counts (`TokenCounter`): None once the run's counting budget is spent."""
 

@@ -35,7 +35,7 @@ from ..planning.packing import FileItem, line_counts, pack, render, target_conte
 from ..planning.pricing import CostEstimate, cost_of
 from ..planning.rendering import one_line
 from ..planning.rules import RepositoryRules
-from ..planning.tokenizer import estimate_tokens, o200k_counter
+from ..planning.tokenizer import o200k_counter, tokens_at_most
 from .rules import RulesReader
 from .targets import Skip, TargetSelection
 
@@ -219,8 +219,8 @@ def plan_targets(git: GitRepo, cfg, selection: TargetSelection, *, state_folder:
     """Every selected target's plan (those with no request too), and the targets that could not be planned
     or have nothing to review, with why. `progress(done, total, now)` is told before each target and at the
     end; nothing under `state_folder` (a path in the checkout) is reviewed."""
-    counter = o200k_counter()  # the rules are counted exactly when they can be: their cap is in real tokens
-    builder_for, reader = builders(cfg), RulesReader.of(git, cfg, counter.fixed if counter else estimate_tokens)
+    counter = o200k_counter()  # the rules' cap is in real tokens: counted exactly, or never short of them
+    builder_for, reader = builders(cfg), RulesReader.of(git, cfg, counter.fixed if counter else tokens_at_most)
     plans, skipped, total = [], [], len(selection.targets)
     for done, target in enumerate(selection.targets):
         progress(done, total, target.label)
