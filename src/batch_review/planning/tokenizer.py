@@ -2,7 +2,8 @@
 when it is installed and the encoding is on disk.
 
 `estimate_tokens` is calibrated against o200k_base on the requests built from real release diffs (see
-tests/planning/test_tokenizer.py); packing decisions always use it.
+tests/planning/test_tokenizer.py); packing decisions always use it. `tokens_at_most` is the count not
+to fall short of for text nobody tuned it on (a hostile repository's rules, capped in real tokens).
 
 tiktoken finds an encoding in TIKTOKEN_CACHE_DIR, as a file named by the sha1 of the encoding's URL, and
 downloads it when it is missing or its sha256 differs. Planning a review must never reach the network for
