@@ -212,3 +212,12 @@ def test_ten_thousand_instruction_files_and_a_name_that_is_not_utf8(repo):
         f"more than {MAX_INSTRUCTION_FILES} instruction files: not read"
     assert skipped[".github/instructions/f00000.instructions.md"] == \
         "the same text as .github/instructions/\\xff\\xfe.instructions.md"
+
+
+def test_a_remove_glob_that_cannot_be_read_is_one_clear_error(repo):
+    """rules_files.remove keeps a file the team does not want read: a glob that cannot be read must not
+    be dropped in silence (the file would be read after all)."""
+    from batch_review.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^rules_files\.remove: '\*\*/x\{a,b\}.*: applyTo has more than 64 patterns$"):
+        reader(repo, remove=["**/x" + "{a,b}" * 7])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Iterable
 
+from ..core.errors import ConfigError
 from ..git.repo import GitRepo, TreeEntry
 from ..planning.rules import (
     DEFAULT_FILES,
@@ -61,7 +62,10 @@ class RulesReader:
         self.git = git
         self.enabled = enabled and max_tokens > 0
         self.paths = tuple(dict.fromkeys((*DEFAULT_FILES, *add)))
-        self.remove = [glob for glob in (ApplyTo.parse(r) for r in remove) if isinstance(glob, ApplyTo)]
+        self.remove = [ApplyTo.parse(r) for r in remove]
+        for raw, glob in zip(remove, self.remove, strict=True):
+            if isinstance(glob, str):  # a file the team meant to keep out would be read after all
+                raise ConfigError(f"rules_files.remove: {raw[:80]!r}: {glob}")
         self.max_tokens, self.measure = max_tokens, measure
         self._commits: dict[str, RepositoryRules] = {}
         self._blobs: dict[str, bytes] = {}
