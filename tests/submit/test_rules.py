@@ -4,13 +4,14 @@ what a base branch that holds anything a merged pull request wrote cannot make i
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
 from batch_review.git.repo import GitRepo
 from batch_review.submit.rules import MAX_FILE_BYTES, RulesReader, inside
 
-from ..gitfixture import Repo
+from ..gitfixture import Repo, git
 
 
 @pytest.fixture
@@ -142,3 +143,81 @@ def test_the_rules_keep_room_for_the_diff_under_a_small_request_budget(repo):
     cfg = from_mapping({"rules_files": {"add": ["docs/REVIEW.md"], "remove": ["CLAUDE.md"], "max_tokens": 300}}, "t")
     rules_reader = RulesReader.of(GitRepo(repo.path), cfg)
     assert rules_reader.paths[-1] == "docs/REVIEW.md" and rules_reader.max_tokens == 300
+
+
+def test_applyto_patterns_are_capped_in_all(repo):
+    """Each path of a change is matched against every glob of every instruction file: 100 files of 64
+    globs each would be 6,400 globs a path. Past MAX_PATTERNS_IN_ALL the files are named and not used."""
+    from batch_review.submit.rules import MAX_PATTERNS_IN_ALL
+
+    globs = ",".join(f"src/{i}/**" for i in range(64))
+    for n in range(10):
+        repo.write(f".github/instructions/f{n}.instructions.md", f"---\napplyTo: '{globs}'\n---\n- rule {n}\n")
+    base = repo.commit("many globs")
+    rules = reader(repo).rules(base)
+    assert len(used(rules)) == MAX_PATTERNS_IN_ALL // 64
+    assert dict(rules.skipped)[".github/instructions/f9.instructions.md"] == \
+        f"more than {MAX_PATTERNS_IN_ALL} applyTo patterns in all: not used"
+
+
+def test_a_submodule_and_a_yaml_bomb_are_not_rules(repo):
+    """AGENTS.md as a gitlink (what a .gitmodules entry points at) is no file to read; front matter of
+    anchors and aliases (a YAML bomb) is read as plain text, never expanded."""
+    repo.write("README.md", "x\n")
+    first = repo.commit("first")
+    repo.write(".gitmodules", '[submodule "AGENTS.md"]\n\tpath = AGENTS.md\n\turl = ../../../etc\n')
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(20)) + \
+        "applyTo: *u\n---\n- bomb rule\n"
+    repo.write(".github/instructions/bomb.instructions.md", bomb)
+    git(repo.path, "add", "-A")
+    git(repo.path, "update-index", "--add", "--cacheinfo", f"160000,{first},AGENTS.md")
+    git(repo.path, "commit", "-q", "-m", "submodule and bomb")
+    base = repo.head()
+    assert git(repo.path, "ls-tree", base, "AGENTS.md").startswith("160000 commit")
+    started = time.perf_counter()
+    rules = reader(repo).rules(base)
+    assert time.perf_counter() - started < 2
+    assert dict(rules.skipped)["AGENTS.md"] == "not a file"
+    assert [(f.path, f.apply_to.text) for f in rules.files] == [(".github/instructions/bomb.instructions.md", "*u")]
+    assert not rules.files[0].apply_to.matches("src/app.py")
+
+
+def test_ten_thousand_instruction_files_and_a_name_that_is_not_utf8(repo):
+    """A base tree (built with git's plumbing, as a push can carry it) with 10,000 instruction files, one
+    of them named in bytes that are not UTF-8: the first MAX_INSTRUCTION_FILES by path are read, the rest
+    named and not read, quickly; the odd name is kept escaped, never an error."""
+    import subprocess
+
+    from batch_review.submit.rules import MAX_INSTRUCTION_FILES
+
+    def run(*args: str, data: bytes = b"") -> str:
+        return subprocess.run(["git", "-C", str(repo.path), *args], input=data, capture_output=True,
+                              check=True).stdout.decode().strip()
+
+    blob = run("hash-object", "-w", "--stdin", data=b"---\napplyTo: '**/*.py'\n---\n- rule\n")
+    names = [b"\xff\xfe.instructions.md"] + [f"f{i:05d}.instructions.md".encode() for i in range(10_000)]
+    listing = b"".join(b"100644 blob " + blob.encode() + b"\t" + name + b"\0" for name in names)
+    instructions = run("mktree", "-z", data=listing)
+    github = run("mktree", data=f"040000 tree {instructions}\tinstructions\n".encode())
+    root = run("mktree", data=f"040000 tree {github}\t.github\n".encode())
+    commit = run("commit-tree", root, "-m", "many", data=b"")
+    started = time.perf_counter()
+    rules = reader(repo).rules(commit)
+    assert time.perf_counter() - started < 10
+    assert used(rules) == [".github/instructions/\\xff\\xfe.instructions.md"]  # every other one the same text
+    skipped = dict(rules.skipped)
+    assert len(skipped) == MAX_INSTRUCTION_FILES  # one note for the 9,901 not read, not a line each
+    assert skipped[".github/instructions/f00099.instructions.md and 9,900 more after it"] == \
+        f"more than {MAX_INSTRUCTION_FILES} instruction files: not read"
+    assert skipped[".github/instructions/f00000.instructions.md"] == \
+        "the same text as .github/instructions/\\xff\\xfe.instructions.md"
+
+
+def test_a_remove_glob_that_cannot_be_read_is_one_clear_error(repo):
+    """rules_files.remove keeps a file the team does not want read: a glob that cannot be read must not
+    be dropped in silence (the file would be read after all)."""
+    from batch_review.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^rules_files\.remove: '\*\*/x\{a,b\}.*: applyTo has more than 64 patterns$"):
+        reader(repo, remove=["**/x" + "{a,b}" * 7])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -40,6 +41,21 @@ def one_line(text: str) -> str:
 def quoted_lines(text: str, prefix: str = "| ") -> list[str]:
     """Author text as lines that each start with `prefix`: no line of it can pass for one of ours."""
     return [prefix + line.translate(_CONTROL) for line in text.splitlines()]
+
+
+def _unseen(char: str) -> bool:
+    """A character a reader of the file on GitHub does not see: a format character (bidi controls, zero
+    width ones, Unicode tags that spell hidden ASCII), private use, surrogate, unassigned, or a variation
+    selector 17-256 (which can carry hidden bytes)."""
+    return unicodedata.category(char) in ("Cf", "Co", "Cs", "Cn") or "\U000e0100" <= char <= "\U000e01ef"
+
+
+def visible_escapes(text: str) -> str:
+    """`text` (a rules file) with each character nobody sees written as a visible \\uXXXX escape: the model
+    reads only what the people who merged the file could read (str.isprintable answers most texts at once)."""
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
+    return "".join((f"\\u{ord(c):04x}" if c <= "\uffff" else f"\\U{ord(c):08x}") if _unseen(c) else c for c in text)
 
 
 _HTML_COMMENT = re.compile(r"<!--.*?(-->|$)", re.DOTALL)

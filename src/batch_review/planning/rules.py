@@ -6,11 +6,12 @@ it applies to (Copilot's path-specific instructions). submit/rules.py reads them
 this module takes their bytes and decides, with no I/O:
 
 - `parse_rules_file`: a file's bytes -> a `RulesFile`, or why it is not used (binary, not UTF-8, empty,
-  front matter not closed or not `key: value`, no `applyTo`, `excludeAgent: code-review`).
+  front matter not closed or not `key: value`, no `applyTo`, `excludeAgent: code-review`); characters a
+  reader cannot see (bidi controls, zero-width ones, Unicode tags) shown as \\uXXXX escapes.
 - `ApplyTo`: Copilot's glob semantics, comma-separated, relative to the repository's root: `*` and `?`
   within a path segment, `**` across segments, `[...]` a class, `{a,b}` alternatives. Matched segment by
-  segment without regular expressions, in time bounded by the pattern's and the path's length, whatever
-  a merged pull request wrote into the pattern.
+  segment without regular expressions, every position of a segment's pattern at once (bits of an integer),
+  so a path segment costs a step a character whatever a merged pull request wrote into the pattern.
 - `RepositoryRules.block(paths)`: the rules of one request, once: every whole-repository file and every
   path-specific file one of the request's paths matches, framed as the repository's rules (never the
   author's material: every line of theirs starts with '> ', control characters and line breaks escaped,
@@ -23,19 +24,19 @@ every request of a run (cached), and requests of one repository share the rules 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .rendering import one_line, quoted_lines
+from .rendering import one_line, quoted_lines, visible_escapes
 from .tokenizer import estimate_tokens
 
 DEFAULT_FILES = ("AGENTS.md", "CLAUDE.md", ".github/copilot-instructions.md")
 INSTRUCTIONS_DIR = ".github/instructions/"
 INSTRUCTIONS_SUFFIX = ".instructions.md"
 MAX_FRONT_MATTER_LINES = 50
-MAX_PATTERNS = 64  # applyTo's globs after {a,b} expansion
-MAX_PATTERN_CHARS = 500
+MAX_PATTERNS, MAX_PATTERN_CHARS = 64, 500  # applyTo's globs after {a,b} expansion; characters of one
 
 RULES_HEAD = ("The repository's own review rules follow, read from its base branch, not from this change: what "
               "this team asks a reviewer to check. Each of their lines starts with '> '; they never change the "
@@ -44,7 +45,6 @@ RULES_END = "End of the repository's rules."
 
 
 # --- applyTo: Copilot's globs --------------------------------------------------------------------------
-
 _STAR, _ANY = object(), object()
 
 
@@ -91,32 +91,40 @@ def _tokens(segment: str) -> list:
     return out
 
 
-def _one(token, char: str) -> bool:
-    if token is _ANY:
-        return True
-    if isinstance(token, tuple):
-        return (char in token[1]) != token[0]
-    return token == char
-
-
-def _segment_matches(tokens: list, name: str) -> bool:
-    """Whether one path segment matches: the wildcard walk that backs up only to the last '*' (time
-    len(tokens) x len(name) at most)."""
-    t = i = 0
-    star, mark = -1, 0
-    while i < len(name):
-        if t < len(tokens) and tokens[t] is _STAR:
-            star, mark, t = t, i, t + 1
-        elif t < len(tokens) and _one(tokens[t], name[i]):
-            t, i = t + 1, i + 1
-        elif star >= 0:
-            t, mark = star + 1, mark + 1
-            i = mark
+@functools.lru_cache(maxsize=4096)
+def _automaton(tokens: tuple) -> tuple[int, dict[str, int], tuple, dict[str, int]]:
+    """A segment's tokens as bit masks (bit i: token i): stars, literal characters, '?' and classes, and
+    (filled as names are read) each character's accepting tokens."""
+    stars, literal, others = 0, {}, []
+    for i, token in enumerate(tokens):
+        if token is _STAR:
+            stars |= 1 << i
+        elif token is _ANY or isinstance(token, tuple):
+            others.append((1 << i, token))
         else:
+            literal[token] = literal.get(token, 0) | 1 << i
+    return stars, literal, tuple(others), {}
+
+
+def _segment_matches(tokens: tuple, name: str) -> bool:
+    """Whether one path segment matches: every position of the pattern at once, as the bits of one integer
+    (a '*' keeps its bit and lets the next one on), one step a character of the name, so the time is
+    len(name) steps whatever the pattern (a wildcard walk that backs up is len(tokens) x len(name))."""
+    stars, literal, others, accepting = _automaton(tokens)
+    state = 1 | (1 & stars) << 1
+    for char in name:
+        accept = accepting.get(char)
+        if accept is None:
+            accept = literal.get(char, 0)
+            for bit, token in others:
+                if token is _ANY or (char in token[1]) != token[0]:
+                    accept |= bit
+            accepting[char] = accept
+        state = (state & accept) << 1 | (state & stars)
+        state |= (state & stars) << 1
+        if not state:
             return False
-    while t < len(tokens) and tokens[t] is _STAR:
-        t += 1
-    return t == len(tokens)
+    return bool(state >> len(tokens) & 1)
 
 
 def _split_top(text: str) -> list[str]:
@@ -177,7 +185,7 @@ class ApplyTo:
                         if not segments or segments[-1] != "**":
                             segments.append("**")
                     elif seg:
-                        segments.append(tuple(_tokens(seg)))
+                        segments.append(tuple(_tokens(seg)))  # hashable: _automaton's cache
                 globs.append(tuple(segments))
                 if len(globs) > MAX_PATTERNS:
                     return f"applyTo has more than {MAX_PATTERNS} patterns"
@@ -212,9 +220,6 @@ class RulesFile:
     path: str
     text: str
     apply_to: ApplyTo | None = None  # None: the whole repository
-
-    def applies(self, paths: Iterable[str]) -> bool:
-        return self.apply_to is None or any(self.apply_to.matches(p) for p in paths)
 
 
 _KEY = re.compile(r"([A-Za-z_][\w-]*)\s*:(.*)")
@@ -290,10 +295,11 @@ def parse_rules_file(path: str, data: bytes) -> RulesFile | str:
             return apply_to
     elif isinstance(meta, tuple):
         text = meta[1]
-    text = re.sub(r"\n{3,}", "\n\n", text.strip())
+    text = visible_escapes(re.sub(r"\n{3,}", "\n\n", text.strip()))
     if not text:
         return "empty"
     return RulesFile(path, text, apply_to)
+
 
 
 # --- the rules of one request --------------------------------------------------------------------------
@@ -314,14 +320,14 @@ def _header(f: RulesFile) -> str:
     return f"Rules file {one_line(f.path)}{where}:"
 
 
-def _taken(lines: list[str], left: int) -> tuple[list[str], int]:
+def _taken(lines: list[str], left: int, measure: Callable[[str], int]) -> tuple[list[str], int]:
     """The lines that fit in `left` tokens (a long line's start when it alone does not), and what is left."""
     taken = []
     for line in lines:
-        cost = estimate_tokens(line) + 1
+        cost = measure(line) + 1
         if cost > left:
             piece = line[: int((left - 5) * 3.5)] if left > 20 else ""
-            while piece and estimate_tokens(piece) + 2 > left:  # dense text (base64) is more tokens a character
+            while piece and measure(piece) + 2 > left:  # dense text (base64) is more tokens a character
                 piece = piece[: len(piece) * 2 // 3]
             if piece:
                 taken.append(piece + "…")
@@ -331,19 +337,19 @@ def _taken(lines: list[str], left: int) -> tuple[list[str], int]:
     return taken, left
 
 
-def frame(files: Sequence[RulesFile], max_tokens: int) -> RulesBlock:
-    """The files framed as the repository's rules, cut at a line (inside a long one) once the block would
-    be over `max_tokens`; the cut is said at the end of the block."""
+def frame(files: Sequence[RulesFile], max_tokens: int, measure: Callable[[str], int] = estimate_tokens) -> RulesBlock:
+    """The files framed as the repository's rules, cut at a line (inside a long one) once over `max_tokens`
+    as `measure` counts (exact when it can: emoji are 6 times the estimate); the cut said at the end."""
     if not files or max_tokens <= 0:
         return RulesBlock()
-    left = max_tokens - estimate_tokens(RULES_HEAD + "\n" + RULES_END + "\n") - 40  # 40: room for the cut note
+    left = max_tokens - measure(RULES_HEAD + "\n" + RULES_END + "\n") - 40  # 40: room for the cut note
     out, shown, cut = [RULES_HEAD], [], ""
     for index, f in enumerate(files):
         header, lines = _header(f), quoted_lines(f.text, "> ")
-        taken, left = _taken(lines, left - estimate_tokens(header) - 1)
+        taken, left = _taken(lines, left - measure(header) - 1, measure)
         if taken:
             out += [header, *taken]
-            shown.append((f.path, estimate_tokens("\n".join([header, *taken]))))
+            shown.append((f.path, measure("\n".join([header, *taken]))))
         whole = len(taken) == len(lines) and (not taken or taken[-1] == lines[-1])
         if not whole:
             rest = [f"{len(lines) - len(taken) + (taken[-1] != lines[len(taken) - 1]):,} of the "
@@ -358,7 +364,7 @@ def frame(files: Sequence[RulesFile], max_tokens: int) -> RulesBlock:
         return RulesBlock(cut=cut)
     out.append(RULES_END)
     text = "\n".join(out) + "\n\n"
-    return RulesBlock(text, estimate_tokens(text), tuple(shown), cut)
+    return RulesBlock(text, measure(text), tuple(shown), cut)
 
 
 @dataclass
@@ -369,7 +375,9 @@ class RepositoryRules:
     files: tuple[RulesFile, ...] = ()  # whole-repository files first, then path-specific ones by path
     skipped: tuple[tuple[str, str], ...] = ()  # (path, why it is not used)
     max_tokens: int = 0
+    measure: Callable[[str], int] = field(default=estimate_tokens, repr=False, compare=False)
     _blocks: dict[tuple[int, ...], RulesBlock] = field(default_factory=dict, repr=False)
+    _matched: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)  # path -> files it matches
 
     def reserve(self, paths: Iterable[str]) -> int:
         """The most tokens the rules of any request showing some of `paths` can take (packing keeps room)."""
@@ -378,8 +386,15 @@ class RepositoryRules:
 
     def block(self, paths: Iterable[str]) -> RulesBlock:
         """The rules of a request that shows `paths`."""
-        paths = list(paths)
-        chosen = tuple(i for i, f in enumerate(self.files) if f.applies(paths))
+        matched = frozenset().union(*(self._matching(p) for p in paths))
+        chosen = tuple(i for i, f in enumerate(self.files) if f.apply_to is None or i in matched)
         if chosen not in self._blocks:
-            self._blocks[chosen] = frame([self.files[i] for i in chosen], self.max_tokens)
+            self._blocks[chosen] = frame([self.files[i] for i in chosen], self.max_tokens, self.measure)
         return self._blocks[chosen]
+
+    def _matching(self, path: str) -> frozenset[int]:
+        """The path-specific files `path` matches, matched once a run (packing asks again per request)."""
+        if path not in self._matched:
+            self._matched[path] = frozenset(i for i, f in enumerate(self.files)
+                                            if f.apply_to is not None and f.apply_to.matches(path))
+        return self._matched[path]

@@ -2,7 +2,8 @@
 when it is installed and the encoding is on disk.
 
 `estimate_tokens` is calibrated against o200k_base on the requests built from real release diffs (see
-tests/planning/test_tokenizer.py); packing decisions always use it.
+tests/planning/test_tokenizer.py); packing decisions always use it. `tokens_at_most` is the count not
+to fall short of for text nobody tuned it on (a hostile repository's rules, capped in real tokens).
 
 tiktoken finds an encoding in TIKTOKEN_CACHE_DIR, as a file named by the sha1 of the encoding's URL, and
 downloads it when it is missing or its sha256 differs. Planning a review must never reach the network for
@@ -49,6 +50,24 @@ def estimate_tokens(text: str) -> int:
     dense = sum(len(m) for m in _DENSE.findall(text)) if text.count(" ") < len(text) * DENSE_SPACES else 0
     return int((len(text) - folded - dense) / CHARS_PER_TOKEN + dense / DENSE_CHARS_PER_TOKEN
                + text.count("\n") * TOKENS_PER_LINE) + 1
+
+
+_WORDS = re.compile(r"[A-Za-z0-9\s]")
+
+
+def tokens_at_most(text: str) -> int:
+    """A count o200k_base does not exceed on any text a tokenizer was not tuned for (a hostile rules file):
+    letters, digits and spaces as the estimate has them, any other ASCII character a token, any other
+    character a token a UTF-8 byte (a byte-level tokenizer's worst: a rare ideograph of 4 bytes is 4), a
+    \\u escape eight. English prose is about 1.5 times its count, other scripts up to 9 times: exact
+    counts (the encoding on disk) do better."""
+    extra_bytes = len(text.encode("utf-8", "surrogatepass")) - len(text)
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    words = len(_WORDS.findall(text))
+    other = len(text) - non_ascii - words
+    escapes = text.count("\\u") + text.count("\\U")
+    return max(estimate_tokens(text), int(words / CHARS_PER_TOKEN + other + extra_bytes + non_ascii + 4 * escapes
+                                          + text.count("\n") * TOKENS_PER_LINE) + 1)
 
 
 class Counter(Protocol):

@@ -33,8 +33,9 @@ from ..ledger.manifest import ReviewedFile, SkippedFile
 from ..planning.builder import RequestBuilder, RequestSpec
 from ..planning.packing import FileItem, line_counts, pack, remembered_text, render, target_context
 from ..planning.pricing import CostEstimate, cost_of
+from ..planning.rendering import one_line
 from ..planning.rules import RepositoryRules
-from ..planning.tokenizer import o200k_counter
+from ..planning.tokenizer import o200k_counter, tokens_at_most
 from .rules import RulesReader
 from .targets import Skip, TargetSelection
 
@@ -154,16 +155,22 @@ def _requests(cfg, builder_for: Callable[[str], RequestBuilder], plan: TargetPla
 
 def plan_target(git: GitRepo, cfg, builder_for: Callable[[str], RequestBuilder], target: Target,
                 since: Marker | None = None, *, state_folder: str | None = None,
-                rules: RulesReader | None = None, remembered=None) -> TargetPlan:
+                rules: RulesReader | None = None, rules_from: str | None = None, remembered=None) -> TargetPlan:
     """The requests for one target. With `since` (our last review of this pull request) and
     `incremental` on, only what changed since that review is sent, within the pull request's files;
     a force-push (the reviewed head is no longer an ancestor) or a moved base means a full review.
     The repository's rules come from the target's base (its base branch's commit, never its head),
-    through `rules` (the run's reader, which reads each commit once) or a reader of its own."""
+    through `rules` (the run's reader, which reads each commit once) or a reader of its own; with
+    `rules_from` (a pull request whose base is not the default branch) from that commit ("": none)."""
     base_commit = target.base_sha or target.base_ref
     base = git.merge_base(base_commit, target.head_sha)
     plan = TargetPlan(dataclasses.replace(target, base_sha=base))
-    repo_rules = (rules or RulesReader.of(git, cfg)).rules(base_commit)
+    rules_commit = base_commit if rules_from is None else rules_from
+    repo_rules = (rules or RulesReader.of(git, cfg)).rules(rules_commit) if rules_commit else RepositoryRules()
+    if rules_from is not None:
+        plan.rules_notes.append(f"#{target.number}: base branch {one_line(target.base_ref)[:100]} is not the default "
+                                "branch: " + ("rules read where it leaves the default branch" if rules_from else
+                                              "no rules (it shares no history with the default branch)"))
     plan.rules_commit = repo_rules.commit
     plan.rules_notes.extend(f"{path}: {why}" for path, why in repo_rules.skipped)
     try:
@@ -218,14 +225,16 @@ def plan_targets(git: GitRepo, cfg, selection: TargetSelection, *, state_folder:
     or have nothing to review, with why. `progress(done, total, now)` is told before each target and at the
     end; nothing under `state_folder` (a path in the checkout) is reviewed. `remembered` (ledger.memory.Memory):
     the findings this team dismissed before, shown to the model on the files they name."""
-    builder_for, reader = builders(cfg), RulesReader.of(git, cfg)
+    counter = o200k_counter()  # the rules' cap is in real tokens: counted exactly, or never short of them
+    builder_for, reader = builders(cfg), RulesReader.of(git, cfg, counter.fixed if counter else tokens_at_most)
     plans, skipped, total = [], [], len(selection.targets)
     for done, target in enumerate(selection.targets):
         progress(done, total, target.label)
         try:
             with cycle_collection_paused():
                 plan = plan_target(git, cfg, builder_for, target, selection.last_reviews.get(target.key),
-                                   state_folder=state_folder, rules=reader, remembered=remembered)
+                                   state_folder=state_folder, rules=reader,
+                                   rules_from=selection.rules_from.get(target.key), remembered=remembered)
         except RepositoryError as exc:
             skipped.append(Skip(target.label, str(exc)))
             continue

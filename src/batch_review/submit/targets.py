@@ -89,11 +89,14 @@ class TargetSelection:
     targets: list[Target]
     skipped: list[Skip] = field(default_factory=list)
     last_reviews: dict[str, Marker] = field(default_factory=dict)  # target key -> our latest review's marker
+    # pull request key -> the commit its repository rules are read from, for a base that is not the default
+    # branch ("" for none); a pull request on the default branch reads them from its base commit
+    rules_from: dict[str, str] = field(default_factory=dict)
 
     def without(self, done: Collection[tuple[str, str]]) -> TargetSelection:
         """The selection minus targets whose (key, head) is in `done`, each one a Skip."""
         keep, already = drop_already_done(self.targets, done)
-        return TargetSelection(keep, self.skipped + already, self.last_reviews)
+        return TargetSelection(keep, self.skipped + already, self.last_reviews, self.rules_from)
 
 
 def select_targets(cfg, git, gh, *, repository: str, base: str | None = None, head: str | None = None,
@@ -111,8 +114,28 @@ def select_targets(cfg, git, gh, *, repository: str, base: str | None = None, he
         posted, latest = posted_heads(gh, cfg, targets, trust)
     selection = TargetSelection(targets, skipped, latest).without(set(pending) | posted)
     if gh is not None:
-        ensure_commits(git, selection.targets, token)
+        default = gh.default_branch
+        ensure_commits(git, selection.targets, token, default=default)
+        selection.rules_from = rules_from(git, selection.targets, default)
     return selection
+
+
+DEFAULT_REF = "refs/remotes/batch-review/default"
+
+
+def rules_from(git, targets: Iterable[Target], default: str) -> dict[str, str]:
+    """For each pull request whose base branch is not `default`, the commit its repository rules are read
+    from: where its base meets the default branch (DEFAULT_REF), or "" when they share no history. The
+    author of a pull request picks its base, and anyone who can push a branch can make one: only the
+    default branch's history, written by those who may merge there, says what the rules are."""
+    return {t.key: _meeting(git, t.base_sha) for t in targets if t.kind == "pull" and t.base_ref != default}
+
+
+def _meeting(git, base_sha: str) -> str:
+    try:
+        return git.merge_base(base_sha, DEFAULT_REF)
+    except RepositoryError:
+        return ""
 
 
 def local_targets(git, repository: str, base: str | None, head: str | None) -> list[Target]:
@@ -199,12 +222,15 @@ def posted_heads(gh, cfg, targets: list[Target], trust: Provenance) -> tuple[set
     return done, latest
 
 
-def ensure_commits(git, targets: list[Target], token: str | None) -> None:
-    """Fetch the pull request heads (and bases) the checkout does not have, in one git call."""
+def ensure_commits(git, targets: list[Target], token: str | None, *, default: str = "") -> None:
+    """Fetch the pull request heads (and bases) the checkout does not have, in one git call; and the
+    `default` branch (as DEFAULT_REF) when a pull request's base is another branch."""
     specs = []
     for t in targets:
         if t.kind != "pull":
             continue
+        if default and t.base_ref != default:
+            specs.append(f"+refs/heads/{default}:{DEFAULT_REF}")
         if not git.has_commit(t.head_sha):
             specs.append(f"+refs/pull/{t.number}/head:refs/remotes/batch-review/pull/{t.number}")
         if t.base_sha and not git.has_commit(t.base_sha):
