@@ -176,7 +176,8 @@ class Night:
             if len(reviews) != 1:
                 (twice if reviews else lost).append(n)
                 continue
-            comments = {(c["path"], c["line"], c["body"].split("\n")[0]) for c in reviews[0]["comments"]}
+            # each comment's first line is our hidden fingerprint of its finding (issue 20), then its heading
+            comments = {(c["path"], c["line"], c["body"].split("\n")[1]) for c in reviews[0]["comments"]}
             for f in findings_of(n):
                 if not any(path == f["path"] and line == f["line"] and f["title"] in head
                            for path, line, head in comments):

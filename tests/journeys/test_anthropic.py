@@ -260,7 +260,8 @@ def test_hostile_claude_text_goes_through_the_same_neutralizer(claude_world):
     w.openai.complete_all()
     assert w.poll() == 0
     (review,) = w.github.reviews(1)
-    comment = review["comments"][0]["body"]
+    first, comment = review["comments"][0]["body"].split("\n", 1)  # our hidden line names the finding (issue 20)
+    assert first.startswith("<!-- batch-review:finding ")
     assert "@\u2060admin" in comment and "<!--" not in comment and "<details>" not in comment
     assert review["body"].count("<!-- batch-review:v1") == 1 and review["body"].startswith("<!-- batch-review:v1")
 

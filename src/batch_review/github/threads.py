@@ -2,12 +2,13 @@
 
 GitHub's REST API has no resolved state for a review thread; GraphQL's `reviewThreads { isResolved,
 resolvedBy }` has. One query reads THREAD_PULLS_PER_QUERY pull requests: each one's author and, per thread
-(up to THREADS_PER_PULL), whether it is resolved and by whom, and its first COMMENTS_PER_THREAD comments
-(the first is the one the thread is about), each with its author, body, the database id of its review and
-up to REACTIONS_PER_COMMENT of its 👎 reactions (`reactions(content: THUMBS_DOWN)`) with their users: one
-read per pull requests' chunk instead of a REST call per comment. The query stays under GitHub's 500,000
-node limit (THREAD_PULLS_PER_QUERY x (threads + threads x comments x (1 + reactions))) and every `first` is
-at most 100. What is cut (more threads, comments or reactions than read) is said in `Threads.cut`.
+(up to THREADS_PER_PULL), whether it is resolved and by whom, its first comment (the one the thread is
+about: its author, body, path, the database id of its review and up to
+REACTIONS_PER_COMMENT of its 👎 reactions, `reactions(content: THUMBS_DOWN)`, with their users), and the
+authors of up to REPLIES_PER_THREAD replies: one read per chunk of pull requests instead of a REST call per
+comment, about 3 of GitHub's GraphQL points per pull request. The query stays under GitHub's 500,000 node
+limit and every `first` is at most 100. What is cut (more threads, replies or reactions than read) is said
+in `PullThreads.cut`.
 
 GraphQL names a bot without `[bot]`: logins here take REST's form (`graphql.author_login`). Everything
 read is GitHub's record of what users wrote (bodies, logins): data, judged by poll/dismissals.py.
@@ -21,15 +22,18 @@ from dataclasses import dataclass
 from ..core.errors import GitHubError
 from .graphql import BAD_ANSWER
 
-THREAD_PULLS_PER_QUERY = 8
+THREAD_PULLS_PER_QUERY = 25
 THREADS_PER_PULL = 100
-COMMENTS_PER_THREAD = 10
+REPLIES_PER_THREAD = 10
 REACTIONS_PER_COMMENT = 50
 
 _COMMENT = ("fullDatabaseId path author { __typename login } body pullRequestReview { fullDatabaseId } "
             f"reactions(content: THUMBS_DOWN, first: {REACTIONS_PER_COMMENT}) {{ totalCount nodes {{ user {{ login }} }} }}")
+# the thread's first comment with its 👎 reactions; of the replies only their authors (GitHub's points are the
+# connections a query asks for: reactions on replies would cost ten times as much for nothing we use)
 _PULL = (f"author {{ __typename login }} reviewThreads(first: {THREADS_PER_PULL}) {{ totalCount nodes {{ "
-         f"isResolved resolvedBy {{ login }} comments(first: {COMMENTS_PER_THREAD}) {{ totalCount nodes {{ {_COMMENT} }} }} }} }}")
+         f"isResolved resolvedBy {{ login }} first: comments(first: 1) {{ nodes {{ {_COMMENT} }} }} "
+         f"replies: comments(first: {REPLIES_PER_THREAD}, skip: 1) {{ nodes {{ author {{ __typename login }} }} }} }} }}")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class ThreadComment:
 @dataclass(frozen=True)
 class Thread:
     resolved_by: str | None  # the login that resolved it, "" when resolved by a deleted user, None: open
-    comments: tuple[ThreadComment, ...]  # the first is the comment the thread is about; then the replies
+    comments: tuple[ThreadComment, ...]  # the first is the comment the thread is about; then the replies (authors)
 
 
 @dataclass(frozen=True)
@@ -92,14 +96,15 @@ def _comment(node: dict, cut: list[str]) -> ThreadComment:
 
 
 def _thread(node: dict, cut: list[str]) -> Thread:
-    conn = node["comments"]
-    comments = tuple(_comment(c, cut) for c in conn["nodes"] if c is not None)
-    if conn["totalCount"] > len(comments):
-        cut.append(f"{conn['totalCount'] - len(comments)} reply(ies) not read")
+    first = tuple(_comment(c, cut) for c in node["first"]["nodes"] if c is not None)
+    replies = node["replies"]["nodes"]
+    if len(replies) >= REPLIES_PER_THREAD:
+        cut.append(f"replies past the first {REPLIES_PER_THREAD} of a thread not read")
+    repliers = tuple(ThreadComment(0, "", _login(r["author"]), "", None, ()) for r in replies if r is not None)
     if not isinstance(node["isResolved"], bool):
         raise ValueError("isResolved")
     resolved_by = (_login(node.get("resolvedBy"), typed=False) if node["isResolved"] else None)
-    return Thread(resolved_by, comments)
+    return Thread(resolved_by, first + repliers if first else ())
 
 
 def read_threads(data: dict, numbers: Iterable[int]) -> dict[int, PullThreads]:
