@@ -79,7 +79,7 @@ def test_a_failed_fetch_is_a_transient_service_failure_in_gits_words(repo):
         GitRepo(repo.path).fetch(["refs/pull/1/head"], token=TOKEN)
     line = caught.value.line()
     assert line.startswith("git fetch failed: ") and "gone.git" in line
-    assert line.endswith("(fetching 1 pull request ref(s) from origin); the next run tries again")
+    assert line.endswith("(fetching 1 pull request ref from origin); the next run tries again")
     assert caught.value.transient and caught.value.exit_code == 1
     assert TOKEN not in line and "\n" not in line
 
