@@ -78,7 +78,7 @@ def _submit_notes(result: SubmitResult) -> list[str]:
     verify = result.estimate.get("verify")
     if verify:  # the second batch poll sends, priced from the stated candidate mix (planning/verify.py)
         lines.append(f"verify round, expected ({verify['candidates_per_target']} candidates per target): "
-                     f"{verify['requests']} request(s), {verify['input_tokens']:,} input tokens, "
+                     f"{counted(verify['requests'], 'request')}, {verify['input_tokens']:,} input tokens, "
                      f"{format_usd(verify['batch_usd'])} at batch price (max), counted in the budget")
     return lines
 
@@ -102,7 +102,7 @@ def _submit_summary(result: SubmitResult, mode: str, rows: list[list], model_row
 
 def queue_line(targets: int, parts: int) -> str:
     """What waits for the provider's queue (its enqueued-token or batch-request limit): sent by a later poll."""
-    return (f"Waiting for the provider's queue: {targets} target(s) in {parts} batch(es); a later poll sends "
+    return (f"Waiting for the provider's queue: {counted(targets, 'target')} in {counted(parts, 'batch')}; a later poll sends "
             "them as earlier batches finish.")
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from ..core.vocabulary import counted
 from ..markdown import safety as ms
 
 UNVERIFIED = "unverified: the second look returned no verdict for it"
@@ -28,7 +29,7 @@ def verify_lines(report) -> list[str]:
     unverified = getattr(report, "unverified", 0)
     if unverified:
         why = ms.escape(getattr(report, "unverified_why", "") or "the verify round did not finish")
-        lines.append(f"{unverified} finding(s) are posted unverified: {why}.")
+        lines.append(f"{counted(unverified, 'finding')} {'is' if unverified == 1 else 'are'} posted unverified: {why}.")
     return lines
 
 

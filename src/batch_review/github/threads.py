@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..core.errors import GitHubError
+from ..core.vocabulary import counted
 from .graphql import BAD_ANSWER
 
 THREAD_PULLS_PER_QUERY = 25
@@ -86,7 +87,7 @@ def _comment(node: dict, cut: list[str]) -> ThreadComment:
     reactions = node["reactions"]
     users = tuple(_login(r["user"], typed=False) for r in reactions["nodes"] if r and r.get("user") is not None)
     if reactions["totalCount"] > len(reactions["nodes"]):
-        cut.append(f"{reactions['totalCount'] - len(reactions['nodes'])} 👎 reaction(s) not read")
+        cut.append(f"{counted(reactions['totalCount'] - len(reactions['nodes']), '👎 reaction')} not read")
     review = node.get("pullRequestReview")
     body = node["body"]
     if not isinstance(body, str):
@@ -120,7 +121,7 @@ def read_threads(data: dict, numbers: Iterable[int]) -> dict[int, PullThreads]:
             conn = p["reviewThreads"]
             threads = tuple(_thread(t, cut) for t in conn["nodes"] if t is not None)
             if conn["totalCount"] > len(threads):
-                cut.append(f"{conn['totalCount'] - len(threads)} thread(s) past the first {THREADS_PER_PULL} not read")
+                cut.append(f"{counted(conn['totalCount'] - len(threads), 'thread')} past the first {THREADS_PER_PULL} not read")
             out[n] = PullThreads(n, _login(p["author"]), threads, tuple(cut))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise GitHubError(0, f"reading review threads: {BAD_ANSWER}") from exc

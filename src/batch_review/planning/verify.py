@@ -22,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..core.vocabulary import LEFT, SEVERITIES, Finding, severity_rank
+from ..core.vocabulary import LEFT, SEVERITIES, Finding, counted, severity_rank
 from . import anthropic_format, openai_format
 from .contract import MESSAGE_FRAMING, Prefix, output_cap
 from .tokenizer import estimate_tokens
@@ -264,12 +264,12 @@ def parse_verdicts(text: str | None, candidates: Mapping[str, Finding]) -> tuple
     for cid in twice:
         verdicts.pop(cid, None)
     if unknown:
-        notes.append(f"{unknown} verdict(s) for ids that were not asked about were ignored")
+        notes.append(f"{counted(unknown, 'verdict')} for ids that were not asked about {'was' if unknown == 1 else 'were'} ignored")
     if twice:
-        notes.append(f"{len(twice)} candidate(s) answered more than once stay unverified")
+        notes.append(f"{counted(len(twice), 'candidate')} answered more than once {'stays' if len(twice) == 1 else 'stay'} unverified")
     missing = len(candidates) - len(verdicts)
     if missing and not twice:
-        notes.append(f"{missing} candidate(s) without a readable verdict stay unverified")
+        notes.append(f"{counted(missing, 'candidate')} without a readable verdict {'stays' if missing == 1 else 'stay'} unverified")
     return verdicts, notes
 
 

@@ -29,7 +29,7 @@ from ..ledger.manifest import BatchRecord, Manifest, RequestRecord
 from ..ledger.queue import part_tokens, queue_refused, waiting_targets
 from ..ledger.send import found_by_digest
 from ..ledger.store import Listing, Pending
-from ..providers.base import BatchProvider, BatchState
+from ..providers.base import BATCH_PENDING, BatchProvider, BatchState
 
 RESUME_AFTER = dt.timedelta(minutes=15)  # a younger manifest without batch ids may belong to a running submit
 USAGE_KEYS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens")
@@ -220,3 +220,21 @@ def over_the_queue(m: Manifest, states: list[BatchState | None], limit: int | No
         return []
     tokens = part_tokens(m)
     return [i for i, s in enumerate(states) if s is None and tokens[i] > limit and m.batches[i].requests > 1]
+
+
+def dropped_parts(pending: Pending, states: list[BatchState | None], limit: int | None, notes: list[str]
+                  ) -> tuple[list[int], set[str]]:
+    """The parts too large for budget.max_enqueued_tokens (`over_the_queue`) and their targets, once every
+    other part is done: left out of this manifest, which is then retired, so the next submit reviews them
+    again in batches that fit. Nothing of them was run or posted."""
+    m = pending.manifest
+    parts = over_the_queue(m, states, limit)
+    others = [s for i, s in enumerate(states) if i not in parts]
+    if not parts or any(s is None or s.status in BATCH_PENDING for s in others):
+        return [], set()
+    keys = waiting_targets(m, parts)
+    notes.append(f"{pending.name}: {counted(len(parts), 'batch part')} {'holds' if len(parts) == 1 else 'hold'} "
+                 f"more input tokens than budget.max_enqueued_tokens ({limit:,}) and never ran; their "
+                 f"{counted(len(keys), 'target')} {'is' if len(keys) == 1 else 'are'} left to the next submit, "
+                 "which splits them to fit")
+    return parts, keys

@@ -207,7 +207,7 @@ def _send_unsent(ctx: PollContext, pending: Pending, result: PollResult) -> None
     if sent.waiting:
         result.queue_waiting_batches += len(sent.waiting)
         result.queue_waiting_targets += len(waiting_targets(m, sent.waiting))
-        result.notes.append(f"{pending.name}: {len(sent.waiting)} batch part(s) wait for the provider's queue"
+        result.notes.append(f"{pending.name}: {counted(len(sent.waiting), 'batch part')} {'waits' if len(sent.waiting) == 1 else 'wait'} for the provider's queue"
                             + (f" ({sent.refusal})" if sent.refusal else ""))
 
 
@@ -222,7 +222,7 @@ def _poll_manifest(ctx: PollContext, pending: Pending, result: PollResult, ready
     states = _batch_states(ctx, pending, result)
     if states is None:
         return
-    parts, dropped = _dropped(ctx, pending, states, result)
+    parts, dropped = batches.dropped_parts(pending, states, ctx.cfg.budget.max_enqueued_tokens, result.notes)
     waiting = [s for i, s in enumerate(states) if i not in parts and (s is None or s.status in BATCH_PENDING)]
     if waiting:  # None: a part not created yet (the submit may still be running, or the queue is full)
         result.pending_batches += len(waiting)
@@ -272,23 +272,6 @@ def _poll_verify(ctx: PollContext, pending: Pending, result: PollResult, ready: 
     works = [Work(m, pending.name, key, verified.draft(m, key, texts.get(key), why, min_severity=ctx.cfg.output.min_severity,
                                                       server_url=ctx.server_url)[0]) for key in m.targets]
     ready.append(Ready(pending, [s for s in states if s is not None], True, works))
-
-
-def _dropped(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult
-             ) -> tuple[list[int], set[str]]:
-    """The targets of parts too large for budget.max_enqueued_tokens (made before it was set), once every
-    other part is done: left out of this manifest, which is then retired, so the next submit reviews them
-    again in batches that fit. Nothing of them was run or posted."""
-    m = pending.manifest
-    parts = batches.over_the_queue(m, states, ctx.cfg.budget.max_enqueued_tokens)
-    others = [s for i, s in enumerate(states) if i not in parts]
-    if not parts or any(s is None or s.status in BATCH_PENDING for s in others):
-        return [], set()
-    keys = waiting_targets(m, parts)
-    result.notes.append(f"{pending.name}: {len(parts)} batch part(s) hold more input tokens than "
-                        f"budget.max_enqueued_tokens ({ctx.cfg.budget.max_enqueued_tokens:,}) and never ran; "
-                        f"their {len(keys)} target(s) are left to the next submit, which splits them to fit")
-    return parts, keys
 
 
 def _ready_so_far(ctx: PollContext, pending: Pending, states: list[BatchState | None], result: PollResult,

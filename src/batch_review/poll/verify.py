@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.errors import BatchReviewError
-from ..core.vocabulary import FilePart, Target, severity_rank
+from ..core.vocabulary import FilePart, Target, counted, severity_rank
 from ..findings.results import RequestResult
 from ..ledger.batchfile import BatchFileWriter, encode_line
 from ..ledger.manifest import BatchRecord, Manifest, RequestRecord, provider_record
@@ -168,6 +168,6 @@ def start_round(ctx, pending: Pending, results: Mapping[str, RequestResult], res
     n = len(new.requests)
     sent = send_batches(ctx.client, new, {p.index: p.path for p in parts}, found=found_by_digest(ctx.client, new),
                         log=log, save=lambda: new.save(run_dir),
-                        said=lambda b, state: f"verify round of {pending.name}: {n} request(s) as batch {state.id}")
+                        said=lambda b, state: f"verify round of {pending.name}: {counted(n, 'request')} as batch {state.id}")
     started.kept = sent.copy is not None
     return started
