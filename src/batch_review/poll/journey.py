@@ -333,7 +333,7 @@ def _publish(ctx: PollContext, ready: list[Ready], result: PollResult) -> None:
             result.in_body += len(w.draft.report.unplaced)
             w.done = ctx.github is None and not ctx.dry_run
         return
-    reading = _reading(ctx, result)
+    reading = _reading(ctx, result) if works else Reading(enabled=False)
     if result.stop is None:
         result.stop = posting.post_all(ctx.github, ctx.publisher, ctx.cfg.output, works, reading)
     _remember(ctx, reading, result)
