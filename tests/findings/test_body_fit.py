@@ -16,7 +16,7 @@ def _section(title: str, sizes: list[int], made: list | None = None, severity: s
         if made is not None:
             made.append((title, i))
         return f"{title}-{i} " + "w" * size
-    return Section(title, Lazy([(i, s) for i, s in enumerate(sizes)], make), "finding(s)",
+    return Section(title, Lazy([(i, s) for i, s in enumerate(sizes)], make), "finding",
                    [severity] * len(sizes), Lazy([(i,) for i in range(len(sizes))], lambda i: f"- {title} {i}"))
 
 
@@ -34,7 +34,7 @@ def test_a_section_none_of_whose_entries_fit_gets_no_heading_and_is_counted():
     units = fit(["head"], [_section("A", [100]), _section("B", [1_000, 10], severity="critical")], budget)
     assert "### B" not in units and units[:3] == ["head", "### A", "A-0 " + "w" * 100]
     overflow = units[-1]
-    assert "- B: 2 finding(s) not shown in full (2 critical)" in overflow
+    assert "- B: 2 findings not shown in full (2 critical)" in overflow
     assert "- B 0\n- B 1" in overflow  # listed in brief, in order
 
 
@@ -42,7 +42,7 @@ def test_once_an_entry_does_not_fit_the_rest_of_its_section_waits_for_the_overfl
     """Entries keep their order: a small one after a big one that did not fit is not shown before it."""
     units = fit([], [_section("A", [10, 5_000, 10])], OVERFLOW_ROOM + 1_000)
     assert [u for u in units if u.startswith("A-")] == ["A-0 " + "w" * 10]
-    assert "- A: 2 finding(s) not shown in full (2 low)" in units[-1]
+    assert "- A: 2 findings not shown in full (2 low)" in units[-1]
 
 
 @pytest.mark.parametrize("budget", [OVERFLOW_ROOM + 100, 5_000, 20_000, 65_536])
