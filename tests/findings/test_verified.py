@@ -23,7 +23,7 @@ def test_the_body_counts_what_was_dropped_and_what_is_unverified_and_says_nothin
     r = report(refuted=[(finding("Wrong"), hostile), (finding("Also wrong"), "")], unverified=1,
                unverified_why="the verify batch ended expired")
     assert verify_lines(r) == ["2 candidate findings were checked and dropped (the job summary and SARIF list "
-                               "them with the reasons).", "1 finding(s) are posted unverified: the verify batch "
+                               "them with the reasons).", "1 finding is posted unverified: the verify batch "
                                "ended expired."]
     assert verify_lines(report(refuted=[(finding("x"), "y")]))[0].startswith("1 candidate finding was checked")
     assert verify_lines(report()) == []

@@ -71,7 +71,7 @@ def test_a_batch_refused_for_the_queue_goes_out_again_and_is_posted_once(world, 
     assert world.run("status", "--state-dir", str(world.state)) == 0
     shown = capsys.readouterr().out
     assert "refused: waiting for the provider's queue" in shown
-    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in shown
+    assert "Waiting for the provider's queue: 1 target in 1 batch" in shown
     assert world.poll() == 0
     out = capsys.readouterr().out
     assert "refused by the provider's queue (token_limit_exceeded)" in out
@@ -117,14 +117,14 @@ def test_anthropic_refuses_at_create_and_the_part_waits(claude_world, capsys, tm
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     assert world.submit() == 0, "a full queue is not a failed submit"
     assert list(emu.batches) == [other] and emu.queue_refusals >= 1
-    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()
+    assert "Waiting for the provider's queue: 1 target in 1 batch" in summary.read_text()
     assert [b.get("id") for b in world.manifest()["batches"]] == [None], "kept, without a batch id"
     capsys.readouterr()
     assert world.run("status", "--state-dir", str(world.state)) == 0
-    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in capsys.readouterr().out
+    assert "Waiting for the provider's queue: 1 target in 1 batch" in capsys.readouterr().out
     summary.write_text("")
     assert world.poll() == 0, "still full: the part waits"
-    assert "Waiting for the provider's queue: 1 target(s) in 1 batch(es)" in summary.read_text()
+    assert "Waiting for the provider's queue: 1 target in 1 batch" in summary.read_text()
     assert world.github.reviews(1) == [] and list(emu.batches) == [other]
     emu.advance(other, "completed")  # the queue has room again
     assert world.poll() == 0

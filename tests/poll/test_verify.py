@@ -114,7 +114,7 @@ def test_an_expired_verify_batch_posts_the_findings_marked_unverified(any_world)
     (review,) = world.github.reviews(1)
     comments = {c["line"]: c["body"] for c in review["comments"]}
     assert set(comments) == {2, 61} and all("unverified" in body for body in comments.values())
-    assert "2 finding(s) are posted unverified" in review["body"] and world.manifests() == []
+    assert "2 findings are posted unverified" in review["body"] and world.manifests() == []
 
 
 @pytest.mark.parametrize("end", ["expired", "failed"])
@@ -139,7 +139,7 @@ def test_an_expired_or_failed_verify_batch_posts_the_findings_marked_unverified(
     comments = {c["line"]: c["body"] for c in review["comments"]}
     assert set(comments) == {2, 61}  # nothing refuted without an answer: both posted, marked
     assert all("unverified" in body for body in comments.values())
-    assert "2 finding(s) are posted unverified" in review["body"] and world.manifests() == []
+    assert "2 findings are posted unverified" in review["body"] and world.manifests() == []
 
 
 def test_past_the_deadline_the_findings_are_posted_unverified_and_the_batch_cancelled(world):
