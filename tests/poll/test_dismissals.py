@@ -95,7 +95,7 @@ def test_a_finding_a_writer_dismissed_after_night_1_is_not_raised_again_by_night
     react(world, BOB, comments["app.py"]["id"])
     second = night_2(world)
     assert second["comments"] == [] and "Division by zero" not in second["body"]
-    assert shows(second["body"], "1 finding(s) not repeated: dismissed earlier.")
+    assert shows(second["body"], "1 finding not repeated: dismissed earlier.")
     assert "already posted" not in second["body"] and "dismissed by" not in second["body"]
 
 
@@ -111,7 +111,7 @@ def test_a_dismissal_by_a_user_without_write_access_changes_nothing(people, how)
      "resolved": lambda: world.github.threads.resolve(target, "mallory")}[how]()
     second = night_2(world, title="Division by zero")
     assert "dismissed" not in second["body"]
-    assert shows(second["body"], "1 finding(s) already posted by an earlier review are not repeated.")
+    assert shows(second["body"], "1 finding already posted by an earlier review is not repeated.")
 
 
 def test_the_authors_dismissal_of_a_high_finding_stays_named_without_a_mention(people):
@@ -121,7 +121,7 @@ def test_the_authors_dismissal_of_a_high_finding_stays_named_without_a_mention(p
     second = night_2(world)
     assert second["comments"] == []
     body = second["body"]
-    assert shows(body, "1 finding(s) not repeated: dismissed earlier.")
+    assert shows(body, "1 finding not repeated: dismissed earlier.")
     assert shows(body, "dismissed by @octocat")  # shown as code: GitHub makes no mention, notifies nobody
     assert_inert(body, leading=sum(line.startswith("<!-- batch-review:") for line in body.split("\n")[:2]))
 
@@ -146,7 +146,7 @@ def test_a_writers_resolution_wins_over_the_authors_and_nothing_is_named(people)
     reply(world, AUTHOR, comments["app.py"]["id"], "nah")
     world.github.threads.resolve(comments["app.py"]["id"], "bob")
     second = night_2(world)
-    assert "dismissed by" not in second["body"] and shows(second["body"], "1 finding(s) not repeated")
+    assert "dismissed by" not in second["body"] and shows(second["body"], "1 finding not repeated")
 
 
 def test_a_comment_that_only_looks_like_ours_names_nothing(people):
@@ -215,7 +215,7 @@ def test_a_writers_dismissal_becomes_the_memory_the_model_sees_and_poll_applies_
     world.openai.complete_all()
     assert world.poll() == 0
     (review,) = world.github.reviews(4)
-    assert review["comments"] == [] and shows(review["body"], "1 finding(s) not repeated: dismissed earlier.")
+    assert review["comments"] == [] and shows(review["body"], "1 finding not repeated: dismissed earlier.")
 
 
 def test_the_authors_own_dismissal_never_reaches_the_memory(remembering):

@@ -230,7 +230,7 @@ def test_the_inline_comments_go_out_most_severe_first_and_the_body_lists_them_so
     assert world.poll() == 0
     (review,) = world.github.reviews(1)
     assert [(c["path"], c["line"]) for c in review["comments"]] == [("util.py", 4), ("app.py", 61), ("app.py", 2)]
-    assert review["comments"][0]["body"].startswith("🔴 **critical** · bug — Critical one")
+    assert review["comments"][0]["body"].splitlines()[1] == "🔴 **critical** · bug — Critical one"  # after our hidden line
     files = "https://github.com/acme/widgets/pull/1/files#diff-"
     listed = [line for line in review["body"].split("\n") if line.startswith("- ") and files in line]
     assert [line.split(" — ")[-1] for line in listed] == ["Critical one", "Medium one", "Low one"]

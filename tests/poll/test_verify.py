@@ -77,7 +77,7 @@ def test_refuted_candidates_are_never_posted_and_confirmed_ones_once_on_their_li
     assert [(c["path"], c["line"]) for c in review["comments"]] == [("app.py", 2)]
     assert "Planted wrong finding" not in json.dumps(review) and "Leaked handle" not in json.dumps(review)
     assert "2 candidate findings were checked and dropped" in review["body"]
-    assert check(review["body"], leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(review["body"], leading=2, links=("https://github.com/acme/widgets/blob/", "https://github.com/acme/widgets/pull/1/")) == []
     # the verify request carried the hunk and the enclosing function, read from git at the head
     (body,) = seen
     text = user_message(body)
@@ -215,10 +215,11 @@ def test_a_hostile_verify_answer_changes_nothing_it_should_not(any_world):
     # the critical candidate (c1, most severe first) is kept at its own severity; the low one was answered
     # twice, so it is posted, unverified; nothing is raised, nothing dropped on the strength of a hostile id
     assert set(comments) == {2, 61}
-    assert comments[61].startswith("**critical**") and comments[2].startswith("**low**")
+    headings = {line: body.splitlines()[1] for line, body in comments.items()}  # after our hidden finding line
+    assert headings[61].startswith("🔴 **critical**") and headings[2].startswith("🔵 **low**")
     assert "unverified" in comments[2] and "unverified" not in comments[61]
     assert "evil.example" not in review["body"] and "checked and dropped" not in review["body"]
-    assert check(review["body"], leading=2, links=("https://github.com/acme/widgets/blob/",)) == []
+    assert check(review["body"], leading=2, links=("https://github.com/acme/widgets/blob/", "https://github.com/acme/widgets/pull/1/")) == []
 
 
 def _start_poll(world):
@@ -299,7 +300,7 @@ def test_status_and_the_cost_line_cover_both_rounds(world, capsys):
     verifier(world, {"app.py": [TRUE]}, by_title({}))
     assert world.submit() == 0
     out = capsys.readouterr().out
-    assert "verify round, expected (2 candidates per target): 1 request(s)" in out
+    assert "verify round, expected (2 candidates per target): 1 request" in out
     world.openai.complete_all()
     assert world.poll() == 0
     capsys.readouterr()

@@ -28,7 +28,7 @@ from ..github.threads import PullThreads, ThreadComment
 
 WRITE_ROLES = ("admin", "write")
 MAX_PERMISSION_LOOKUPS = 40
-_HEADING = re.compile(r"\*\*(?P<severity>[a-z]+)\*\* · (?P<category>.*?) — (?P<title>.*)")
+_HEADING = re.compile(r"(?:[^\s*]+ )?\*\*(?P<severity>[a-z]+)\*\* · (?P<category>.*?) — (?P<title>.*)")  # words.label, then ours
 _ESCAPE = re.compile(r"\\(.)")
 
 

@@ -262,6 +262,8 @@ def _poll_verify(ctx: PollContext, pending: Pending, result: PollResult, ready: 
     waiting = [s for s in states if s is None or s.status in BATCH_PENDING]
     if waiting and not late:
         result.pending_batches += len(waiting)
+        if any(s is None for s in states) and not ctx.dry_run:  # a killed poll's verify batch: created now
+            result.unsent.append(pending)
         return
     if waiting and not ctx.dry_run:
         verified.give_up(ctx.client, states, result.notes, pending.name)
