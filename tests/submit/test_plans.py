@@ -136,3 +136,18 @@ def test_a_change_with_nothing_reviewable_is_skipped_as_such(repo):
     plans, skipped = plan_targets(GitRepo(repo.path), Config(), TargetSelection([_target(repo, head)]))
     assert plans[0].specs == [] and [s.reason for s in skipped] == ["no reviewable changes"]
     assert [s.path for s in plans[0].skipped] == ["poetry.lock"]
+
+
+def test_changes_merged_in_from_the_base_branch_are_not_reviewed_as_the_pull_requests(repo):
+    """Since the last review the author merged main (which gained m.py): only the pull request's own files
+    are sent, never another author's change that came in through the merge."""
+    first = _branch_with(repo, "feature-1", {"a.py": "a = 1\n"})
+    repo.checkout("main")
+    repo.write("m.py", "m = 1\n")
+    repo.commit("meanwhile on main")
+    repo.checkout("feature-1")
+    git(repo.path, "merge", "-q", "--no-edit", "main")
+    repo.write("a.py", "a = 2\n")
+    head = repo.commit("after the merge")
+    plan = _plan(repo, _target(repo, head), Marker("pr-1", first, "m" * 16))
+    assert _shown(plan) == {"a.py"} and plan.target.since == first
