@@ -49,7 +49,7 @@ def _date(text: str) -> dt.datetime:
 
 def _count(low: int, high: int):
     def parse(text: str) -> int:
-        if not text.isdigit() or not low <= int(text) <= high:
+        if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from {low} to {high:,}")
         return int(text)
     return parse

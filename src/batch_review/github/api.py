@@ -374,7 +374,7 @@ class GitHubAPI:
             except requests.RequestException as exc:
                 last = exc
             time.sleep(min(8.0, 0.5 * 2**attempt))
-        raise GitHubError(0, f"downloading artifact {artifact_id}: {last}")
+        raise last if isinstance(last, GitHubError) else GitHubError(0, f"downloading artifact {artifact_id}: {last}")
 
     def delete_artifact(self, artifact_id: int) -> None:
         """Delete (retire) an artifact. Only 204 counts as done; 404 means another poll retired it. A delete
