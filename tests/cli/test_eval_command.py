@@ -104,7 +104,7 @@ def test_show_a_dry_run_and_a_sent_eval(monkeypatch, tmp_path):
     planned = types.SimpleNamespace(record=_record(), stage="planned", folder=tmp_path, running=[])
     lines = _shown(monkeypatch, planned)
     assert lines[0] == "note: 2 fixes had no introducing commit"
-    assert lines[1] == "eval nightly: 3 case(s), 2 request(s), estimated $0.01 at the batch price (upper bound)"
+    assert lines[1] == "eval nightly: 3 cases, 2 requests, estimated $0.01 at the batch price (upper bound)"
     assert lines[2] == f"dry run: the batch is in {tmp_path}; nothing sent"
     sent = types.SimpleNamespace(record=_record(), stage="submitted", folder=tmp_path, running=[])
     assert _shown(monkeypatch, sent)[-1].startswith("sent as batch_1; run `batch-review eval --name nightly` again")
@@ -125,5 +125,5 @@ def test_show_a_report(monkeypatch, tmp_path):
     lines = _shown(monkeypatch, reported)
     table = lines[0]
     assert "0.50" in table and "1/2" in table and "n/a" in table and "0.25" in table
-    assert lines[1:] == ["1 case(s) without an answer are not counted (see the report)",
+    assert lines[1:] == ["1 case without an answer is not counted (see the report)",
                          f"report: {tmp_path / 'report.md'}"]
