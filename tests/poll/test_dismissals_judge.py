@@ -66,3 +66,22 @@ def test_our_own_identity_never_dismisses():
     proven = proven_reviews([review(1)], "pr-1", TRUST)
     reply = ThreadComment(11, "app.py", BOT, "ok", 3, ())
     assert judge(pull(Thread(BOT, (ours([BOT]), reply))), proven, TRUST, perms).counted == {}
+
+
+def test_the_heading_is_read_back_as_the_composer_writes_it():
+    """What the memory keeps comes from our own inline comment's heading: read back from the body the
+    composer writes today (a severity label, a category, a title with markdown in it), not from a copy of
+    an older layout."""
+    from batch_review.core.vocabulary import Finding
+    from batch_review.findings.anchoring import InlineComment
+    from batch_review.findings.compose import inline_body
+
+    f = Finding(custom_id="pr-1:0001:0", path="app.py", line=2, start_line=None, side="RIGHT", severity="critical",
+                category="sql_injection", title="Query built from `order_id` *as is*", body="It breaks.",
+                suggestion=None)
+    body = inline_body(InlineComment("app.py", 2, "RIGHT", None, f, False), None, FP)
+    comment = ThreadComment(10, "app.py", BOT, body, 1, ("bob",))
+    perms = Permissions({"bob": "write"}.get)
+    (d,) = judge(pull(Thread(None, (comment,))), proven_reviews([review(1)], "pr-1", TRUST), TRUST,
+                 perms).counted.values()
+    assert (d.severity, d.category, d.title) == ("critical", "sql_injection", "Query built from `order_id` *as is*")
