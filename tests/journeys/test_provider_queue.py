@@ -20,7 +20,7 @@ import batch_review.poll.batches as poll_batches
 
 from ..conftest import finding
 from ..night import ProviderHour
-from .test_crash import TITLES, Actions, lost_and_twice, sent_twice
+from .test_crash import TITLES, Actions, finish, lost_and_twice, sent_twice
 
 
 @pytest.fixture(autouse=True)
@@ -52,13 +52,18 @@ def occupy(emu, tokens: int, model: str = "gpt-5-mini") -> str:
     return batch.id
 
 
-def test_a_batch_refused_for_the_queue_goes_out_again_and_is_posted_once(world, capsys):
+def two_file_night(world):
+    """A night of one pull request whose two files are two requests, submitted as one batch: (emulator, batch id)."""
     world.configure("request_unit: file\n")
     world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
                        "util.py": [finding("util.py", 4, title="Leak")]})
-    emu = world.openai
     assert world.submit() == 0
-    (ours,) = emu.batches
+    (batch,) = world.openai.batches
+    return world.openai, batch
+
+
+def test_a_batch_refused_for_the_queue_goes_out_again_and_is_posted_once(world, capsys):
+    emu, ours = two_file_night(world)
     mine = emu.batch_tokens(ours)
     other = occupy(emu, mine)
     emu.enqueued_token_limit = mine + mine // 2  # room for one of the two
@@ -155,12 +160,7 @@ def test_a_poll_killed_while_sending_a_waiting_part_loses_nothing(world, tmp_pat
     assert actions.job("poll") == 0
     second = [b for b in world.batch_ids() if b != first]
     assert len(second) == 1, "the waiting part created once"
-    for _ in range(3):
-        world.openai.complete_all()
-        actions.an_hour_later()
-        assert actions.job("poll") == 0
-    assert world.github.artifacts == {}, "every stored manifest retired"
-    assert lost_and_twice(world, TITLES) == ([], []) and sent_twice(world) == []
+    finish(world, actions)  # every stored manifest retired, nothing lost or sent twice
     assert len(world.github.reviews(1)) == 1
 
 
@@ -194,12 +194,7 @@ def test_a_batch_larger_than_the_queue_goes_to_the_next_submit_once_the_key_is_s
     """Without the key the night is one batch larger than the organization's queue: refused at every poll.
     Once budget.max_enqueued_tokens is set, the poll leaves its targets to the next submit (nothing of them
     ran or was posted) and retires it; that submit splits them to fit, and they are posted exactly once."""
-    world.configure("request_unit: file\n")
-    world.answer_with({"app.py": [finding("app.py", 2, title="Division by zero")],
-                       "util.py": [finding("util.py", 4, title="Leak")]})
-    emu = world.openai
-    assert world.submit() == 0
-    (first,) = emu.batches
+    emu, first = two_file_night(world)
     emu.enqueued_token_limit = emu.batch_tokens(first) * 3 // 4  # the whole night never fits
     assert emu.start_all() == [first]
     assert world.poll() == 0 and world.github.reviews(1) == []
