@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ..core.markers import Marker, read_finding, read_fingerprints
+from ..core.markers import Marker, normal_category, normal_title, read_finding, read_fingerprints
 from ..github.threads import PullThreads, ThreadComment
 
 WRITE_ROLES = ("admin", "write")
@@ -169,5 +169,25 @@ class Reading:
             dismissed = judge(pulls[n], reviews, trust, self.permissions)
             w.hidden.update(dismissed.hidden())
             w.notes.extend(dismissed.notes)
-            self.found.extend(dismissed.for_memory())
+            self.found.extend(_as_drafted(dismissed.for_memory(), w.draft))
             self.ignored += dismissed.ignored
+
+
+def _as_drafted(dismissals: list[Dismissal], draft) -> list[Dismissal]:
+    """The memory's entries, held to tonight's own draft of the same finding: the comment's heading is not
+    signed, and any workflow that writes as our bot can edit it. Its words are kept only where they are the
+    draft's up to what a fingerprint ignores (case, punctuation, spacing); else the draft's words are taken.
+    A dismissed finding this night does not raise again stays out of the memory (its fingerprint still
+    hides it on this pull request)."""
+    ours = {fp: f for f, fp in draft.fingerprints.items()}
+    ours.update({fp: f for f, fp in getattr(draft, "legacy", {}).items() if fp})
+    out = []
+    for d in dismissals:
+        f = ours.get(d.fingerprint)
+        if f is None:
+            continue
+        same = normal_title(d.title) == normal_title(f.title) and normal_category(d.category) == normal_category(
+            f.category)
+        out.append(d if same else replace(d, severity=f.severity, category=normal_category(f.category),
+                                          title=(f.title or "")[:300]))
+    return out
