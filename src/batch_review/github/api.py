@@ -54,10 +54,8 @@ class GitHubAPI:
         # budget (a retry within a minute after a limit answer would break GitHub's rule) and, for POST and
         # PATCH, after checking that the first attempt did not land.
         retry = GithubRetry(total=5, backoff_factor=0.5, allowed_methods=frozenset({"GET", "HEAD", "OPTIONS"}))
-        self._gh = Github(
-            auth=Auth.Token(token), base_url=self.api_url, timeout=max(1, round(timeout)), retry=retry, per_page=100,
-            seconds_between_requests=0, seconds_between_writes=0,
-        )
+        self._gh = Github(auth=Auth.Token(token), base_url=self.api_url, timeout=max(1, round(timeout)), retry=retry,
+                          per_page=100, seconds_between_requests=0, seconds_between_writes=0)
         self._repo = None
         self._open_pulls: list[rec.PullInfo] | None = None
         self._permissions: dict[str, str] = {}
@@ -201,12 +199,13 @@ class GitHubAPI:
     def permission(self, login: str) -> str:
         """A user's base role here (admin, write, read or none; maintain reads as write), asked once per run."""
         if login not in self._permissions:
+            what = f"reading the permission of {login!r}"
             try:
                 _, data = self._read("GET", f"{self.repo.url}/collaborators/{quote(login, safe='')}/permission")
-                self._permissions[login] = str((data or {}).get("permission") or "none")
-            except GithubException as exc:
-                if exc.status != 404:  # 404: no such user, no role here
-                    raise _error(exc, f"reading the permission of {login!r}") from exc
+                self._permissions[login] = str((data if isinstance(data, dict) else {}).get("permission") or "none")
+            except Exception as exc:  # noqa: BLE001 - one GitHubError line; a 404: no such user, no role here
+                if not isinstance(exc, GithubException) or exc.status != 404:
+                    raise _error(exc, what) from exc
                 self._permissions[login] = "none"
         return self._permissions[login]
 

@@ -128,12 +128,19 @@ def candidates_of(findings: Iterable[Finding], min_severity: str) -> list[Findin
     return sorted(kept, key=lambda f: -severity_rank(f.severity))[:MAX_CANDIDATES]
 
 
+def _lines(text: str) -> list[str]:
+    """The lines as git numbers them: broken at "\n" only (a "\r" before it dropped). str.splitlines also
+    breaks at U+2028, form feeds and other separators that the author's code may hold, which would shift the
+    numbering and let a line of theirs start a line of the request (a fence, a heading) of its own."""
+    return [t.removesuffix("\r") for t in text.removesuffix("\n").split("\n")] if text else []
+
+
 def hunk_around(diff_text: str, line: int | None, side: str) -> str:
     """The hunk of a one-file unified diff that holds `line` on `side`, at most MAX_HUNK_CHARS; "" if none."""
     if not line:
         return ""
     hunks: list[list[str]] = []
-    for text in diff_text.splitlines():
+    for text in _lines(diff_text):
         if text.startswith("@@"):
             hunks.append([text])
         elif hunks:
@@ -152,7 +159,7 @@ def enclosing(source: str, line: int | None, *, max_lines: int = MAX_CODE_LINES)
     """The function or class around `line` of `source` (by indentation: the nearest header line above it
     that is less indented, to where the indentation comes back), numbered; else a window of lines around
     it. At most `max_lines` lines and MAX_CODE_CHARS characters."""
-    lines = source.splitlines()
+    lines = _lines(source)
     if not line or not 1 <= line <= len(lines):
         return ""
     indent = _indent(lines[line - 1]) if lines[line - 1].strip() else 10**6

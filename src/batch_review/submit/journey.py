@@ -247,7 +247,7 @@ def _send(ctx: SubmitContext, manifest: Manifest, parts, run_dir: Path, result: 
     if sent.waiting:
         result.waiting_batches = len(sent.waiting)
         result.waiting_targets = len(waiting_targets(manifest, sent.waiting))
-        ctx.log(f"waiting for the provider's queue: {result.waiting_batches} batch(es) of "
+        ctx.log(f"waiting for the provider's queue: {counted(result.waiting_batches, 'batch')} of "
                 f"{counted(result.waiting_targets, 'target')}; a later poll sends them"
                 + (f" ({sent.refusal})" if sent.refusal else ""))
 
